@@ -1,0 +1,132 @@
+//! Settings read from the environment. Every variable here is documented in the README.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where bollard will connect: `DOCKER_HOST`, else the local socket.
+pub(crate) fn docker_host() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned())
+}
+
+/// Folder of the per-image advisory lock files, shared by every test process of one user.
+///
+/// `DOCKSIDE_LOCK_DIR`, else `$XDG_RUNTIME_DIR/dockside`, else `<tmp>/dockside-<uid>`: per user,
+/// because another user's lock file could not be opened for writing.
+pub(crate) fn lock_dir() -> PathBuf {
+    if let Some(dir) = non_empty("DOCKSIDE_LOCK_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = non_empty("XDG_RUNTIME_DIR") {
+        return PathBuf::from(dir).join("dockside");
+    }
+    std::env::temp_dir().join(format!("dockside-{}", current_uid()))
+}
+
+/// How long a container may take to become ready when the test does not say
+/// (`DOCKSIDE_STARTUP_TIMEOUT`, default 60 s).
+pub(crate) fn startup_timeout() -> Duration {
+    duration_var("DOCKSIDE_STARTUP_TIMEOUT").unwrap_or(Duration::from_secs(60))
+}
+
+/// Per-request timeout towards the daemon (`DOCKSIDE_DOCKER_TIMEOUT`, default 600 s); builds
+/// and pulls are single requests, so this bounds them too.
+pub(crate) fn docker_timeout() -> Duration {
+    duration_var("DOCKSIDE_DOCKER_TIMEOUT").unwrap_or(Duration::from_secs(600))
+}
+
+/// How many of a container's last log lines a failing test prints (`DOCKSIDE_LOG_LINES`, default 50).
+pub(crate) fn log_lines() -> usize {
+    non_empty("DOCKSIDE_LOG_LINES").and_then(|v| v.parse().ok()).unwrap_or(50)
+}
+
+/// Whether a test without a reachable daemon passes with a note instead of failing
+/// (`DOCKSIDE_SKIP_WITHOUT_DOCKER=1`).
+pub(crate) fn skip_without_docker() -> bool {
+    flag("DOCKSIDE_SKIP_WITHOUT_DOCKER")
+}
+
+/// When containers outlive their test, for debugging (`DOCKSIDE_KEEP`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Keep {
+    Never,
+    OnFailure,
+    Always,
+}
+
+pub(crate) fn keep() -> Keep {
+    match non_empty("DOCKSIDE_KEEP").as_deref() {
+        Some("always") => Keep::Always,
+        Some("on-failure") => Keep::OnFailure,
+        _ => Keep::Never,
+    }
+}
+
+/// The nextest run this process belongs to, recorded on containers as their session.
+pub(crate) fn session() -> Option<String> {
+    non_empty("NEXTEST_RUN_ID")
+}
+
+fn flag(name: &str) -> bool {
+    matches!(non_empty(name).as_deref(), Some("1" | "true" | "yes"))
+}
+
+fn non_empty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn duration_var(name: &str) -> Option<Duration> {
+    non_empty(name).and_then(|v| parse_duration(&v))
+}
+
+/// Parses "500ms", "30s", "2m", "1m30s" or plain seconds ("45").
+pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+        let value: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        total += match &rest[..unit_len] {
+            "ms" => Duration::from_millis(value),
+            "s" => Duration::from_secs(value),
+            "m" => Duration::from_secs(value * 60),
+            "h" => Duration::from_secs(value * 3600),
+            _ => return None,
+        };
+        rest = &rest[unit_len..];
+    }
+    Some(total)
+}
+
+/// The real uid of this process, read without libc: /proc/self belongs to it.
+pub(crate) fn current_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        let cases = [
+            ("500ms", Some(500)),
+            ("30s", Some(30_000)),
+            ("2m", Some(120_000)),
+            ("1m30s", Some(90_000)),
+            ("45", Some(45_000)),
+            ("3x", None),
+            ("s", None),
+            ("", Some(0)),
+        ];
+        for (text, millis) in cases {
+            assert_eq!(parse_duration(text).map(|d| d.as_millis() as u64), millis, "{text}");
+        }
+    }
+}

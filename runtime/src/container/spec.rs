@@ -1,0 +1,264 @@
+//! What a container should be: the image, its settings, and what "ready" means for it.
+
+use std::fmt;
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Container;
+use crate::image::{BuildSpec, Image};
+
+/// A custom readiness probe: called until it reports ready or the startup timeout passes.
+pub type Probe =
+    Arc<dyn Fn(Container) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+
+/// What to wait for before the container is handed to the test.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum Wait {
+    /// The server inside listens on this container port (not merely Docker's host-side proxy).
+    Port(u16),
+    /// A line of the container's stdout or stderr matches this regular expression.
+    Log(String),
+    /// Docker reports the container healthy (its HEALTHCHECK, or the one given with `healthcheck`).
+    Healthy,
+    /// `GET path` on this container port answers with a 2xx status.
+    Http(u16, String),
+    /// A probe of the user's: `Ok(())` means ready, `Err(why)` means not yet.
+    Custom(Probe),
+}
+
+impl Wait {
+    pub fn port(port: u16) -> Wait {
+        Wait::Port(port)
+    }
+
+    pub fn log(pattern: impl Into<String>) -> Wait {
+        Wait::Log(pattern.into())
+    }
+
+    pub fn healthy() -> Wait {
+        Wait::Healthy
+    }
+
+    pub fn http(port: u16, path: impl Into<String>) -> Wait {
+        Wait::Http(port, path.into())
+    }
+
+    /// Wraps an async probe: `async fn(Container) -> R` where `R` is `bool` or `Result<(), E: Display>`.
+    pub fn custom<F, Fut>(probe: F) -> Wait
+    where
+        F: Fn(Container) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: ProbeOutcome,
+    {
+        Wait::Custom(Arc::new(move |container| {
+            let fut = probe(container);
+            Box::pin(async move { fut.await.into_probe_result() })
+        }))
+    }
+}
+
+impl fmt::Debug for Wait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_string())
+    }
+}
+
+impl fmt::Display for Wait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Wait::Port(port) => write!(f, "a server listening on port {port}"),
+            Wait::Log(pattern) => write!(f, "a log line matching /{pattern}/"),
+            Wait::Healthy => f.write_str("docker to report the container healthy"),
+            Wait::Http(port, path) => write!(f, "a 2xx answer to GET {path} on port {port}"),
+            Wait::Custom(_) => f.write_str("the custom readiness probe"),
+        }
+    }
+}
+
+/// What a custom probe may return.
+pub trait ProbeOutcome {
+    fn into_probe_result(self) -> Result<(), String>;
+}
+
+impl ProbeOutcome for bool {
+    fn into_probe_result(self) -> Result<(), String> {
+        if self {
+            Ok(())
+        } else {
+            Err("the probe returned false".to_owned())
+        }
+    }
+}
+
+impl<E: fmt::Display> ProbeOutcome for Result<(), E> {
+    fn into_probe_result(self) -> Result<(), String> {
+        self.map_err(|e| e.to_string())
+    }
+}
+
+/// The description of one container. Built by `#[docker_test]`, or by hand:
+///
+/// ```
+/// use dockside::ContainerSpec;
+/// let spec = ContainerSpec::new("web").image("nginx:1.27").port(80).env("MODE", "test");
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ContainerSpec {
+    pub(crate) name: String,
+    pub(crate) image: Option<String>,
+    pub(crate) dockerfile: Option<String>,
+    pub(crate) context: Option<String>,
+    pub(crate) build_args: Vec<(String, String)>,
+    pub(crate) target: Option<String>,
+    pub(crate) cmd: Option<Vec<String>>,
+    pub(crate) entrypoint: Option<Vec<String>>,
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) labels: Vec<(String, String)>,
+    pub(crate) ports: Vec<u16>,
+    pub(crate) waits: Vec<Wait>,
+    pub(crate) healthcheck: Option<Vec<String>>,
+    pub(crate) startup_timeout: Option<Duration>,
+    pub(crate) user: Option<String>,
+    pub(crate) workdir: Option<String>,
+    pub(crate) tmpfs: Vec<String>,
+    pub(crate) memory: Option<u64>,
+}
+
+fn strings<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Vec<String> {
+    items.into_iter().map(|s| s.as_ref().to_owned()).collect()
+}
+
+impl ContainerSpec {
+    /// A container called `name` (the test parameter's name; also its host name on the test's network).
+    pub fn new(name: impl Into<String>) -> Self {
+        ContainerSpec { name: name.into(), ..Default::default() }
+    }
+
+    /// The image to run; pulled when missing. With [`dockerfile`](Self::dockerfile), the tag the build gets.
+    pub fn image(mut self, reference: impl Into<String>) -> Self {
+        self.image = Some(reference.into());
+        self
+    }
+
+    /// A Dockerfile to build, relative to the test crate's folder (absolute paths are kept).
+    pub fn dockerfile(mut self, path: impl Into<String>) -> Self {
+        self.dockerfile = Some(path.into());
+        self
+    }
+
+    /// The build context folder; defaults to the Dockerfile's folder.
+    pub fn context(mut self, dir: impl Into<String>) -> Self {
+        self.context = Some(dir.into());
+        self
+    }
+
+    pub fn build_arg(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.build_args.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn target(mut self, stage: impl Into<String>) -> Self {
+        self.target = Some(stage.into());
+        self
+    }
+
+    pub fn cmd<S: AsRef<str>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
+        self.cmd = Some(strings(args));
+        self
+    }
+
+    pub fn entrypoint<S: AsRef<str>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
+        self.entrypoint = Some(strings(args));
+        self
+    }
+
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.labels.push((key.into(), value.into()));
+        self
+    }
+
+    /// Publishes a container port on an ephemeral 127.0.0.1 port; by default readiness waits for it.
+    pub fn port(mut self, port: u16) -> Self {
+        self.ports.push(port);
+        self
+    }
+
+    /// Adds a readiness condition; all of them must hold. Without any, every published port is awaited.
+    pub fn wait(mut self, wait: Wait) -> Self {
+        self.waits.push(wait);
+        self
+    }
+
+    /// A HEALTHCHECK command (exec form) overriding the image's.
+    pub fn healthcheck<S: AsRef<str>>(mut self, test: impl IntoIterator<Item = S>) -> Self {
+        self.healthcheck = Some(strings(test));
+        self
+    }
+
+    pub fn startup_timeout(mut self, timeout: Duration) -> Self {
+        self.startup_timeout = Some(timeout);
+        self
+    }
+
+    pub fn user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    pub fn workdir(mut self, dir: impl Into<String>) -> Self {
+        self.workdir = Some(dir.into());
+        self
+    }
+
+    pub fn tmpfs(mut self, path: impl Into<String>) -> Self {
+        self.tmpfs.push(path.into());
+        self
+    }
+
+    /// Memory limit in bytes.
+    pub fn memory(mut self, bytes: u64) -> Self {
+        self.memory = Some(bytes);
+        self
+    }
+
+    /// The container's name in its test.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where the image comes from, with relative paths taken from `base` (the test crate's folder).
+    pub fn image_source(&self, base: &Path) -> Option<Image> {
+        match (&self.dockerfile, &self.image) {
+            (Some(dockerfile), tag) => {
+                let mut build = BuildSpec::new(base.join(dockerfile));
+                if let Some(context) = &self.context {
+                    build.context = base.join(context);
+                }
+                build.build_args = self.build_args.clone();
+                build.target = self.target.clone();
+                build.tag = tag.clone();
+                Some(Image::Build(build))
+            }
+            (None, Some(reference)) => Some(Image::Pull(reference.clone())),
+            (None, None) => None,
+        }
+    }
+
+    /// The readiness conditions in force: the ones given, else every published port.
+    pub(crate) fn effective_waits(&self) -> Vec<Wait> {
+        if self.waits.is_empty() {
+            self.ports.iter().copied().map(Wait::Port).collect()
+        } else {
+            self.waits.clone()
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Creating and starting a container from a resolved image.
+
+use std::collections::HashMap;
+
+use bollard::models::{ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, NetworkingConfig, PortBinding};
+use bollard::query_parameters::InspectContainerOptions;
+use bollard::Docker;
+
+use super::{cleanup, wait, Container, ContainerSpec};
+use crate::error::{daemon_words, Error, Result};
+use crate::image::ResolvedImage;
+use crate::labels::{self, Owner};
+
+/// Who is starting a container: recorded in its labels.
+pub(crate) struct Origin<'a> {
+    pub(crate) test: &'a str,
+    pub(crate) owner: &'a Owner,
+    /// A network to join, with the container's name as its alias there.
+    pub(crate) network: Option<&'a str>,
+    /// Every container created for the test so far, also the ones that failed later, so the
+    /// caller can remove them all.
+    pub(crate) created: &'a std::sync::Mutex<Vec<String>>,
+}
+
+/// Creates, starts and waits for one container. The container is tracked for cleanup from the
+/// moment it exists, so a failure anywhere after creation still removes it.
+pub(crate) async fn start(
+    docker: &Docker,
+    spec: &ContainerSpec,
+    image: &ResolvedImage,
+    origin: &Origin<'_>,
+) -> Result<Container> {
+    let failed = |e: bollard::errors::Error| Error::Start {
+        image: image.reference.clone(),
+        message: daemon_words(&e),
+    };
+    let created = docker
+        .create_container(None, create_body(spec, image, origin))
+        .await
+        .map_err(failed)?;
+    cleanup::track_container(&created.id);
+    origin.created.lock().unwrap_or_else(|p| p.into_inner()).push(created.id.clone());
+    docker.start_container(&created.id, None).await.map_err(failed)?;
+    let inspected = docker
+        .inspect_container(&created.id, None::<InspectContainerOptions>)
+        .await
+        .map_err(failed)?;
+    let ports = published_ports(&inspected, &spec.ports);
+    let container = Container::new(created.id, spec.name.clone(), image.reference.clone(), ports);
+    wait::until_ready(docker, &container, spec).await?;
+    Ok(container)
+}
+
+fn create_body(spec: &ContainerSpec, image: &ResolvedImage, origin: &Origin<'_>) -> ContainerCreateBody {
+    let mut labels: HashMap<String, String> = spec.labels.iter().cloned().collect();
+    labels.insert(labels::MANAGED.to_owned(), "true".to_owned());
+    labels.insert(labels::OWNER.to_owned(), origin.owner.label());
+    labels.insert(labels::TEST.to_owned(), origin.test.to_owned());
+    labels.insert(labels::NAME.to_owned(), spec.name.clone());
+    if let Some(session) = crate::config::session() {
+        labels.insert(labels::SESSION.to_owned(), session);
+    }
+    let port_keys: Vec<String> = spec.ports.iter().map(|p| format!("{p}/tcp")).collect();
+    let bind_ip = if crate::docker::is_local() { "127.0.0.1" } else { "0.0.0.0" };
+    let port_bindings = port_keys
+        .iter()
+        .map(|key| {
+            let binding = PortBinding { host_ip: Some(bind_ip.to_owned()), host_port: Some(String::new()) };
+            (key.clone(), Some(vec![binding]))
+        })
+        .collect();
+    let networking_config = origin.network.map(|network| NetworkingConfig {
+        endpoints_config: Some(HashMap::from([(
+            network.to_owned(),
+            EndpointSettings { aliases: Some(vec![spec.name.clone()]), ..Default::default() },
+        )])),
+    });
+    ContainerCreateBody {
+        image: Some(image.id.clone()),
+        cmd: spec.cmd.clone(),
+        entrypoint: spec.entrypoint.clone(),
+        env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        labels: Some(labels),
+        exposed_ports: Some(port_keys),
+        user: spec.user.clone(),
+        working_dir: spec.workdir.clone(),
+        healthcheck: spec.healthcheck.as_ref().map(|test| HealthConfig {
+            test: Some(std::iter::once("CMD".to_owned()).chain(test.iter().cloned()).collect()),
+            // Short intervals: a test waits on this, and the check is cheap.
+            interval: Some(200_000_000),
+            timeout: Some(2_000_000_000),
+            retries: Some(3),
+            ..Default::default()
+        }),
+        host_config: Some(HostConfig {
+            port_bindings: Some(port_bindings),
+            network_mode: origin.network.map(str::to_owned),
+            tmpfs: (!spec.tmpfs.is_empty())
+                .then(|| spec.tmpfs.iter().map(|p| (p.clone(), String::new())).collect()),
+            memory: spec.memory.map(|m| i64::try_from(m).unwrap_or(i64::MAX)),
+            ..Default::default()
+        }),
+        networking_config,
+        ..Default::default()
+    }
+}
+
+fn published_ports(
+    inspected: &bollard::models::ContainerInspectResponse,
+    wanted: &[u16],
+) -> HashMap<u16, u16> {
+    let Some(map) = inspected.network_settings.as_ref().and_then(|n| n.ports.as_ref()) else {
+        return HashMap::new();
+    };
+    wanted
+        .iter()
+        .filter_map(|port| {
+            let bindings = map.get(&format!("{port}/tcp"))?.as_ref()?;
+            let host_port = bindings.iter().find_map(|b| b.host_port.as_deref()?.parse().ok())?;
+            Some((*port, host_port))
+        })
+        .collect()
+}

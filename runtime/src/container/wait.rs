@@ -1,0 +1,225 @@
+//! Readiness: a container is handed over only when what the test needs really works.
+//!
+//! Docker's host-side port accepts TCP connections before the server inside listens, so "the
+//! port is open" proves nothing. For a local daemon the server's socket is looked up in the
+//! container's own /proc network table; for a remote one a connection through the published
+//! port must stay open rather than being reset at once.
+
+use std::time::{Duration, Instant};
+
+use bollard::models::{ContainerStateStatusEnum, HealthStatusEnum};
+use bollard::query_parameters::InspectContainerOptions;
+use bollard::Docker;
+use regex::Regex;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::{Container, ContainerSpec, Wait};
+use crate::config;
+use crate::error::{daemon_words, Error, Result};
+
+/// Polls every condition of `spec` until all hold, the container dies, or the timeout passes.
+pub(crate) async fn until_ready(docker: &Docker, container: &Container, spec: &ContainerSpec) -> Result<()> {
+    let waits = spec.effective_waits();
+    let timeout = spec.startup_timeout.unwrap_or_else(config::startup_timeout);
+    let started = Instant::now();
+    let mut pending: Vec<(Wait, Option<Regex>)> = Vec::with_capacity(waits.len());
+    for wait in waits {
+        let regex = match &wait {
+            Wait::Log(pattern) => Some(Regex::new(pattern).map_err(|e| Error::Start {
+                image: container.image().to_owned(),
+                message: format!("invalid log pattern /{pattern}/: {e}"),
+            })?),
+            _ => None,
+        };
+        pending.push((wait, regex));
+    }
+    let mut delay = Duration::from_millis(20);
+    loop {
+        let state = State::of(docker, container).await?;
+        if let Some(exit_code) = state.exited {
+            let awaited = describe(&pending);
+            return Err(not_ready(container, awaited, started.elapsed(), Some(exit_code)).await);
+        }
+        let mut still = Vec::new();
+        for (wait, regex) in pending {
+            match check(container, &state, &wait, regex.as_ref()).await {
+                Check::Ready => {}
+                Check::NotYet => still.push((wait, regex)),
+                Check::Never(reason) => {
+                    return Err(not_ready(container, format!("{wait} ({reason})"), started.elapsed(), None).await)
+                }
+            }
+        }
+        pending = still;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        if started.elapsed() >= timeout {
+            return Err(not_ready(container, describe(&pending), started.elapsed(), None).await);
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_millis(250));
+    }
+}
+
+fn describe(pending: &[(Wait, Option<Regex>)]) -> String {
+    pending.iter().map(|(w, _)| w.to_string()).collect::<Vec<_>>().join(" and ")
+}
+
+async fn not_ready(container: &Container, awaited: String, elapsed: Duration, exit_code: Option<i64>) -> Error {
+    let logs = container
+        .log_tail(Some(config::log_lines()))
+        .await
+        .unwrap_or_else(|e| format!("(logs unavailable: {e})"));
+    Error::NotReady {
+        container: format!("{} ({})", container.name(), container.short_id()),
+        image: container.image().to_owned(),
+        awaited,
+        elapsed,
+        exit_code,
+        logs,
+    }
+}
+
+/// What one inspect says about the container.
+struct State {
+    pid: Option<u32>,
+    exited: Option<i64>,
+    health: Option<HealthStatusEnum>,
+}
+
+impl State {
+    async fn of(docker: &Docker, container: &Container) -> Result<State> {
+        let inspected = docker
+            .inspect_container(container.id(), None::<InspectContainerOptions>)
+            .await
+            .map_err(|e| Error::Container {
+                container: format!("{} ({})", container.name(), container.short_id()),
+                action: "inspect".to_owned(),
+                message: daemon_words(&e),
+            })?;
+        let state = inspected.state.unwrap_or_default();
+        let exited = matches!(state.status, Some(ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD))
+            .then(|| state.exit_code.unwrap_or(-1));
+        Ok(State {
+            pid: state.pid.and_then(|p| u32::try_from(p).ok()).filter(|p| *p > 0),
+            exited,
+            health: state.health.and_then(|h| h.status),
+        })
+    }
+}
+
+enum Check {
+    Ready,
+    NotYet,
+    /// Cannot ever succeed; waiting longer would only waste the timeout.
+    Never(String),
+}
+
+async fn check(container: &Container, state: &State, wait: &Wait, regex: Option<&Regex>) -> Check {
+    let ready = |ok: bool| if ok { Check::Ready } else { Check::NotYet };
+    match wait {
+        Wait::Port(port) => ready(port_ready(container, state, *port).await),
+        Wait::Http(port, path) => ready(http_ok(container, *port, path).await),
+        Wait::Log(_) => match (container.log_tail(None).await, regex) {
+            (Ok(logs), Some(regex)) => ready(logs.lines().any(|line| regex.is_match(line))),
+            _ => Check::NotYet,
+        },
+        Wait::Healthy => match state.health {
+            Some(HealthStatusEnum::HEALTHY) => Check::Ready,
+            None | Some(HealthStatusEnum::NONE | HealthStatusEnum::EMPTY) => {
+                Check::Never("the image has no HEALTHCHECK; give one with `healthcheck = [...]`".to_owned())
+            }
+            _ => Check::NotYet,
+        },
+        Wait::Custom(probe) => ready(probe(container.clone()).await.is_ok()),
+    }
+}
+
+async fn port_ready(container: &Container, state: &State, port: u16) -> bool {
+    if let Some(listening) = state.pid.and_then(|pid| listens_in_proc(pid, port)) {
+        return listening;
+    }
+    match container.published_ports().contains(&port) {
+        true => survives_connection(container.addr(port)).await,
+        false => false,
+    }
+}
+
+/// Whether the process `pid`'s network namespace has a TCP socket listening on `port`.
+/// `None` when its /proc tables cannot be read (a remote daemon, or another pid namespace).
+fn listens_in_proc(pid: u32, port: u16) -> Option<bool> {
+    let mut readable = false;
+    for table in ["tcp", "tcp6"] {
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")) else { continue };
+        readable = true;
+        if text.lines().skip(1).any(|line| is_listen_entry(line, port)) {
+            return Some(true);
+        }
+    }
+    readable.then_some(false)
+}
+
+/// A /proc/net/tcp row: `sl local_address rem_address st ...`, addresses as `HEXIP:HEXPORT`,
+/// state `0A` = LISTEN.
+fn is_listen_entry(line: &str, port: u16) -> bool {
+    let mut fields = line.split_whitespace();
+    let local = fields.nth(1);
+    let state = fields.nth(1);
+    let local_port = local.and_then(|l| l.rsplit_once(':')).and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+    local_port == Some(port) && state == Some("0A")
+}
+
+/// For a remote daemon: Docker's proxy accepts, then resets or closes at once while nothing
+/// listens inside. A connection that stays open (or answers) for a moment is served.
+async fn survives_connection(addr: std::net::SocketAddr) -> bool {
+    let Ok(Ok(mut stream)) = tokio::time::timeout(Duration::from_secs(1), TcpStream::connect(addr)).await else {
+        return false;
+    };
+    let mut byte = [0u8; 1];
+    match tokio::time::timeout(Duration::from_millis(150), stream.read(&mut byte)).await {
+        Err(_elapsed) => true,
+        Ok(Ok(n)) => n > 0,
+        Ok(Err(_)) => false,
+    }
+}
+
+async fn http_ok(container: &Container, port: u16, path: &str) -> bool {
+    if !container.published_ports().contains(&port) {
+        return false;
+    }
+    let attempt = async {
+        let mut stream = TcpStream::connect(container.addr(port)).await.ok()?;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.ok()?;
+        let mut head = [0u8; 32];
+        let mut read = 0;
+        while read < 12 {
+            let n = stream.read(&mut head[read..]).await.ok()?;
+            if n == 0 {
+                break;
+            }
+            read += n;
+        }
+        // "HTTP/1.1 204 ..." — the status code is the second word.
+        let text = String::from_utf8_lossy(&head[..read]).into_owned();
+        let status: u16 = text.split_whitespace().nth(1)?.parse().ok()?;
+        Some((200..300).contains(&status))
+    };
+    matches!(tokio::time::timeout(Duration::from_secs(2), attempt).await, Ok(Some(true)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_listen_entries() {
+        let listen = "   0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 8650 1";
+        let established = "   1: 0100007F:1F90 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 8651 1";
+        assert!(is_listen_entry(listen, 8080));
+        assert!(!is_listen_entry(listen, 8081));
+        assert!(!is_listen_entry(established, 8080));
+    }
+}

@@ -1,0 +1,26 @@
+//! The connection to the Docker daemon.
+//!
+//! A client is made per test on that test's tokio runtime and never cached across tests:
+//! a bollard client outlives the runtime it was made on only as a broken handle
+//! ("runtime dropped the dispatch task").
+
+use bollard::Docker;
+
+use crate::config;
+use crate::error::{daemon_words, Error, Result};
+
+/// Connects to the daemon named by `DOCKER_HOST` (or the local socket) and settles on an API
+/// version both sides speak: bollard asks for a newer one than older engines accept.
+pub(crate) async fn connect() -> Result<Docker> {
+    let host = config::docker_host();
+    let no_daemon = |reason: String| Error::NoDaemon { host: host.clone(), reason };
+    let docker = Docker::connect_with_defaults()
+        .map_err(|e| no_daemon(daemon_words(&e)))?
+        .with_timeout(config::docker_timeout());
+    docker.negotiate_version().await.map_err(|e| no_daemon(daemon_words(&e)))
+}
+
+/// Whether the daemon runs on this machine, so its containers' processes are visible in /proc.
+pub(crate) fn is_local() -> bool {
+    config::docker_host().starts_with("unix://")
+}

@@ -1,0 +1,173 @@
+//! Images: what a container runs, pulled or built once per run across all test processes.
+//!
+//! The path for one image: a process-wide cell per image (threads of one `cargo test` binary
+//! resolve it once) → a cross-process file lock (nextest's processes resolve it once) → inspect →
+//! pull or build only when the image is missing or stale.
+
+// TEMP(lead): re-enabled once context.rs/dockerfile.rs land
+// mod build;
+pub mod context;
+pub mod dockerfile;
+pub mod dockerignore;
+mod lock;
+mod pull;
+pub mod reference;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use bollard::Docker;
+use once_cell::sync::{Lazy, OnceCell};
+
+use crate::error::{daemon_words, is_not_found, Error, Result};
+use crate::labels;
+use lock::ImageLock;
+use reference::Reference;
+
+/// Where a container's image comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Image {
+    /// A reference used as it is, pulled when it is not present locally.
+    Pull(String),
+    /// A Dockerfile, built when no image of the same content exists.
+    Build(BuildSpec),
+}
+
+/// A Dockerfile build: the inputs that make up its content, and the tag the user chose, if any.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct BuildSpec {
+    /// Path of the Dockerfile.
+    pub dockerfile: PathBuf,
+    /// The build context folder.
+    pub context: PathBuf,
+    /// `--build-arg` pairs, in the order given.
+    pub build_args: Vec<(String, String)>,
+    /// The stage to build (`--target`).
+    pub target: Option<String>,
+    /// The tag to apply; `None` tags the image by a hash of its content.
+    pub tag: Option<String>,
+}
+
+impl BuildSpec {
+    /// A build of `dockerfile` with its own folder as the context.
+    pub fn new(dockerfile: impl Into<PathBuf>) -> Self {
+        let dockerfile = dockerfile.into();
+        let context = dockerfile.parent().map(Path::to_path_buf).unwrap_or_default();
+        BuildSpec { dockerfile, context, build_args: Vec::new(), target: None, tag: None }
+    }
+}
+
+/// An image present on the daemon.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedImage {
+    /// The image ID the daemon reported (`sha256:…`): containers are created from this, never
+    /// from a tag that could have moved since.
+    pub id: String,
+    /// The reference the image was asked for or tagged with, for messages.
+    pub reference: String,
+}
+
+impl Image {
+    /// Makes sure the image exists on the daemon, pulling or building it at most once per run
+    /// across every thread and process, and returns its ID.
+    ///
+    /// Blocks the calling thread; call it from synchronous code (or `spawn_blocking`).
+    pub fn resolve(&self) -> Result<ResolvedImage> {
+        let cell = cell_for(self);
+        cell.get_or_try_init(|| self.resolve_uncached()).cloned()
+    }
+
+    fn resolve_uncached(&self) -> Result<ResolvedImage> {
+        match self {
+            Image::Pull(text) => {
+                let reference = parse_reference(text)?;
+                let _lock = ImageLock::acquire(&reference.normalized())?;
+                block_on(ensure_pulled(&reference))
+            }
+            Image::Build(spec) => {
+                let _ = spec;
+                todo!("TEMP(lead)")
+            }
+        }
+    }
+}
+
+/// The process-wide cell of one image. Cells live for the whole process, like the images.
+fn cell_for(image: &Image) -> Arc<OnceCell<ResolvedImage>> {
+    static CELLS: Lazy<Mutex<HashMap<Image, Arc<OnceCell<ResolvedImage>>>>> =
+        Lazy::new(Default::default);
+    // A poisoned map only means another test panicked while inserting; the map is still whole.
+    let mut cells = CELLS.lock().unwrap_or_else(|p| p.into_inner());
+    cells.entry(image.clone()).or_default().clone()
+}
+
+/// Runs the async image work on a runtime of its own, so that no client outlives its runtime and
+/// the caller needs none.
+fn block_on<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("starting a tokio runtime", "", e))?
+        .block_on(work)
+}
+
+pub(crate) fn parse_reference(text: &str) -> Result<Reference> {
+    reference::parse(text).map_err(|e| Error::InvalidReference {
+        reference: text.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+async fn ensure_pulled(reference: &Reference) -> Result<ResolvedImage> {
+    let docker = crate::docker::connect().await?;
+    let shown = reference.familiar();
+    if let Some(found) = inspect(&docker, &shown).await? {
+        return Ok(ResolvedImage { id: found.id, reference: shown });
+    }
+    ensure_present(&docker, reference).await?;
+    let found = inspect(&docker, &shown).await?.ok_or_else(|| Error::Pull {
+        reference: shown.clone(),
+        message: "the pull finished but the image is not there".to_owned(),
+    })?;
+    Ok(ResolvedImage { id: found.id, reference: shown })
+}
+
+/// Pulls `reference` unless the daemon already has it (used for bases of builds as well).
+pub(crate) async fn ensure_present(docker: &Docker, reference: &Reference) -> Result<()> {
+    if inspect(docker, &reference.familiar()).await?.is_none() {
+        pull::pull(docker, reference).await?;
+    }
+    Ok(())
+}
+
+/// What dockside needs to know of an image on the daemon.
+pub(crate) struct Found {
+    pub(crate) id: String,
+    pub(crate) labels: HashMap<String, String>,
+}
+
+impl Found {
+    pub(crate) fn content_hash(&self) -> Option<&str> {
+        self.labels.get(labels::CONTENT_HASH).map(String::as_str)
+    }
+
+    pub(crate) fn is_managed(&self) -> bool {
+        self.labels.get(labels::MANAGED).is_some_and(|v| v == "true")
+    }
+}
+
+/// Inspects `reference`; `None` when the daemon does not have it.
+pub(crate) async fn inspect(docker: &Docker, reference: &str) -> Result<Option<Found>> {
+    match docker.inspect_image(reference).await {
+        Ok(image) => Ok(Some(Found {
+            id: image.id.unwrap_or_default(),
+            labels: image.config.and_then(|c| c.labels).unwrap_or_default(),
+        })),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(Error::Docker {
+            action: format!("inspect of image {reference}"),
+            message: daemon_words(&e),
+        }),
+    }
+}

@@ -1,0 +1,38 @@
+//! Pulling an image that is not present locally.
+
+use std::time::{Duration, Instant};
+
+use bollard::query_parameters::CreateImageOptionsBuilder;
+use bollard::Docker;
+use futures_util::StreamExt;
+
+use super::reference::Reference;
+use crate::error::{daemon_words, Error, Result};
+
+/// Pulls `reference`, showing progress on stderr at most once a second.
+pub(crate) async fn pull(docker: &Docker, reference: &Reference) -> Result<()> {
+    let shown = reference.familiar();
+    eprintln!("dockside: pulling image {shown}");
+    let options = CreateImageOptionsBuilder::new()
+        .from_image(&reference.name())
+        .tag(reference.digest.as_deref().unwrap_or_else(|| reference.tag_or_latest()))
+        .build();
+    let mut progress = docker.create_image(Some(options), None, None);
+    let mut last_report = Instant::now();
+    while let Some(item) = progress.next().await {
+        let info = item.map_err(|e| Error::Pull {
+            reference: shown.clone(),
+            message: daemon_words(&e),
+        })?;
+        if last_report.elapsed() >= Duration::from_secs(1) {
+            last_report = Instant::now();
+            if let (Some(status), Some(detail)) = (info.status, info.progress_detail) {
+                let (current, total) = (detail.current.unwrap_or(0), detail.total.unwrap_or(0));
+                if total > 0 {
+                    eprintln!("dockside: pulling {shown}: {status} {current}/{total} bytes");
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,33 @@
+//! Real Docker containers for Rust tests, with one attribute.
+//!
+//! ```no_run
+//! use dockside::{docker_test, Container};
+//!
+//! #[docker_test(dockerfile = "fixtures/web/Dockerfile", ports = [8080])]
+//! async fn serves_index(web: Container) {
+//!     let stream = std::net::TcpStream::connect(web.addr(8080)).unwrap();
+//!     drop(stream);
+//! }
+//! ```
+//!
+//! `#[docker_test]` expands to a plain `#[test]` that makes sure the image exists (pulling or
+//! building it once per run across all test processes), starts the container, waits until it is
+//! really ready, hands it to the test, and removes it afterwards. See the README for every
+//! argument and environment variable.
+
+mod config;
+mod container;
+mod docker;
+mod error;
+pub mod image;
+mod labels;
+mod session;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use container::{Container, ContainerSpec, ExecOutput, Probe, ProbeOutcome, Wait};
+// TEMP(lead) pub use dockside_macros::docker_test;
+pub use error::{Error, Result};
+pub use image::{BuildSpec, Image, ResolvedImage};

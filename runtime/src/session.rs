@@ -1,0 +1,192 @@
+//! One test's containers, from the image to their removal.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+
+use bollard::models::NetworkCreateRequest;
+use bollard::Docker;
+use futures_util::future::join_all;
+
+use crate::__private::TestSpec;
+use crate::config::{self, Keep};
+use crate::container::cleanup;
+use crate::container::start::{self, Origin};
+use crate::container::Container;
+use crate::error::{daemon_words, Error, Result};
+use crate::image::ResolvedImage;
+use crate::labels::{self, Owner};
+
+pub(crate) struct Session {
+    runtime: tokio::runtime::Runtime,
+    containers: Vec<Container>,
+    network: Option<String>,
+}
+
+impl Session {
+    /// Resolves the images and starts the containers of `spec`. `Ok(None)` when no daemon is
+    /// reachable and the user asked for such tests to be skipped.
+    pub(crate) fn start(spec: &TestSpec) -> Result<Option<Session>> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::io("starting a tokio runtime", "", e))?;
+        match runtime.block_on(crate::docker::connect()) {
+            Err(Error::NoDaemon { host, reason }) if config::skip_without_docker() => {
+                eprintln!("dockside: skipping {}: no docker daemon at {host} ({reason})", spec.name);
+                return Ok(None);
+            }
+            other => drop(other?),
+        }
+        let images = spec
+            .containers
+            .iter()
+            .map(|c| {
+                c.image_source(spec.manifest_dir)
+                    .ok_or_else(|| Error::Start {
+                        image: String::new(),
+                        message: format!("container `{}` names neither an image nor a dockerfile", c.name()),
+                    })?
+                    .resolve()
+            })
+            .collect::<Result<Vec<ResolvedImage>>>()?;
+        let created = Mutex::new(Vec::new());
+        let started = runtime.block_on(start_all(spec, &images, &created));
+        match started {
+            Ok((containers, network)) => Ok(Some(Session { runtime, containers, network })),
+            Err(error) => {
+                let ids = created.into_inner().unwrap_or_else(|p| p.into_inner());
+                let network = error.1;
+                runtime.block_on(remove(&ids, network.as_deref()));
+                Err(error.0)
+            }
+        }
+    }
+
+    pub(crate) fn containers(&self) -> Vec<Container> {
+        self.containers.clone()
+    }
+
+    pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// After the body: report the logs of a failed test, then remove (or keep, if asked) the
+    /// containers and their network.
+    pub(crate) fn finish(self, failed: bool) {
+        if failed {
+            self.runtime.block_on(report_logs(&self.containers));
+        }
+        let keep = match config::keep() {
+            Keep::Always => true,
+            Keep::OnFailure => failed,
+            Keep::Never => false,
+        };
+        let ids: Vec<String> = self.containers.iter().map(|c| c.id().to_owned()).collect();
+        if keep {
+            let live = cleanup::take_all();
+            drop(live);
+            for container in &self.containers {
+                eprintln!(
+                    "dockside: kept container {} ({}) of image {}: `docker exec -it {} sh`, remove with `docker rm -f {}`",
+                    container.name(),
+                    container.id(),
+                    container.image(),
+                    container.short_id(),
+                    container.short_id(),
+                );
+            }
+            return;
+        }
+        self.runtime.block_on(remove(&ids, self.network.as_deref()));
+    }
+}
+
+type StartError = (Error, Option<String>);
+
+async fn start_all(
+    spec: &TestSpec,
+    images: &[ResolvedImage],
+    created: &Mutex<Vec<String>>,
+) -> std::result::Result<(Vec<Container>, Option<String>), StartError> {
+    let docker = crate::docker::connect().await.map_err(|e| (e, None))?;
+    let owner = Owner::current();
+    // Several containers of one test share a private network on which each is reachable by its
+    // parameter name.
+    let network = if spec.containers.len() > 1 {
+        Some(create_network(&docker, spec, &owner).await.map_err(|e| (e, None))?)
+    } else {
+        None
+    };
+    let origin = Origin { test: spec.name, owner: &owner, network: network.as_deref(), created };
+    let results = join_all(
+        spec.containers.iter().zip(images).map(|(c, image)| start::start(&docker, c, image, &origin)),
+    )
+    .await;
+    let mut containers = Vec::with_capacity(results.len());
+    for result in results {
+        containers.push(result.map_err(|e| (e, network.clone()))?);
+    }
+    Ok((containers, network))
+}
+
+async fn create_network(docker: &Docker, spec: &TestSpec, owner: &Owner) -> Result<String> {
+    let name = format!("dockside-{}-{}", std::process::id(), unique_suffix());
+    let request = NetworkCreateRequest {
+        name: name.clone(),
+        labels: Some(HashMap::from([
+            (labels::MANAGED.to_owned(), "true".to_owned()),
+            (labels::OWNER.to_owned(), owner.label()),
+            (labels::TEST.to_owned(), spec.name.to_owned()),
+        ])),
+        ..Default::default()
+    };
+    let created = docker
+        .create_network(request)
+        .await
+        .map_err(|e| Error::Docker { action: format!("creation of network {name}"), message: daemon_words(&e) })?;
+    cleanup::track_network(&created.id);
+    Ok(created.id)
+}
+
+fn unique_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// Removes containers (concurrently) and then their network; failures are reported, not fatal:
+/// the test's own result matters more, and the next start-up sweeps what is left.
+async fn remove(ids: &[String], network: Option<&str>) {
+    let docker = match crate::docker::connect().await {
+        Ok(docker) => docker,
+        Err(e) => return eprintln!("dockside: could not remove containers {ids:?}: {e}"),
+    };
+    for result in join_all(ids.iter().map(|id| cleanup::remove_container(&docker, id))).await {
+        if let Err(e) = result {
+            eprintln!("dockside: {e}");
+        }
+    }
+    if let Some(network) = network {
+        if let Err(e) = cleanup::remove_network(&docker, network).await {
+            eprintln!("dockside: {e}");
+        }
+    }
+}
+
+async fn report_logs(containers: &[Container]) {
+    for container in containers {
+        let lines = config::log_lines();
+        match container.log_tail(Some(lines)).await {
+            Ok(logs) => eprintln!(
+                "--- dockside: last {lines} log lines of container {} ({}, image {}) ---\n{}",
+                container.name(),
+                container.short_id(),
+                container.image(),
+                logs.trim_end()
+            ),
+            Err(e) => eprintln!("dockside: no logs for container {}: {e}", container.name()),
+        }
+    }
+}
