@@ -77,10 +77,6 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn docker(action: impl Into<String>, err: bollard::errors::Error) -> Self {
-        Error::Docker { action: action.into(), message: daemon_words(&err) }
-    }
-
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io { action, path: path.into(), source }
     }

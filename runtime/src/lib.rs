@@ -28,6 +28,6 @@ mod session;
 pub mod __private;
 
 pub use container::{Container, ContainerSpec, ExecOutput, Probe, ProbeOutcome, Wait};
-// TEMP(lead) pub use dockside_macros::docker_test;
+pub use dockside_macros::docker_test;
 pub use error::{Error, Result};
 pub use image::{BuildSpec, Image, ResolvedImage};

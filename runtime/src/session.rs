@@ -36,8 +36,10 @@ impl Session {
                 eprintln!("dockside: skipping {}: no docker daemon at {host} ({reason})", spec.name);
                 return Ok(None);
             }
-            other => drop(other?),
+            Err(e) => return Err(e),
+            Ok(docker) => runtime.block_on(cleanup::reap_orphans(&docker)),
         }
+        cleanup::install_signal_handler();
         let images = spec
             .containers
             .iter()
@@ -84,16 +86,21 @@ impl Session {
         };
         let ids: Vec<String> = self.containers.iter().map(|c| c.id().to_owned()).collect();
         if keep {
-            let live = cleanup::take_all();
-            drop(live);
             for container in &self.containers {
+                cleanup::forget_container(container.id());
+                let ports: Vec<String> = container
+                    .published_ports()
+                    .into_iter()
+                    .map(|p| format!("{p} -> {}", container.addr(p)))
+                    .collect();
                 eprintln!(
-                    "dockside: kept container {} ({}) of image {}: `docker exec -it {} sh`, remove with `docker rm -f {}`",
+                    "dockside: kept container {} ({}) of image {}; ports: [{}]; \
+                     logs: `docker logs {id}`; remove: `docker rm -f {id}`",
                     container.name(),
                     container.id(),
                     container.image(),
-                    container.short_id(),
-                    container.short_id(),
+                    ports.join(", "),
+                    id = container.short_id(),
                 );
             }
             return;

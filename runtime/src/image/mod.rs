@@ -4,8 +4,7 @@
 //! resolve it once) → a cross-process file lock (nextest's processes resolve it once) → inspect →
 //! pull or build only when the image is missing or stale.
 
-// TEMP(lead): re-enabled once context.rs/dockerfile.rs land
-// mod build;
+mod build;
 pub mod context;
 pub mod dockerfile;
 pub mod dockerignore;
@@ -86,8 +85,9 @@ impl Image {
                 block_on(ensure_pulled(&reference))
             }
             Image::Build(spec) => {
-                let _ = spec;
-                todo!("TEMP(lead)")
+                let plan = build::Plan::new(spec)?;
+                let _lock = ImageLock::acquire(&plan.tag)?;
+                block_on(plan.ensure_built())
             }
         }
     }

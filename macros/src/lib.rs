@@ -1,0 +1,102 @@
+//! The `#[docker_test]` attribute of [dockside](https://docs.rs/dockside). Depend on `dockside`,
+//! which re-exports it, rather than on this crate.
+//!
+//! This crate only parses, checks and emits glue; everything that talks to Docker lives in the
+//! `dockside` runtime. Layout: `attr.rs` parses the arguments, `valid.rs` checks them,
+//! `expand.rs` writes the test; `reference.rs` and `units.rs` read image references, durations
+//! and sizes.
+
+extern crate proc_macro;
+
+mod attr;
+mod errors;
+mod expand;
+mod reference;
+mod units;
+mod valid;
+
+/// Turns a function that takes containers into a test that starts them.
+///
+/// ```ignore
+/// use dockside::{docker_test, Container};
+///
+/// // One container: its arguments go in the attribute.
+/// #[docker_test(image = "redis:7-alpine", ports = [6379])]
+/// async fn caches(redis: Container) {
+///     let addr = redis.addr(6379);
+///     // ...
+/// }
+///
+/// // Built from a Dockerfile in this crate; sync functions and any return type work too.
+/// #[docker_test(dockerfile = "fixtures/web/Dockerfile", ports = [8080], wait = http(8080, "/health"))]
+/// fn serves(web: Container) -> Result<(), String> {
+///     Ok(())
+/// }
+///
+/// // Several containers: one `#[container(...)]` per parameter.
+/// #[docker_test]
+/// async fn replicates(
+///     #[container(image = "postgres:16", env(POSTGRES_PASSWORD = "pw"), ports = [5432])] primary: Container,
+///     #[container(dockerfile = "fixtures/replica/Dockerfile", ports = [5432])] replica: Container,
+/// ) {
+/// }
+/// ```
+///
+/// The attribute expands to a plain `#[test]` function: it asks the runtime for the images,
+/// starts the containers, waits until they are ready, calls the function with them, and removes
+/// them afterwards. The function itself is kept intact inside the test; the attributes on it
+/// (`#[should_panic]`, `#[ignore]`, docs, lint levels) apply to the test. The parameter's name
+/// names the container; its type is anything the runtime can make from a container
+/// (`dockside::Container`).
+///
+/// # Arguments
+///
+/// The container arguments are the same in `#[docker_test(...)]`, which configures the
+/// function's single parameter, and in `#[container(...)]` on each parameter (then
+/// `#[docker_test]` takes no container arguments, and every parameter needs one). Each key may
+/// appear once, except `env`, `labels` and `build_arg`, whose lists add up. Checks marked
+/// *compile time* fail the build, pointing at the offending token.
+///
+/// | Argument | Example | Meaning |
+/// |---|---|---|
+/// | `image` | `image = "ghcr.io/o/app:1.2"` | Image to run (pulled when missing). A Docker reference: `[host[:port]/]path[:tag][@sha256:<64 hex>]`, lowercase path; checked at compile time. With `dockerfile`, the built image is also known by this name. |
+/// | `dockerfile` | `dockerfile = "fixtures/web/Dockerfile"` | Build the image from this Dockerfile, relative to the crate's directory (`CARGO_MANIFEST_DIR`); must exist at compile time. |
+/// | `context` | `context = "fixtures"` | Build context directory, relative to the crate's directory; must exist. Default: the Dockerfile's directory. Needs `dockerfile`. |
+/// | `target` | `target = "runtime"` | Build stage to stop at. Needs `dockerfile`. |
+/// | `build_arg` | `build_arg(VERSION = "1.2", "MIRROR" = "...")` | Build arguments. Needs `dockerfile`. |
+/// | `cmd` | `cmd = ["sh", "-c", "exec server"]` | Command, replacing the image's `CMD`; not empty. |
+/// | `entrypoint` | `entrypoint = ["/bin/server"]` | Entrypoint, replacing the image's; `[]` clears it. |
+/// | `env` | `env(RUST_LOG = "debug", "MY.VAR" = "1")` | Environment variables. |
+/// | `labels` | `labels(team = "core", "com.example.kind" = "db")` | Container labels. |
+/// | `ports` | `ports = [8080, 5432]` | Container ports to publish (on 127.0.0.1, ephemeral host ports): integers 1 to 65535, no repeats. Unless `wait` says otherwise, the test starts once the server inside accepts on every one. |
+/// | `wait` | `wait = http(8080, "/health")` | Readiness: `port(N)` (the server accepts on `N`), `log("regex")` (a log line matches), `healthy` (the Docker healthcheck passes), `http(N, "/path")` (a request succeeds), `custom(path::to::probe)` (a probe function, see the runtime's docs). The ports of `port` and `http` must be in `ports`. |
+/// | `healthcheck` | `healthcheck = ["/bin/check", "--quick"]` | Healthcheck command (for `wait = healthy`), replacing the image's. |
+/// | `startup_timeout` | `startup_timeout = "1m30s"` | Longest wait for readiness: numbers with units `h`, `m`, `s`, `ms`, largest first (`"500ms"`, `"30s"`, `"2m"`, `"1m30s"`). |
+/// | `user` | `user = "1000:1000"` | User to run as. |
+/// | `workdir` | `workdir = "/srv"` | Working directory; absolute. |
+/// | `tmpfs` | `tmpfs = ["/tmp", "/run"]` | Mount a tmpfs at each path; absolute. |
+/// | `memory` | `memory = "512m"` | Memory limit: bytes, or with a `b`, `k`, `m` or `g` suffix (any case, powers of 1024). |
+///
+/// `image` or `dockerfile` (or both) is required. In `env`, `labels` and `build_arg`, a name is
+/// an identifier or a string literal (for names such as `com.example.kind`); a name may appear
+/// only once per container.
+///
+/// Only in `#[docker_test(...)]`:
+///
+/// | Argument | Example | Meaning |
+/// |---|---|---|
+/// | `crate` | `crate = "dockside2"` | Path to the `dockside` crate, for a renamed dependency. Default: `::dockside`. |
+///
+/// # Rules
+///
+/// - Parameters are `name: Type`: no patterns, no `self`. The function takes no generics.
+/// - Put no `#[test]` on the function: the attribute makes it one.
+/// - Relative paths are checked when the crate compiles. Creating a missing Dockerfile does not
+///   by itself rebuild the crate; touch the test file.
+#[proc_macro_attribute]
+pub fn docker_test(
+    args: proc_macro::TokenStream,
+    item: proc_macro::TokenStream,
+) -> proc_macro::TokenStream {
+    expand::docker_test(args.into(), item.into()).into()
+}

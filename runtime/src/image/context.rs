@@ -1,0 +1,1069 @@
+//! The build context, as the Docker CLI would send it: the context folder minus what
+//! `.dockerignore` excludes, symlinks kept as symlinks, plus the Dockerfile.
+//!
+//! A [`Context`] is a list of entries made once by [`scan`]; hashing it and archiving it
+//! both read the files from disk again, streaming, so a large context is never held in
+//! memory whole.
+
+use std::borrow::Cow;
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+
+use super::dockerignore::{DockerIgnore, DockerIgnoreError};
+
+/// The ignore file, read from the context root.
+const IGNORE_FILE: &str = ".dockerignore";
+/// Where a Dockerfile from outside the context goes in the archive.
+const OUTSIDE_DIR: &str = ".dockside";
+const OUTSIDE_DOCKERFILE: &str = ".dockside/Dockerfile";
+/// Size of the pieces [`Context::spawn_tar_stream`] sends.
+const CHUNK: usize = 64 * 1024;
+/// How many pieces may wait in the channel: bounds the memory of a stream.
+const CHUNKS_IN_FLIGHT: usize = 4;
+/// Versions the hash encoding: bump it when the encoding changes.
+const HASH_DOMAIN: &[u8] = b"dockside build context v1";
+
+/// Why a build context could not be read or archived.
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    /// A file or folder of the context could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file or folder.
+        path: PathBuf,
+        /// What the OS said.
+        source: io::Error,
+    },
+    /// The Dockerfile could not be read.
+    #[error("cannot read dockerfile {}: {source}", path.display())]
+    Dockerfile {
+        /// The Dockerfile as given.
+        path: PathBuf,
+        /// What the OS said.
+        source: io::Error,
+    },
+    /// The `.dockerignore` has a line the Docker CLI refuses.
+    #[error("invalid {}: {source}", path.display())]
+    Ignore {
+        /// The `.dockerignore` file.
+        path: PathBuf,
+        /// The bad line.
+        source: DockerIgnoreError,
+    },
+    /// A name in the context is not UTF-8, which the archive paths must be.
+    #[error("path {} in the build context is not valid UTF-8", path.display())]
+    NonUtf8 {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The context has its own `.dockside`, where an outside Dockerfile would go.
+    #[error(
+        "the build context {} contains `.dockside`, where dockside puts a dockerfile from \
+         outside the context; rename it or move the dockerfile into the context",
+        context.display()
+    )]
+    Reserved {
+        /// The context folder.
+        context: PathBuf,
+    },
+    /// An entry could not be written to the archive.
+    #[error("cannot add {path} to the build context archive: {source}")]
+    Archive {
+        /// The entry's path in the archive.
+        path: String,
+        /// What went wrong, reading the file or writing the archive.
+        source: io::Error,
+    },
+}
+
+/// One entry of the context, in the archive's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Path relative to the context root, '/'-separated.
+    pub path: String,
+    /// What the entry is.
+    pub kind: EntryKind,
+    /// Unix mode bits: permissions plus setuid, setgid and sticky (`0o7777`).
+    pub mode: u32,
+}
+
+/// What an [`Entry`] is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A regular file of `size` bytes, as seen by the scan.
+    File {
+        /// Its length when scanned.
+        size: u64,
+    },
+    /// A folder.
+    Dir,
+    /// A symlink, never followed: the archive holds the link itself.
+    Symlink {
+        /// Where it points, as written in the link.
+        target: PathBuf,
+    },
+}
+
+/// The Dockerfile of a build, read once by the scan.
+#[derive(Debug, Clone)]
+struct Dockerfile {
+    /// The path the build is told to use, inside the archive.
+    name: String,
+    content: Vec<u8>,
+    /// Whether the Dockerfile lies outside the context folder, so it is added under
+    /// [`OUTSIDE_DOCKERFILE`] rather than being one of the entries.
+    outside: bool,
+}
+
+/// A scanned build context.
+#[derive(Debug, Clone)]
+pub struct Context {
+    root: PathBuf,
+    entries: Vec<Entry>,
+    dockerfile: Dockerfile,
+}
+
+/// Scans `context_dir` for a build of `dockerfile` (relative paths are taken from the
+/// current folder, as `docker build -f` does).
+///
+/// Entries are sorted by name, folder by folder, so the result is the same on every
+/// machine. `.dockerignore` is applied, except that the Dockerfile and `.dockerignore`
+/// are always kept, as the Docker CLI keeps them. An excluded folder is not entered
+/// unless the ignore file has `!` exceptions or the folder holds the Dockerfile.
+/// Sockets, FIFOs and devices are left out.
+pub fn scan(context_dir: &Path, dockerfile: &Path) -> Result<Context, ContextError> {
+    // `Path::parent` of a bare file name is "", which names no folder.
+    let root = if context_dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        context_dir
+    };
+    let dockerfile = read_dockerfile(root, dockerfile)?;
+    let ignore = read_ignore(root)?;
+    let mut walker = Walker {
+        root,
+        ignore: &ignore,
+        dockerfile: (!dockerfile.outside).then_some(dockerfile.name.as_str()),
+        entries: Vec::new(),
+    };
+    walker.walk("")?;
+    let entries = walker.entries;
+    let reserved = |e: &Entry| {
+        let rest = e.path.strip_prefix(OUTSIDE_DIR);
+        rest.is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    if dockerfile.outside && entries.iter().any(reserved) {
+        return Err(ContextError::Reserved {
+            context: root.to_owned(),
+        });
+    }
+    Ok(Context {
+        root: root.to_owned(),
+        entries,
+        dockerfile,
+    })
+}
+
+/// Reads the Dockerfile and works out its name in the archive: its path relative to the
+/// context when it lies inside (symlinks resolved, as the Docker CLI does), else
+/// [`OUTSIDE_DOCKERFILE`].
+fn read_dockerfile(root: &Path, path: &Path) -> Result<Dockerfile, ContextError> {
+    let dockerfile_error = |source| ContextError::Dockerfile {
+        path: path.to_owned(),
+        source,
+    };
+    let content = fs::read(path).map_err(dockerfile_error)?;
+    let real = fs::canonicalize(path).map_err(dockerfile_error)?;
+    let real_root = fs::canonicalize(root).map_err(|source| read_error(root, source))?;
+    let inside = real.strip_prefix(&real_root).ok().map(|relative| {
+        let parts: Option<Vec<&str>> = relative.iter().map(|part| part.to_str()).collect();
+        parts.map(|parts| parts.join("/"))
+    });
+    let (name, outside) = match inside {
+        Some(Some(name)) => (name, false),
+        Some(None) => {
+            return Err(ContextError::NonUtf8 {
+                path: path.to_owned(),
+            })
+        }
+        None => (OUTSIDE_DOCKERFILE.to_owned(), true),
+    };
+    Ok(Dockerfile {
+        name,
+        content,
+        outside,
+    })
+}
+
+/// The context's `.dockerignore`; none means nothing is excluded.
+fn read_ignore(root: &Path) -> Result<DockerIgnore, ContextError> {
+    let path = root.join(IGNORE_FILE);
+    match fs::read_to_string(&path) {
+        Ok(text) => {
+            DockerIgnore::try_parse(&text).map_err(|source| ContextError::Ignore { path, source })
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(DockerIgnore::empty()),
+        Err(source) => Err(ContextError::Read { path, source }),
+    }
+}
+
+fn read_error(path: &Path, source: io::Error) -> ContextError {
+    ContextError::Read {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The depth-first walk of [`scan`].
+struct Walker<'a> {
+    root: &'a Path,
+    ignore: &'a DockerIgnore,
+    /// The Dockerfile's path when it is inside the context.
+    dockerfile: Option<&'a str>,
+    entries: Vec<Entry>,
+}
+
+impl Walker<'_> {
+    /// Records the children of `dir` ("" for the root), sorted by name.
+    fn walk(&mut self, dir: &str) -> Result<(), ContextError> {
+        let dir_path = self.root.join(dir);
+        let mut names = fs::read_dir(&dir_path)
+            .and_then(|children| {
+                children
+                    .map(|child| child.map(|c| c.file_name()))
+                    .collect::<io::Result<Vec<_>>>()
+            })
+            .map_err(|source| read_error(&dir_path, source))?;
+        names.sort();
+        for name in names {
+            let name = name.into_string().map_err(|name| ContextError::NonUtf8 {
+                path: dir_path.join(name),
+            })?;
+            let path = if dir.is_empty() {
+                name
+            } else {
+                format!("{dir}/{name}")
+            };
+            self.visit(path)?;
+        }
+        Ok(())
+    }
+
+    fn visit(&mut self, path: String) -> Result<(), ContextError> {
+        let full = self.root.join(&path);
+        let meta = fs::symlink_metadata(&full).map_err(|source| read_error(&full, source))?;
+        let excluded = self.is_excluded(&path);
+        let file_type = meta.file_type();
+        let kind = if file_type.is_dir() {
+            let enter = !excluded || self.ignore.has_exceptions() || self.holds_dockerfile(&path);
+            if !excluded {
+                self.push(path.clone(), EntryKind::Dir, &meta);
+            }
+            if enter {
+                self.walk(&path)?;
+            }
+            return Ok(());
+        } else if excluded {
+            return Ok(());
+        } else if file_type.is_file() {
+            EntryKind::File { size: meta.len() }
+        } else if file_type.is_symlink() {
+            let target = fs::read_link(&full).map_err(|source| read_error(&full, source))?;
+            EntryKind::Symlink { target }
+        } else {
+            // Sockets, FIFOs and devices mean nothing in an image built for a test.
+            return Ok(());
+        };
+        self.push(path, kind, &meta);
+        Ok(())
+    }
+
+    fn push(&mut self, path: String, kind: EntryKind, meta: &fs::Metadata) {
+        self.entries.push(Entry {
+            path,
+            kind,
+            mode: mode_bits(meta),
+        });
+    }
+
+    fn is_excluded(&self, path: &str) -> bool {
+        path != IGNORE_FILE && Some(path) != self.dockerfile && self.ignore.is_excluded(path)
+    }
+
+    fn holds_dockerfile(&self, dir: &str) -> bool {
+        self.dockerfile
+            .and_then(|dockerfile| dockerfile.strip_prefix(dir))
+            .is_some_and(|rest| rest.starts_with('/'))
+    }
+}
+
+#[cfg(unix)]
+fn mode_bits(meta: &fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o7777
+}
+
+/// Without Unix modes, what `docker build` on Windows sends.
+#[cfg(not(unix))]
+fn mode_bits(meta: &fs::Metadata) -> u32 {
+    if meta.is_dir() {
+        0o755
+    } else {
+        0o644
+    }
+}
+
+#[cfg(unix)]
+fn path_bytes(path: &Path) -> Cow<'_, [u8]> {
+    use std::os::unix::ffi::OsStrExt;
+    Cow::Borrowed(path.as_os_str().as_bytes())
+}
+
+#[cfg(not(unix))]
+fn path_bytes(path: &Path) -> Cow<'_, [u8]> {
+    match path.to_string_lossy() {
+        Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
+        Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+    }
+}
+
+/// A file opened to read exactly the `size` bytes the scan saw: a file that grew is cut
+/// to that size, one that shrank is an error, so the archive's headers stay true.
+struct SizedFile {
+    inner: io::Take<fs::File>,
+}
+
+impl SizedFile {
+    fn open(path: &Path, size: u64) -> io::Result<Self> {
+        Ok(SizedFile {
+            inner: fs::File::open(path)?.take(size),
+        })
+    }
+}
+
+impl Read for SizedFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        if read == 0 && !buf.is_empty() && self.inner.limit() > 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the file became shorter while the build context was being read",
+            ));
+        }
+        Ok(read)
+    }
+}
+
+/// SHA-256 over length-prefixed fields, so no two different inputs encode alike.
+struct FieldHasher(Sha256);
+
+impl FieldHasher {
+    fn number(&mut self, n: u64) {
+        self.0.update(n.to_be_bytes());
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        self.number(bytes.len() as u64);
+        self.0.update(bytes);
+    }
+}
+
+impl Context {
+    /// The entries to send, in archive order (the outside Dockerfile not included).
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The Dockerfile's path inside the archive: what the build must be told to use.
+    pub fn dockerfile_name(&self) -> &str {
+        &self.dockerfile.name
+    }
+
+    /// A SHA-256 (64 hex digits) of everything that makes up the build: every entry's
+    /// path, kind, mode bits, file content and symlink target, the Dockerfile and its
+    /// name, the build args (sorted by name) and the target stage.
+    ///
+    /// Excluded files, mtimes and owners do not count, so the hash is the same across
+    /// runs and machines for the same content.
+    pub fn content_hash(
+        &self,
+        build_args: &[(String, String)],
+        target: Option<&str>,
+    ) -> Result<String, ContextError> {
+        let mut hasher = FieldHasher(Sha256::new());
+        hasher.bytes(HASH_DOMAIN);
+        hasher.number(self.entries.len() as u64);
+        for entry in &self.entries {
+            self.hash_entry(&mut hasher, entry)?;
+        }
+        hasher.bytes(self.dockerfile.name.as_bytes());
+        hasher.bytes(&self.dockerfile.content);
+        let mut args: Vec<&(String, String)> = build_args.iter().collect();
+        // Stable, so repeated names keep their order and the last one still wins.
+        args.sort_by(|a, b| a.0.cmp(&b.0));
+        hasher.number(args.len() as u64);
+        for (name, value) in args {
+            hasher.bytes(name.as_bytes());
+            hasher.bytes(value.as_bytes());
+        }
+        match target {
+            Some(target) => {
+                hasher.number(1);
+                hasher.bytes(target.as_bytes());
+            }
+            None => hasher.number(0),
+        }
+        Ok(hex::encode(hasher.0.finalize()))
+    }
+
+    fn hash_entry(&self, hasher: &mut FieldHasher, entry: &Entry) -> Result<(), ContextError> {
+        hasher.bytes(entry.path.as_bytes());
+        hasher.number(u64::from(entry.mode));
+        match &entry.kind {
+            EntryKind::File { size } => {
+                hasher.bytes(b"file");
+                // The length prefix of the content: `SizedFile` yields exactly this many bytes.
+                hasher.number(*size);
+                let full = self.root.join(&entry.path);
+                SizedFile::open(&full, *size)
+                    .and_then(|mut file| io::copy(&mut file, &mut hasher.0))
+                    .map_err(|source| read_error(&full, source))?;
+            }
+            EntryKind::Dir => hasher.bytes(b"dir"),
+            EntryKind::Symlink { target } => {
+                hasher.bytes(b"symlink");
+                hasher.bytes(&path_bytes(target));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the context as a tar archive to `out` and returns it.
+    ///
+    /// Headers are reproducible: mtime 0, uid and gid 0, the scanned mode bits. Symlinks
+    /// are symlink entries carrying their target; long paths and targets use GNU
+    /// extensions. Files are streamed from disk.
+    pub fn write_tar<W: Write>(&self, out: W) -> Result<W, ContextError> {
+        let mut archive = tar::Builder::new(out);
+        for entry in &self.entries {
+            self.append_entry(&mut archive, entry)
+                .map_err(|source| ContextError::Archive {
+                    path: entry.path.clone(),
+                    source,
+                })?;
+        }
+        if self.dockerfile.outside {
+            self.append_outside_dockerfile(&mut archive)
+                .map_err(|source| ContextError::Archive {
+                    path: OUTSIDE_DOCKERFILE.to_owned(),
+                    source,
+                })?;
+        }
+        archive
+            .into_inner()
+            .map_err(|source| ContextError::Archive {
+                path: "the end of the archive".to_owned(),
+                source,
+            })
+    }
+
+    fn append_entry<W: Write>(
+        &self,
+        archive: &mut tar::Builder<W>,
+        entry: &Entry,
+    ) -> io::Result<()> {
+        match &entry.kind {
+            EntryKind::File { size } => {
+                let file = SizedFile::open(&self.root.join(&entry.path), *size)?;
+                let mut header = header(tar::EntryType::Regular, entry.mode, *size);
+                archive.append_data(&mut header, &entry.path, file)
+            }
+            EntryKind::Dir => {
+                let mut header = header(tar::EntryType::Directory, entry.mode, 0);
+                archive.append_data(&mut header, &entry.path, io::empty())
+            }
+            EntryKind::Symlink { target } => {
+                let mut header = header(tar::EntryType::Symlink, entry.mode, 0);
+                archive.append_link(&mut header, &entry.path, target)
+            }
+        }
+    }
+
+    fn append_outside_dockerfile<W: Write>(&self, archive: &mut tar::Builder<W>) -> io::Result<()> {
+        let mut dir = header(tar::EntryType::Directory, 0o755, 0);
+        archive.append_data(&mut dir, OUTSIDE_DIR, io::empty())?;
+        let content = self.dockerfile.content.as_slice();
+        let mut file = header(tar::EntryType::Regular, 0o644, content.len() as u64);
+        archive.append_data(&mut file, OUTSIDE_DOCKERFILE, content)
+    }
+
+    /// Writes the archive on a thread of its own into a bounded channel, in pieces of
+    /// about 64 KiB, and returns the receiving end: the writer waits while the channel is
+    /// full, so the archive is never held in memory whole. An error ends the stream as
+    /// its last item; dropping the receiver stops the writer.
+    ///
+    /// Call it from sync or async code alike; it needs no tokio runtime.
+    pub fn spawn_tar_stream(self) -> mpsc::Receiver<io::Result<Vec<u8>>> {
+        let (sender, receiver) = mpsc::channel(CHUNKS_IN_FLIGHT);
+        let writer_sender = sender.clone();
+        let spawned = std::thread::Builder::new()
+            .name("dockside-context-tar".to_owned())
+            .spawn(move || {
+                let mut writer = ChunkWriter {
+                    sender: writer_sender,
+                    buffer: Vec::with_capacity(CHUNK),
+                };
+                let written = self.write_tar(&mut writer).map_err(io::Error::other);
+                if let Err(e) = written.and_then(|writer| writer.flush()) {
+                    // The receiver may be gone already, which is why the writing stopped.
+                    let _ = writer.sender.blocking_send(Err(e));
+                }
+            });
+        if let Err(e) = spawned {
+            // The channel is new and empty, so there is room for this one item.
+            let _ = sender.try_send(Err(e));
+        }
+        receiver
+    }
+}
+
+/// A tar header with the fields that make an archive reproducible.
+fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(kind);
+    header.set_mode(mode);
+    header.set_size(size);
+    header.set_mtime(0);
+    header.set_uid(0);
+    header.set_gid(0);
+    header
+}
+
+/// Cuts what is written into [`CHUNK`]-sized pieces and sends them, waiting while the
+/// channel is full.
+struct ChunkWriter {
+    sender: mpsc::Sender<io::Result<Vec<u8>>>,
+    buffer: Vec<u8>,
+}
+
+impl ChunkWriter {
+    fn send(&mut self) -> io::Result<()> {
+        let chunk = std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK));
+        self.sender.blocking_send(Ok(chunk)).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the receiver of the build context went away",
+            )
+        })
+    }
+}
+
+impl Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let taken = data.len().min(CHUNK - self.buffer.len());
+        self.buffer.extend_from_slice(&data[..taken]);
+        if self.buffer.len() == CHUNK {
+            self.send()?;
+        }
+        Ok(taken)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        self.send()
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+
+    use super::*;
+
+    fn write(root: &Path, path: &str, content: &str) {
+        let full = root.join(path);
+        fs::create_dir_all(full.parent().unwrap()).unwrap();
+        fs::write(full, content).unwrap();
+    }
+
+    /// A context with a Dockerfile at its root.
+    fn context_dir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "Dockerfile", "FROM scratch\nCOPY . /\n");
+        dir
+    }
+
+    fn scan_dir(dir: &Path) -> Context {
+        scan(dir, &dir.join("Dockerfile")).unwrap()
+    }
+
+    fn hash(dir: &Path) -> String {
+        scan_dir(dir).content_hash(&[], None).unwrap()
+    }
+
+    fn paths(context: &Context) -> Vec<&str> {
+        context.entries().iter().map(|e| e.path.as_str()).collect()
+    }
+
+    /// `(path, entry type, mode, link target, content)` of every archive entry.
+    type TarEntry = (String, tar::EntryType, u32, Option<PathBuf>, Vec<u8>);
+
+    fn read_tar(bytes: &[u8]) -> Vec<TarEntry> {
+        let mut archive = tar::Archive::new(bytes);
+        archive
+            .entries()
+            .unwrap()
+            .map(|entry| {
+                let mut entry = entry.unwrap();
+                let header = entry.header();
+                assert_eq!(header.mtime().unwrap(), 0);
+                assert_eq!((header.uid().unwrap(), header.gid().unwrap()), (0, 0));
+                let path = entry.path().unwrap().to_str().unwrap().to_owned();
+                let kind = header.entry_type();
+                let mode = header.mode().unwrap();
+                let link = entry.link_name().unwrap().map(|l| l.into_owned());
+                let mut content = Vec::new();
+                entry.read_to_end(&mut content).unwrap();
+                (path, kind, mode, link, content)
+            })
+            .collect()
+    }
+
+    fn tar_of(context: &Context) -> Vec<TarEntry> {
+        read_tar(&context.write_tar(Vec::new()).unwrap())
+    }
+
+    #[test]
+    fn walks_sorted_with_kinds_and_modes() {
+        let dir = context_dir();
+        write(dir.path(), "b.txt", "bee");
+        write(dir.path(), "a/z.txt", "zed");
+        write(dir.path(), "a.txt", "ay");
+        let run = dir.path().join("a/run.sh");
+        fs::write(&run, "#!/bin/sh\n").unwrap();
+        fs::set_permissions(&run, fs::Permissions::from_mode(0o755)).unwrap();
+        fs::set_permissions(dir.path().join("a.txt"), fs::Permissions::from_mode(0o600)).unwrap();
+
+        let context = scan_dir(dir.path());
+        assert_eq!(
+            paths(&context),
+            ["Dockerfile", "a", "a/run.sh", "a/z.txt", "a.txt", "b.txt"]
+        );
+        assert_eq!(context.dockerfile_name(), "Dockerfile");
+        let entry = |path: &str| {
+            context
+                .entries()
+                .iter()
+                .find(|e| e.path == path)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(entry("a").kind, EntryKind::Dir);
+        assert_eq!(entry("a/run.sh").mode, 0o755);
+        assert_eq!(entry("a.txt").mode, 0o600);
+        assert_eq!(entry("b.txt").kind, EntryKind::File { size: 3 });
+
+        let tar = tar_of(&context);
+        let names: Vec<&str> = tar.iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(names, paths(&context));
+        let run = tar.iter().find(|e| e.0 == "a/run.sh").unwrap();
+        assert_eq!(
+            (run.1, run.2, run.4.as_slice()),
+            (tar::EntryType::Regular, 0o755, &b"#!/bin/sh\n"[..])
+        );
+        let a = tar.iter().find(|e| e.0 == "a").unwrap();
+        assert_eq!(a.1, tar::EntryType::Directory);
+    }
+
+    #[test]
+    fn symlinks_are_kept_and_never_followed() {
+        let outside = tempfile::tempdir().unwrap();
+        write(outside.path(), "secret.txt", "OUTSIDE-SECRET");
+        write(outside.path(), "dir/inner.txt", "OUTSIDE-DIR");
+        let dir = context_dir();
+        write(dir.path(), "real.txt", "inside");
+        symlink("real.txt", dir.path().join("inside-link")).unwrap();
+        symlink(
+            outside.path().join("secret.txt"),
+            dir.path().join("outside-link"),
+        )
+        .unwrap();
+        symlink(outside.path().join("dir"), dir.path().join("outside-dir")).unwrap();
+        symlink("missing", dir.path().join("dangling")).unwrap();
+        let long_target = format!("{}/target", "t".repeat(150));
+        symlink(&long_target, dir.path().join("long-link")).unwrap();
+
+        let context = scan_dir(dir.path());
+        assert_eq!(
+            paths(&context),
+            [
+                "Dockerfile",
+                "dangling",
+                "inside-link",
+                "long-link",
+                "outside-dir",
+                "outside-link",
+                "real.txt"
+            ]
+        );
+        let target = |path: &str| match &context
+            .entries()
+            .iter()
+            .find(|e| e.path == path)
+            .unwrap()
+            .kind
+        {
+            EntryKind::Symlink { target } => target.clone(),
+            other => panic!("{path} is {other:?}"),
+        };
+        assert_eq!(target("inside-link"), Path::new("real.txt"));
+        assert_eq!(target("outside-link"), outside.path().join("secret.txt"));
+
+        let bytes = context.write_tar(Vec::new()).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains("OUTSIDE-SECRET") && !text.contains("OUTSIDE-DIR"));
+        for (path, kind, _, link, content) in read_tar(&bytes) {
+            if path.ends_with("link") || path.starts_with("outside") || path == "dangling" {
+                assert_eq!(kind, tar::EntryType::Symlink, "{path}");
+                assert!(content.is_empty(), "{path}");
+                let link = link.unwrap_or_else(|| panic!("{path} has no link name"));
+                assert_eq!(link, target(&path), "{path}");
+            }
+        }
+        // The hash sees the target, not what it points at.
+        let before = hash(dir.path());
+        write(outside.path(), "secret.txt", "changed");
+        assert_eq!(hash(dir.path()), before);
+        fs::remove_file(dir.path().join("inside-link")).unwrap();
+        symlink("Dockerfile", dir.path().join("inside-link")).unwrap();
+        assert_ne!(hash(dir.path()), before);
+    }
+
+    #[test]
+    fn ignored_files_are_not_sent_and_do_not_count() {
+        let dir = context_dir();
+        write(dir.path(), ".dockerignore", "*.log\n**/*.tmp\ntarget\n");
+        write(dir.path(), "src/main.rs", "fn main() {}");
+        fs::create_dir(dir.path().join("src/deep")).unwrap();
+        let before = hash(dir.path());
+
+        write(dir.path(), "debug.log", "noise");
+        write(dir.path(), "target/debug/app", "binary");
+        write(dir.path(), "src/deep/x.tmp", "noise");
+        let context = scan_dir(dir.path());
+        assert_eq!(
+            paths(&context),
+            [
+                ".dockerignore",
+                "Dockerfile",
+                "src",
+                "src/deep",
+                "src/main.rs"
+            ]
+        );
+        assert_eq!(context.content_hash(&[], None).unwrap(), before);
+        let names: Vec<String> = tar_of(&context).into_iter().map(|e| e.0).collect();
+        assert_eq!(names, paths(&context));
+
+        write(dir.path(), "debug.log", "other noise");
+        assert_eq!(hash(dir.path()), before);
+        write(dir.path(), "src/main.rs", "fn main() { }");
+        assert_ne!(hash(dir.path()), before);
+    }
+
+    #[test]
+    fn hash_follows_content_mode_dockerfile_args_and_target() {
+        let dir = context_dir();
+        write(dir.path(), "run.sh", "echo");
+        let context = scan_dir(dir.path());
+        let base = context.content_hash(&[], None).unwrap();
+        assert_eq!(base.len(), 64);
+        assert!(base.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(
+            context.content_hash(&[], None).unwrap(),
+            base,
+            "deterministic"
+        );
+
+        let args = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let ab = context
+            .content_hash(&args(&[("A", "1"), ("B", "2")]), None)
+            .unwrap();
+        let ba = context
+            .content_hash(&args(&[("B", "2"), ("A", "1")]), None)
+            .unwrap();
+        assert_eq!(ab, ba, "build args are sorted");
+        assert_ne!(ab, base);
+        assert_ne!(
+            context.content_hash(&args(&[("A", "12")]), None).unwrap(),
+            context.content_hash(&args(&[("A1", "2")]), None).unwrap()
+        );
+        assert_ne!(
+            context
+                .content_hash(&args(&[("A", "1"), ("B", "2")]), None)
+                .unwrap(),
+            context
+                .content_hash(&args(&[("A", "1"), ("B", "3")]), None)
+                .unwrap()
+        );
+        let targeted = context.content_hash(&[], Some("test")).unwrap();
+        assert_ne!(targeted, base);
+        assert_ne!(context.content_hash(&[], Some("")).unwrap(), base);
+
+        fs::set_permissions(dir.path().join("run.sh"), fs::Permissions::from_mode(0o755)).unwrap();
+        let executable = hash(dir.path());
+        assert_ne!(executable, base, "mode bits count");
+        write(dir.path(), "Dockerfile", "FROM scratch\n");
+        assert_ne!(hash(dir.path()), executable, "the dockerfile counts");
+    }
+
+    #[test]
+    fn hash_ignores_mtimes_and_location() {
+        let one = context_dir();
+        let two = context_dir();
+        for dir in [&one, &two] {
+            write(dir.path(), "a/b.txt", "same");
+        }
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        fs::File::options()
+            .write(true)
+            .open(two.path().join("a/b.txt"))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        assert_eq!(hash(one.path()), hash(two.path()));
+        let tar_one = scan_dir(one.path()).write_tar(Vec::new()).unwrap();
+        let tar_two = scan_dir(two.path()).write_tar(Vec::new()).unwrap();
+        assert_eq!(tar_one, tar_two, "the archive is reproducible");
+    }
+
+    #[test]
+    fn dockerfile_and_dockerignore_are_always_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), ".dockerignore", ".dockerignore\ndocker\n");
+        write(dir.path(), "docker/test.Dockerfile", "FROM scratch\n");
+        write(dir.path(), "docker/other.txt", "left out");
+        write(dir.path(), "app.txt", "kept");
+        let context = scan(dir.path(), &dir.path().join("docker/test.Dockerfile")).unwrap();
+        assert_eq!(context.dockerfile_name(), "docker/test.Dockerfile");
+        assert_eq!(
+            paths(&context),
+            [".dockerignore", "app.txt", "docker/test.Dockerfile"]
+        );
+        let names: Vec<String> = tar_of(&context).into_iter().map(|e| e.0).collect();
+        assert_eq!(names, paths(&context));
+    }
+
+    #[test]
+    fn dockerfile_outside_the_context() {
+        let project = tempfile::tempdir().unwrap();
+        write(
+            project.path(),
+            "docker/test.Dockerfile",
+            "FROM scratch\nCOPY . /\n",
+        );
+        write(project.path(), "ctx/file.txt", "data");
+        let context_dir = project.path().join("ctx");
+        let dockerfile = project.path().join("docker/test.Dockerfile");
+        let context = scan(&context_dir, &dockerfile).unwrap();
+        assert_eq!(context.dockerfile_name(), ".dockside/Dockerfile");
+        assert_eq!(paths(&context), ["file.txt"]);
+        let tar = tar_of(&context);
+        let names: Vec<&str> = tar.iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(names, ["file.txt", ".dockside", ".dockside/Dockerfile"]);
+        assert_eq!(tar[2].4, b"FROM scratch\nCOPY . /\n");
+
+        let before = context.content_hash(&[], None).unwrap();
+        write(project.path(), "docker/test.Dockerfile", "FROM scratch\n");
+        let after = scan(&context_dir, &dockerfile)
+            .unwrap()
+            .content_hash(&[], None)
+            .unwrap();
+        assert_ne!(before, after);
+
+        // A path through "..".
+        let inside = scan(
+            &project.path().join("docker"),
+            &project.path().join("docker/../docker/test.Dockerfile"),
+        )
+        .unwrap();
+        assert_eq!(inside.dockerfile_name(), "test.Dockerfile");
+
+        write(project.path(), "ctx/.dockside/mine", "x");
+        let err = scan(&context_dir, &dockerfile).unwrap_err().to_string();
+        assert!(err.contains("contains `.dockside`"), "{err}");
+    }
+
+    #[test]
+    fn exceptions_reach_into_excluded_folders() {
+        let dir = context_dir();
+        write(
+            dir.path(),
+            ".dockerignore",
+            "*\n!Dockerfile\n!src\nsrc/gen\n!src/gen/keep.rs\n",
+        );
+        for path in [
+            "README.md",
+            "src/lib.rs",
+            "src/gen/drop.rs",
+            "src/gen/keep.rs",
+            "other/x",
+        ] {
+            write(dir.path(), path, path);
+        }
+        let context = scan_dir(dir.path());
+        assert_eq!(
+            paths(&context),
+            [
+                ".dockerignore",
+                "Dockerfile",
+                "src",
+                "src/gen/keep.rs",
+                "src/lib.rs"
+            ]
+        );
+        let tar = tar_of(&context);
+        let keep = tar.iter().find(|e| e.0 == "src/gen/keep.rs").unwrap();
+        assert_eq!(keep.4, b"src/gen/keep.rs");
+    }
+
+    #[test]
+    fn excluded_folders_are_not_entered_without_exceptions() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = context_dir();
+        write(dir.path(), ".dockerignore", "skipped\n");
+        let bad = std::ffi::OsStr::from_bytes(b"bad-\xff-name");
+        fs::create_dir_all(dir.path().join("skipped")).unwrap();
+        fs::write(dir.path().join("skipped").join(bad), "x").unwrap();
+        // Entering "skipped" would fail on the name that is not UTF-8.
+        assert_eq!(
+            paths(&scan_dir(dir.path())),
+            [".dockerignore", "Dockerfile"]
+        );
+        write(dir.path(), ".dockerignore", "skipped\n!skipped/nothing\n");
+        let err = scan(dir.path(), &dir.path().join("Dockerfile"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("not valid UTF-8") && err.contains("bad-"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn long_paths_survive_the_archive() {
+        let dir = context_dir();
+        let long = format!("{}/{}/file.txt", "d".repeat(90), "e".repeat(90));
+        write(dir.path(), &long, "deep");
+        let tar = tar_of(&scan_dir(dir.path()));
+        let entry = tar.iter().find(|e| e.0 == long).unwrap();
+        assert_eq!(entry.4, b"deep");
+    }
+
+    #[test]
+    fn errors_name_the_path() {
+        let dir = context_dir();
+        let missing = dir.path().join("Missing.Dockerfile");
+        let err = scan(dir.path(), &missing).unwrap_err().to_string();
+        assert!(
+            err.starts_with("cannot read dockerfile") && err.contains("Missing.Dockerfile"),
+            "{err}"
+        );
+
+        let gone = dir.path().join("gone");
+        let err = scan(&gone, &dir.path().join("Dockerfile"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("gone"), "{err}");
+
+        write(dir.path(), ".dockerignore", "ok\na[\n");
+        let err = scan(dir.path(), &dir.path().join("Dockerfile"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(".dockerignore") && err.contains("line 2"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_file_that_shrinks_is_an_error() {
+        let dir = context_dir();
+        write(dir.path(), "data", "0123456789");
+        let context = scan_dir(dir.path());
+        write(dir.path(), "data", "012");
+        let err = context.write_tar(Vec::new()).unwrap_err().to_string();
+        assert!(err.contains("data") && err.contains("shorter"), "{err}");
+        let err = context.content_hash(&[], None).unwrap_err().to_string();
+        assert!(err.contains("data") && err.contains("shorter"), "{err}");
+    }
+
+    #[test]
+    fn streams_a_large_context_in_bounded_chunks() {
+        let dir = context_dir();
+        let big: Vec<u8> = (0..5 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+        fs::write(dir.path().join("big.bin"), &big).unwrap();
+        for i in 0..50 {
+            write(dir.path(), &format!("small/{i:03}.txt"), &i.to_string());
+        }
+        let context = scan_dir(dir.path());
+        let expected = context.write_tar(Vec::new()).unwrap();
+
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut receiver = context.spawn_tar_stream();
+        let chunks: Vec<Vec<u8>> = runtime.block_on(async {
+            let mut chunks = Vec::new();
+            while let Some(chunk) = receiver.recv().await {
+                chunks.push(chunk.unwrap());
+            }
+            chunks
+        });
+        assert!(chunks.len() > 5 * 1024 * 1024 / CHUNK);
+        assert!(chunks.iter().all(|c| !c.is_empty() && c.len() <= CHUNK));
+        let streamed = chunks.concat();
+        assert_eq!(streamed, expected);
+        let tar = read_tar(&streamed);
+        assert_eq!(tar.iter().find(|e| e.0 == "big.bin").unwrap().4, big);
+    }
+
+    #[test]
+    fn a_stream_ends_with_the_error() {
+        let dir = context_dir();
+        write(dir.path(), "data", "0123456789");
+        let context = scan_dir(dir.path());
+        write(dir.path(), "data", "0");
+        let mut receiver = context.spawn_tar_stream();
+        let mut last = None;
+        while let Some(item) = receiver.blocking_recv() {
+            last = Some(item);
+        }
+        let err = last.unwrap().unwrap_err().to_string();
+        assert!(err.contains("shorter"), "{err}");
+    }
+
+    #[test]
+    fn a_writer_whose_receiver_is_gone_fails() {
+        let (sender, receiver) = mpsc::channel(1);
+        let mut writer = ChunkWriter {
+            sender,
+            buffer: Vec::new(),
+        };
+        writer.write_all(&[1; CHUNK]).unwrap();
+        drop(receiver);
+        let err = writer.write_all(&[2; CHUNK]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+    }
+}

@@ -1,0 +1,85 @@
+//! Checks through the `docker` CLI, so a test's assertions do not depend on the code under test.
+//!
+//! The CLI talks to whatever `DOCKER_HOST` names, like dockside itself. Every helper panics
+//! with the CLI's own words when the CLI cannot run or fails unexpectedly: these are test
+//! assertions, and a test cannot go on without their answer.
+
+use std::process::{Command, Output};
+
+/// Runs `docker ARGS` and returns what it printed and how it exited.
+///
+/// # Panics
+/// If the `docker` CLI cannot be started.
+pub fn docker(args: &[&str]) -> Output {
+    Command::new("docker")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run `docker {}`: {e}", args.join(" ")))
+}
+
+/// Runs `docker ARGS`, panicking unless it succeeds, and returns its trimmed stdout.
+///
+/// # Panics
+/// If the command cannot be started or exits unsuccessfully.
+pub fn docker_ok(args: &[&str]) -> String {
+    let output = docker(args);
+    assert!(
+        output.status.success(),
+        "`docker {}` failed ({}): {}",
+        args.join(" "),
+        output.status,
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// Full ids of all containers, running or not, carrying `label` (`key` or `key=value`).
+pub fn containers_with_label(label: &str) -> Vec<String> {
+    let filter = format!("label={label}");
+    docker_ok(&["ps", "--all", "--quiet", "--no-trunc", "--filter", &filter])
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether the daemon has an image by this reference (name:tag or id).
+pub fn image_exists(reference: &str) -> bool {
+    docker(&["image", "inspect", "--format", "{{.Id}}", reference])
+        .status
+        .success()
+}
+
+/// Removes an image reference; a missing one is fine. Only the reference goes when the image
+/// has other tags. Other failures are reported on stderr rather than panicking, because this
+/// runs in clean-up code, often during unwinding.
+///
+/// Untagged parent images stay (`--no-prune`): with the classic builder they are the layer
+/// cache that a concurrent build of similar content may be building on at this moment.
+pub fn remove_image(reference: &str) {
+    remove(
+        &["image", "rm", "--force", "--no-prune", reference],
+        reference,
+    );
+}
+
+/// Removes a container, running or not, with its anonymous volumes; a missing one is fine
+/// (see [`remove_image`]).
+pub fn remove_container(id: &str) {
+    remove(&["container", "rm", "--force", "--volumes", id], id);
+}
+
+fn remove(args: &[&str], what: &str) {
+    let output = docker(args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() && !stderr.contains("No such") {
+        eprintln!("warning: cannot remove {what}: {}", stderr.trim());
+    }
+}
+
+/// `docker inspect --format FORMAT ID`, trimmed, e.g. `inspect(id, "{{.State.ExitCode}}")`.
+///
+/// # Panics
+/// If the object does not exist or the format is invalid.
+pub fn inspect(id: &str, format: &str) -> String {
+    docker_ok(&["inspect", "--format", format, id])
+}
