@@ -6,6 +6,7 @@
 //! - [`fixture`]: the fixture program every test image runs, and build contexts holding it.
 //! - [`docker_cli`]: assertions through the `docker` CLI, independent of dockside's own code.
 
+pub mod child;
 pub mod docker_cli;
 pub mod fixture;
 pub mod proxy;

@@ -1,6 +1,6 @@
 use dockside::{docker_test, Container};
 
-#[docker_test(image = "alpine:3", context = "fixtures", target = "test")]
+#[docker_test(image = "alpine:3", context = ".", target = "test")]
 async fn t(web: Container) {}
 
 fn main() {}

@@ -1,0 +1,167 @@
+//! One build per run across processes and threads: N test processes that need the same new
+//! Dockerfile at the same moment cause exactly one build request to reach the daemon; a rerun
+//! with nothing changed causes none; a changed Dockerfile causes exactly one. The requests are
+//! counted by a proxy on a unix socket that the child processes use as their DOCKER_HOST.
+
+use std::path::Path;
+
+use dockside::{BuildSpec, Image};
+use dockside_tests::child::{self, ChildRun};
+use dockside_tests::docker_cli;
+use dockside_tests::fixture::temp_context;
+use dockside_tests::proxy::{local_daemon_socket, DockerProxy, Fault};
+
+const PROCESSES: usize = 4;
+const THREADS_PER_PROCESS: &str = "3";
+
+/// Child: resolves the image described by the environment in several threads at once (the
+/// threads of one `cargo test` binary) and prints the image ID each got.
+#[test]
+#[ignore = "run by the tests below in child processes"]
+fn child_resolve() {
+    let dockerfile = std::env::var("DOCKSIDE_TEST_DOCKERFILE").expect("parent sets the Dockerfile");
+    let mut spec = BuildSpec::new(dockerfile);
+    spec.tag = std::env::var("DOCKSIDE_TEST_TAG").ok();
+    let image = Image::Build(spec);
+    let threads: usize = std::env::var("DOCKSIDE_TEST_THREADS").map_or(1, |t| t.parse().unwrap());
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads).map(|_| scope.spawn(|| image.resolve())).collect();
+        for handle in handles {
+            let resolved = handle.join().expect("resolver thread").unwrap_or_else(|e| panic!("{e}"));
+            println!("resolved-id={}", resolved.id);
+        }
+    });
+}
+
+/// The image IDs the children printed; all of them must have succeeded.
+fn resolved_ids(runs: &[ChildRun]) -> Vec<String> {
+    runs.iter()
+        .flat_map(|run| {
+            assert!(run.passed(), "child failed:\n{}", run.output());
+            run.stdout
+                .lines()
+                // libtest may print "test child_resolve ... " on the same line first.
+                .filter_map(|l| l.split_once("resolved-id=").map(|(_, id)| id.trim().to_owned()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Runs PROCESSES children through `proxy` and returns the build requests counted and the one
+/// image ID every thread of every child got.
+fn resolve_everywhere(proxy: &DockerProxy, dockerfile: &Path, tag: Option<&str>, lock_dir: &Path) -> (usize, String) {
+    proxy.reset();
+    let host = proxy.docker_host();
+    let dockerfile = dockerfile.display().to_string();
+    let lock_dir = lock_dir.display().to_string();
+    let mut envs = vec![
+        ("DOCKER_HOST", host.as_str()),
+        ("DOCKSIDE_TEST_DOCKERFILE", dockerfile.as_str()),
+        ("DOCKSIDE_TEST_THREADS", THREADS_PER_PROCESS),
+        ("DOCKSIDE_LOCK_DIR", lock_dir.as_str()),
+    ];
+    if let Some(tag) = tag {
+        envs.push(("DOCKSIDE_TEST_TAG", tag));
+    }
+    let runs = child::run_many("child_resolve", PROCESSES, &envs);
+    let ids = resolved_ids(&runs);
+    assert_eq!(ids.len(), PROCESSES * THREADS_PER_PROCESS.parse::<usize>().unwrap());
+    assert!(ids.iter().all(|id| id == &ids[0]), "threads and processes got different images: {ids:?}");
+    (proxy.count("POST", "/build"), ids[0].clone())
+}
+
+fn dockerfile_text(nonce: &str, extra: &str) -> String {
+    format!("FROM scratch\nCOPY fixture /fixture\nLABEL test.nonce=\"{nonce}\"\n{extra}ENTRYPOINT [\"/fixture\"]\n")
+}
+
+/// The whole sequence for one way of naming the image.
+fn builds_once_then_never_then_once_more(tag: Option<&str>) {
+    let nonce = child::nonce();
+    let context = temp_context(&dockerfile_text(&nonce, ""));
+    let dockerfile = context.path().join("Dockerfile");
+    let lock_dir = tempfile::tempdir().unwrap();
+    let proxy = DockerProxy::start(&local_daemon_socket()).unwrap();
+
+    let (builds, first) = resolve_everywhere(&proxy, &dockerfile, tag, lock_dir.path());
+    assert_eq!(builds, 1, "a new Dockerfile needed by {PROCESSES} processes at once");
+
+    let (builds, again) = resolve_everywhere(&proxy, &dockerfile, tag, lock_dir.path());
+    assert_eq!(builds, 0, "a rerun with nothing changed");
+    assert_eq!(again, first);
+
+    std::fs::write(&dockerfile, dockerfile_text(&nonce, "LABEL test.changed=\"yes\"\n")).unwrap();
+    let (builds, changed) = resolve_everywhere(&proxy, &dockerfile, tag, lock_dir.path());
+    assert_eq!(builds, 1, "a changed Dockerfile");
+    assert_ne!(changed, first, "the changed Dockerfile must give a new image");
+
+    for id in [first, changed] {
+        docker_cli::remove_image(&id);
+    }
+}
+
+#[test]
+fn content_hash_tag_is_built_once_per_run_across_processes() {
+    builds_once_then_never_then_once_more(None);
+}
+
+#[test]
+fn user_named_tag_is_built_once_and_rebuilt_when_stale() {
+    let tag = format!("dockside-test-named-{}:latest", child::nonce());
+    builds_once_then_never_then_once_more(Some(&tag));
+    docker_cli::remove_image(&tag);
+}
+
+/// BuildKit's "already exists" at tagging, after a build that did tag the image, is success —
+/// once an inspect shows the tag names an image of this content.
+#[test]
+fn already_exists_at_tagging_counts_as_built() {
+    let nonce = child::nonce();
+    let context = temp_context(&dockerfile_text(&nonce, ""));
+    let lock_dir = tempfile::tempdir().unwrap();
+    let proxy = DockerProxy::start(&local_daemon_socket()).unwrap();
+    proxy.inject(Fault::AlreadyExistsAfterBuild);
+    let tag = format!("dockside-test-exists-{nonce}:latest");
+    let host = proxy.docker_host();
+    let dockerfile = context.path().join("Dockerfile").display().to_string();
+    let lock = lock_dir.path().display().to_string();
+    let run = child::run(
+        "child_resolve",
+        &[
+            ("DOCKER_HOST", &host),
+            ("DOCKSIDE_TEST_DOCKERFILE", &dockerfile),
+            ("DOCKSIDE_TEST_TAG", &tag),
+            ("DOCKSIDE_LOCK_DIR", &lock),
+        ],
+    );
+    let ids = resolved_ids(&[run]);
+    assert_eq!(proxy.count("POST", "/build"), 1);
+    assert_eq!(ids, vec![docker_cli::inspect(&tag, "{{.Id}}")]);
+    docker_cli::remove_image(&tag);
+}
+
+/// "already exists" that is not the tagging step's answer after a finished build is an error.
+#[test]
+fn already_exists_for_other_content_is_an_error() {
+    let nonce = child::nonce();
+    let context = temp_context(&dockerfile_text(&nonce, ""));
+    let proxy = DockerProxy::start(&local_daemon_socket()).unwrap();
+    // Every build request is refused with those words without reaching the daemon, so the tag
+    // never names an image of this content.
+    proxy.inject(Fault::ErrorStatus {
+        method: "POST".to_owned(),
+        path_prefix: "/build".to_owned(),
+        status: 500,
+        message: "image \"docker.io/library/x:latest\": already exists".to_owned(),
+    });
+    let tag = format!("dockside-test-exists-other-{nonce}:latest");
+    let host = proxy.docker_host();
+    let dockerfile = context.path().join("Dockerfile").display().to_string();
+    let run = child::run(
+        "child_resolve",
+        &[("DOCKER_HOST", &host), ("DOCKSIDE_TEST_DOCKERFILE", &dockerfile), ("DOCKSIDE_TEST_TAG", &tag)],
+    );
+    assert!(!run.passed(), "{}", run.output());
+    let output = run.output();
+    assert!(output.contains("building image from") && output.contains("already exists"), "{output}");
+    assert!(!docker_cli::image_exists(&tag));
+}

@@ -1,6 +1,0 @@
-use dockside::{docker_test, Container};
-
-#[docker_test(image = "alpine:3")]
-async fn t(web: String) {}
-
-fn main() {}
