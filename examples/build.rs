@@ -5,5 +5,6 @@ mod compile;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=../tests/fixture/compile.rs");
     compile::build_fixture(std::path::Path::new("../tests/fixture/fixture.rs"));
 }

@@ -99,29 +99,33 @@ fn container_spec(container: &Container, root: &TokenStream) -> TokenStream {
 /// One builder call per setting, in a fixed order.
 fn builder_calls(args: &ContainerArgs, root: &TokenStream) -> TokenStream {
     let mut calls = TokenStream::new();
-    calls.extend(string(&args.image, "image"));
-    calls.extend(string(&args.dockerfile, "dockerfile"));
-    calls.extend(string(&args.context, "context"));
-    calls.extend(string(&args.target, "target"));
+    calls.extend(string(args.image.as_ref(), "image"));
+    calls.extend(string(args.dockerfile.as_ref(), "dockerfile"));
+    calls.extend(string(args.context.as_ref(), "context"));
+    calls.extend(string(args.target.as_ref(), "target"));
     calls.extend(pairs(&args.build_args, "build_arg"));
-    calls.extend(list(&args.cmd, "cmd"));
-    calls.extend(list(&args.entrypoint, "entrypoint"));
+    calls.extend(list(args.cmd.as_ref(), "cmd"));
+    calls.extend(list(args.entrypoint.as_ref(), "entrypoint"));
     calls.extend(pairs(&args.env, "env"));
     calls.extend(pairs(&args.labels, "label"));
-    calls.extend(each(&args.ports, "port", port_literal));
+    calls.extend(each(args.ports.as_ref(), "port", port_literal));
     calls.extend(args.wait.as_ref().map(|wait| {
         let value = wait_expr(&wait.value, root);
         call(&wait.key, "wait", &value)
     }));
-    calls.extend(list(&args.healthcheck, "healthcheck"));
+    calls.extend(list(args.healthcheck.as_ref(), "healthcheck"));
     calls.extend(args.startup_timeout.as_ref().map(|timeout| {
         let millis = Literal::u64_unsuffixed(timeout.value);
         let value = quote!(::core::time::Duration::from_millis(#millis));
         call(&timeout.key, "startup_timeout", &value)
     }));
-    calls.extend(string(&args.user, "user"));
-    calls.extend(string(&args.workdir, "workdir"));
-    calls.extend(each(&args.tmpfs, "tmpfs", ToTokens::to_token_stream));
+    calls.extend(string(args.user.as_ref(), "user"));
+    calls.extend(string(args.workdir.as_ref(), "workdir"));
+    calls.extend(each(
+        args.tmpfs.as_ref(),
+        "tmpfs",
+        ToTokens::to_token_stream,
+    ));
     calls.extend(args.memory.as_ref().map(|memory| {
         let bytes = Literal::u64_unsuffixed(memory.value);
         call(&memory.key, "memory", &bytes)
@@ -135,12 +139,12 @@ fn call(key: &Ident, method: &str, value: &dyn ToTokens) -> TokenStream {
     quote_spanned!(key.span()=> .#method(#value))
 }
 
-fn string(arg: &Option<Arg<LitStr>>, method: &str) -> Option<TokenStream> {
-    arg.as_ref().map(|arg| call(&arg.key, method, &arg.value))
+fn string(arg: Option<&Arg<LitStr>>, method: &str) -> Option<TokenStream> {
+    arg.map(|arg| call(&arg.key, method, &arg.value))
 }
 
-fn list(arg: &Option<Arg<Vec<LitStr>>>, method: &str) -> Option<TokenStream> {
-    arg.as_ref().map(|arg| {
+fn list(arg: Option<&Arg<Vec<LitStr>>>, method: &str) -> Option<TokenStream> {
+    arg.map(|arg| {
         let items = &arg.value;
         let value = if items.is_empty() {
             // Nothing to infer the element type from (`entrypoint = []`).
@@ -154,7 +158,7 @@ fn list(arg: &Option<Arg<Vec<LitStr>>>, method: &str) -> Option<TokenStream> {
 
 /// One call per element, for settings the runtime takes one at a time (ports, tmpfs paths).
 fn each<T>(
-    arg: &Option<Arg<Vec<T>>>,
+    arg: Option<&Arg<Vec<T>>>,
     method: &str,
     value: impl Fn(&T) -> TokenStream,
 ) -> Vec<TokenStream> {

@@ -83,3 +83,17 @@ fn remove(args: &[&str], what: &str) {
 pub fn inspect(id: &str, format: &str) -> String {
     docker_ok(&["inspect", "--format", format, id])
 }
+
+/// Runs any command and returns its stdout, failing the test with its stderr if it fails.
+pub fn run_ok(program: &str, args: &[&str]) -> String {
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}

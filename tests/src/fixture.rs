@@ -11,9 +11,11 @@ use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
 
-/// The fixture binary built by `tests/build.rs`.
+/// The fixture binary built by `tests/build.rs`. Derived from this crate's folder at compile
+/// time rather than from a build-script variable, which cargo may replay from a cached run of
+/// the same package elsewhere.
 pub fn fixture_bin() -> PathBuf {
-    PathBuf::from(env!("DOCKSIDE_FIXTURE_BIN"))
+    fixtures_dir().join("bin/fixture")
 }
 
 /// `tests/fixtures`: the build context of the test Dockerfiles, holding `bin/fixture`.
