@@ -1,0 +1,91 @@
+//! `image = "..."` alone pulls a missing image, from a registry this test starts on loopback
+//! (Debian's `docker-registry`), since our machines reach no public registry.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use dockside::{BuildSpec, Image};
+use dockside_tests::child;
+use dockside_tests::docker_cli;
+use dockside_tests::fixture::base_dockerfile;
+
+/// A registry on 127.0.0.1 (which the daemon treats as an insecure registry), stopped on drop.
+struct Registry {
+    process: Child,
+    address: String,
+    _storage: tempfile::TempDir,
+}
+
+impl Registry {
+    /// `None` when the registry program is not installed and the run does not require it.
+    fn start() -> Option<Registry> {
+        let program = "docker-registry";
+        if Command::new("sh").args(["-c", &format!("command -v {program}")]).output().map_or(true, |o| !o.status.success()) {
+            let required = std::env::var("DOCKSIDE_TEST_REQUIRE_REGISTRY").is_ok_and(|v| v == "1");
+            assert!(!required, "{program} is not installed (apt-get install docker-registry)");
+            eprintln!("skipped: {program} is not installed (apt-get install docker-registry)");
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let storage = tempfile::tempdir().unwrap();
+        let config = storage.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                storage.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        let process = Command::new(program)
+            .args(["serve", &config.display().to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let registry = Registry { process, address: format!("127.0.0.1:{port}"), _storage: storage };
+        registry.wait_until_up();
+        Some(registry)
+    }
+
+    fn wait_until_up(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(&self.address).is_err() {
+            assert!(Instant::now() < deadline, "the registry did not start on {}", self.address);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+#[test]
+fn a_missing_image_is_pulled() {
+    let Some(registry) = Registry::start() else { return };
+    let base = Image::Build(BuildSpec::new(base_dockerfile())).resolve().unwrap();
+    let reference = format!("{}/dockside/pulled:{}", registry.address, child::nonce());
+    docker_cli::docker_ok(&["tag", &base.id, &reference]);
+    docker_cli::docker_ok(&["push", &reference]);
+    docker_cli::docker_ok(&["image", "rm", &reference]);
+    assert!(!docker_cli::image_exists(&reference));
+
+    let pulled = Image::Pull(reference.clone()).resolve().unwrap();
+    assert!(docker_cli::image_exists(&reference), "{reference} was not pulled");
+    assert_eq!(pulled.id, base.id);
+    docker_cli::docker_ok(&["image", "rm", &reference]);
+}
+
+#[test]
+fn a_missing_tag_is_the_registrys_words() {
+    let Some(registry) = Registry::start() else { return };
+    let reference = format!("{}/dockside/never-pushed:1", registry.address);
+    let error = Image::Pull(reference.clone()).resolve().unwrap_err().to_string();
+    assert!(error.contains(&reference), "{error}");
+    assert!(error.contains("not found") || error.contains("unknown"), "{error}");
+}
