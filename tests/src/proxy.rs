@@ -271,6 +271,10 @@ async fn handle(
             status,
             message,
         } if matches(m, path_prefix, &method, &path) => {
+            // Read the whole request first, as the daemon would: answering while the client is
+            // still streaming a build context makes it fail with a send error instead of
+            // reading the answer.
+            let _ = request.into_body().collect().await;
             let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             return Ok(error_response(status, message));
         }

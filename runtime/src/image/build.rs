@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
 
-use bollard::models::{BuildInfo, BuildInfoAux};
+use bollard::models::{BuildInfo, BuildInfoAux, SystemVersion};
 use bollard::query_parameters::{BuildImageOptionsBuilder, BuilderVersion};
 use bollard::Docker;
 use bytes::Bytes;
@@ -37,6 +37,11 @@ impl Plan {
             None => content_tag(&spec.dockerfile, &hash),
         };
         Ok(Plan { spec: spec.clone(), context, hash, tag })
+    }
+
+    /// The content hash this build's image carries in its `dockside.content-hash` label.
+    pub(super) fn hash(&self) -> &str {
+        &self.hash
     }
 
     /// Builds unless the tag already names an image of this content. Called under the image lock.
@@ -142,12 +147,76 @@ enum Outcome {
     AlreadyExists(String),
 }
 
-/// The builder the daemon gets: BuildKit unless the user switched it off the usual way.
-fn builder_version() -> BuilderVersion {
-    match std::env::var("DOCKER_BUILDKIT").as_deref() {
-        Ok("0") | Ok("false") => BuilderVersion::BuilderV1,
-        _ => BuilderVersion::BuilderBuildKit,
+/// Which builder a build uses, and why, for the one line on stderr that says so.
+#[derive(Debug, PartialEq)]
+struct BuilderChoice {
+    version: BuilderVersion,
+    reason: String,
+}
+
+/// The builder the daemon gets. `DOCKER_BUILDKIT` (the value the docker CLI honours) wins; else
+/// BuildKit, unless the daemon's `GET /version` answer shows it has none: Podman's Docker API
+/// builds only with the classic builder, and BuildKit came with API 1.39 (Docker 18.09).
+/// `daemon` is `None` when the version request failed; BuildKit is then tried as before.
+fn choose_builder(env: Option<&str>, daemon: Option<&SystemVersion>) -> BuilderChoice {
+    let choice = |version, reason: &str| BuilderChoice { version, reason: reason.to_owned() };
+    match env {
+        Some(value @ ("0" | "false")) => {
+            return choice(BuilderVersion::BuilderV1, &format!("DOCKER_BUILDKIT={value}"))
+        }
+        Some(value @ ("1" | "true")) => {
+            return choice(BuilderVersion::BuilderBuildKit, &format!("DOCKER_BUILDKIT={value}"))
+        }
+        _ => {}
     }
+    let Some(daemon) = daemon else {
+        return choice(BuilderVersion::BuilderBuildKit, "the daemon did not say its version");
+    };
+    let platform = daemon.platform.as_ref().map(|p| p.name.as_str());
+    let components = daemon.components.iter().flatten().map(|c| c.name.as_str());
+    if platform.into_iter().chain(components).any(|name| name.to_ascii_lowercase().contains("podman")) {
+        return choice(BuilderVersion::BuilderV1, "the daemon is Podman, which has no BuildKit");
+    }
+    match daemon.api_version.as_deref().and_then(parse_api_version) {
+        Some(api) if api < (1, 39) => BuilderChoice {
+            version: BuilderVersion::BuilderV1,
+            reason: format!(
+                "the daemon speaks API {}.{}, and BuildKit needs 1.39 or newer",
+                api.0, api.1
+            ),
+        },
+        _ => choice(BuilderVersion::BuilderBuildKit, "the daemon supports it"),
+    }
+}
+
+/// `"1.41"` → `(1, 41)`.
+fn parse_api_version(text: &str) -> Option<(u32, u32)> {
+    let (major, minor) = text.trim().split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
+/// Asks the daemon, decides, and says which builder and why the first time in this process.
+async fn builder_version(docker: &Docker) -> BuilderVersion {
+    static ANNOUNCED: std::sync::Once = std::sync::Once::new();
+    let env = std::env::var("DOCKER_BUILDKIT").ok();
+    let daemon = match env.as_deref() {
+        Some("0" | "false" | "1" | "true") => None,
+        _ => docker.version().await.ok(),
+    };
+    let choice = choose_builder(env.as_deref(), daemon.as_ref());
+    ANNOUNCED.call_once(|| {
+        let name = match choice.version {
+            BuilderVersion::BuilderV1 => "the classic builder",
+            _ => "BuildKit",
+        };
+        eprintln!("dockside: building with {name}: {}", choice.reason);
+    });
+    choice.version
+}
+
+/// The value of the `dockside.dockerfile` label on images built from `spec`.
+pub(super) fn dockerfile_label(spec: &BuildSpec) -> String {
+    spec.dockerfile.display().to_string()
 }
 
 async fn run_build(
@@ -158,11 +227,11 @@ async fn run_build(
     hash: &str,
 ) -> Result<Outcome> {
     eprintln!("dockside: building image {tag} from {}", spec.dockerfile.display());
-    let version = builder_version();
+    let version = builder_version(docker).await;
     let image_labels = HashMap::from([
         (labels::MANAGED.to_owned(), "true".to_owned()),
         (labels::CONTENT_HASH.to_owned(), hash.to_owned()),
-        (labels::DOCKERFILE.to_owned(), spec.dockerfile.display().to_string()),
+        (labels::DOCKERFILE.to_owned(), dockerfile_label(spec)),
     ]);
     let build_args: HashMap<String, String> = spec.build_args.iter().cloned().collect();
     let mut options = BuildImageOptionsBuilder::new()
@@ -307,5 +376,58 @@ mod tests {
         for (path, tag) in cases {
             assert_eq!(content_tag(Path::new(path), hash), tag, "{path}");
         }
+    }
+
+    fn daemon(platform: &str, components: &[&str], api: &str) -> SystemVersion {
+        use bollard::models::{SystemVersionComponents, SystemVersionPlatform};
+        SystemVersion {
+            platform: Some(SystemVersionPlatform { name: platform.to_owned() }),
+            components: Some(
+                components
+                    .iter()
+                    .map(|name| SystemVersionComponents {
+                        name: (*name).to_owned(),
+                        version: "1".to_owned(),
+                        details: None,
+                    })
+                    .collect(),
+            ),
+            api_version: Some(api.to_owned()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn builder_follows_the_environment_then_the_daemon() {
+        use BuilderVersion::{BuilderBuildKit as Kit, BuilderV1 as Classic};
+        let docker = daemon("Docker Engine - Community", &["Engine", "containerd"], "1.41");
+        let podman_platform = daemon("linux/amd64/debian-12", &["Podman Engine"], "1.41");
+        let podman_components = daemon("Podman Engine", &[], "1.41");
+        let old = daemon("Docker Engine - Community", &["Engine"], "1.38");
+        let odd_api = daemon("Docker Engine - Community", &["Engine"], "one.forty");
+        let cases: [(Option<&str>, Option<&SystemVersion>, BuilderVersion, &str); 10] = [
+            (None, Some(&docker), Kit, "supports it"),
+            (None, Some(&podman_platform), Classic, "Podman"),
+            (None, Some(&podman_components), Classic, "Podman"),
+            (None, Some(&old), Classic, "API 1.38"),
+            (None, Some(&odd_api), Kit, "supports it"),
+            (None, None, Kit, "did not say"),
+            (Some("0"), Some(&docker), Classic, "DOCKER_BUILDKIT=0"),
+            (Some("false"), Some(&docker), Classic, "DOCKER_BUILDKIT=false"),
+            (Some("1"), Some(&old), Kit, "DOCKER_BUILDKIT=1"),
+            (Some(""), Some(&podman_platform), Classic, "Podman"),
+        ];
+        for (env, version, expected, reason) in cases {
+            let choice = choose_builder(env, version);
+            assert_eq!(choice.version, expected, "{env:?} {version:?}");
+            assert!(choice.reason.contains(reason), "{env:?}: {}", choice.reason);
+        }
+    }
+
+    #[test]
+    fn api_versions_compare_as_numbers() {
+        assert_eq!(parse_api_version("1.41"), Some((1, 41)));
+        assert!(parse_api_version("1.9").unwrap() < (1, 39));
+        assert_eq!(parse_api_version("1"), None);
     }
 }

@@ -9,6 +9,7 @@ pub mod context;
 pub mod dockerfile;
 pub mod dockerignore;
 mod lock;
+mod prune;
 mod pull;
 pub mod reference;
 
@@ -22,6 +23,7 @@ use once_cell::sync::{Lazy, OnceCell};
 use crate::error::{daemon_words, is_not_found, Error, Result};
 use crate::labels;
 use lock::ImageLock;
+pub use prune::prune;
 use reference::Reference;
 
 /// Where a container's image comes from.
