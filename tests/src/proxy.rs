@@ -64,6 +64,9 @@ pub enum Fault {
         status: u16,
         message: String,
     },
+    /// Answer matching requests with 200 and this JSON body, without forwarding them: a
+    /// daemon of another kind (Podman, an old engine) as far as that endpoint is concerned.
+    Respond { method: String, path_prefix: String, json: String },
 }
 
 /// The daemon socket to proxy to: the path in `DOCKER_HOST` when it is a `unix://` address,
@@ -264,6 +267,13 @@ async fn handle(
             return Err(io::Error::other(format!(
                 "injected fault: dropped {method} {path}"
             )));
+        }
+        Fault::Respond { method: m, path_prefix, json } if matches(m, path_prefix, &method, &path) => {
+            let mut response = Response::new(full(json.clone()));
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            return Ok(response);
         }
         Fault::ErrorStatus {
             method: m,

@@ -10,7 +10,7 @@ use dockside::{BuildSpec, Image, ResolvedImage};
 use dockside_tests::child::{self, ChildRun};
 use dockside_tests::docker_cli::{self, docker_ok};
 use dockside_tests::fixture::temp_context;
-use dockside_tests::proxy::{local_daemon_socket, DockerProxy};
+use dockside_tests::proxy::{local_daemon_socket, DockerProxy, Fault};
 
 /// Child: builds the Dockerfile the parent names, in a fresh process (so no in-process cell
 /// remembers an earlier answer), and prints the image ID.
@@ -284,19 +284,20 @@ fn classic_builder_failure_carries_the_steps_output() {
     assert!(output.contains("returned a non-zero code: 3"), "{output}");
 }
 
-#[test]
-fn classic_builder_is_asked_for_when_buildkit_is_off() {
+/// Builds a new Dockerfile in a child through a proxy with `fault` and `envs`, and checks the
+/// daemon was asked for the classic builder: `version=1`, no BuildKit session.
+fn assert_builds_with_classic_builder(fault: Fault, envs: &[(&str, &str)]) {
     let nonce = child::nonce();
     let context = temp_context(&format!(
         "FROM scratch\nCOPY fixture /fixture\nLABEL nonce=\"{nonce}\"\n\
          RUN [\"/fixture\", \"exit\", \"--code\", \"0\"]\n"
     ));
     let proxy = DockerProxy::start(&local_daemon_socket()).unwrap();
+    proxy.inject(fault);
     let host = proxy.docker_host();
-    let run = build_in_child(
-        &context.path().join("Dockerfile"),
-        &[("DOCKER_BUILDKIT", "0"), ("DOCKER_HOST", &host)],
-    );
+    let mut all = vec![("DOCKER_HOST", host.as_str())];
+    all.extend_from_slice(envs);
+    let run = build_in_child(&context.path().join("Dockerfile"), &all);
     let id = child_id(&run);
     let _cleanup = Cleanup {
         images: vec![id.clone()],
@@ -315,10 +316,29 @@ fn classic_builder_is_asked_for_when_buildkit_is_off() {
         builds[0]
     );
     assert_eq!(proxy.count("POST", "/session"), 0);
+    assert!(run.stderr.contains("building with the classic builder"), "{}", run.stderr);
     assert_eq!(
         docker_cli::inspect(&id, "{{index .Config.Labels \"nonce\"}}"),
         nonce
     );
+}
+
+#[test]
+fn classic_builder_is_asked_for_when_buildkit_is_off() {
+    assert_builds_with_classic_builder(Fault::None, &[("DOCKER_BUILDKIT", "0")]);
+}
+
+/// A daemon that says it is Podman (the proxy answers `/version` for it; everything else reaches
+/// the real daemon) gets the classic builder without any setting.
+#[test]
+fn a_daemon_without_buildkit_is_detected() {
+    let podman = r#"{"Platform":{"Name":"Podman Engine"},"Components":[{"Name":"Podman Engine","Version":"4.3.1"}],"Version":"4.3.1","ApiVersion":"1.41","MinAPIVersion":"1.24","Os":"linux","Arch":"amd64"}"#;
+    let fault = Fault::Respond {
+        method: "GET".to_owned(),
+        path_prefix: "/version".to_owned(),
+        json: podman.to_owned(),
+    };
+    assert_builds_with_classic_builder(fault, &[]);
 }
 
 #[test]

@@ -1,13 +1,14 @@
 //! Containers: the handle a test receives, and how they are started, awaited and removed.
 
 pub(crate) mod cleanup;
+mod control;
 mod spec;
 pub(crate) mod start;
 mod wait;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::query_parameters::LogsOptionsBuilder;
@@ -31,8 +32,9 @@ struct Inner {
     id: String,
     name: String,
     image: String,
-    /// Container port → host port on [`Inner::host_ip`].
-    ports: HashMap<u16, u16>,
+    /// Container port → host port on [`Inner::host_ip`]. Behind a lock because a restart
+    /// ([`Container::start`] after [`Container::stop`]) gets new ephemeral host ports.
+    ports: RwLock<HashMap<u16, u16>>,
     host_ip: IpAddr,
 }
 
@@ -47,7 +49,7 @@ pub struct ExecOutput {
 impl Container {
     pub(crate) fn new(id: String, name: String, image: String, ports: HashMap<u16, u16>) -> Self {
         let host_ip = daemon_host_ip();
-        Container { inner: Arc::new(Inner { id, name, image, ports, host_ip }) }
+        Container { inner: Arc::new(Inner { id, name, image, ports: RwLock::new(ports), host_ip }) }
     }
 
     /// The container's ID.
@@ -70,8 +72,9 @@ impl Container {
     /// # Panics
     /// When `port` was not listed in `ports`: a test asking for it is wrong, not unlucky.
     pub fn host_port(&self, port: u16) -> u16 {
-        match self.inner.ports.get(&port) {
-            Some(host_port) => *host_port,
+        let host_port = self.ports().get(&port).copied();
+        match host_port {
+            Some(host_port) => host_port,
             None => panic!(
                 "container {} ({}) does not publish port {port}; add it to `ports` (published: {:?})",
                 self.inner.name,
@@ -91,9 +94,14 @@ impl Container {
 
     /// The published container ports, sorted.
     pub fn published_ports(&self) -> Vec<u16> {
-        let mut ports: Vec<u16> = self.inner.ports.keys().copied().collect();
+        let mut ports: Vec<u16> = self.ports().keys().copied().collect();
         ports.sort_unstable();
         ports
+    }
+
+    fn ports(&self) -> std::sync::RwLockReadGuard<'_, HashMap<u16, u16>> {
+        // Each write replaces the whole map, so a panic elsewhere cannot leave it half-updated.
+        self.inner.ports.read().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(crate) fn short_id(&self) -> &str {
@@ -176,7 +184,7 @@ impl std::fmt::Debug for Container {
             .field("name", &self.inner.name)
             .field("id", &self.short_id())
             .field("image", &self.inner.image)
-            .field("ports", &self.inner.ports)
+            .field("ports", &*self.ports())
             .finish()
     }
 }

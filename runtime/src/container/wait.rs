@@ -34,6 +34,11 @@ pub(crate) async fn until_ready(docker: &Docker, container: &Container, spec: &C
         };
         pending.push((wait, regex));
     }
+    // Nothing to wait for: hand the container over as it is, even one whose command already
+    // returned (a one-shot container is not an error).
+    if pending.is_empty() {
+        return Ok(());
+    }
     let mut delay = Duration::from_millis(20);
     loop {
         let state = State::of(docker, container).await?;
