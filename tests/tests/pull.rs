@@ -89,3 +89,25 @@ fn a_missing_tag_is_the_registrys_words() {
     assert!(error.contains(&reference), "{error}");
     assert!(error.contains("not found") || error.contains("unknown"), "{error}");
 }
+
+/// A `FROM` base missing locally is pulled before the build: BuildKit cannot fetch it on its own
+/// without registry credentials from a session.
+#[test]
+fn a_missing_base_image_is_pulled_before_the_build() {
+    let Some(registry) = Registry::start() else { return };
+    let base = Image::Build(BuildSpec::new(base_dockerfile())).resolve().unwrap();
+    let base_ref = format!("{}/dockside/base:{}", registry.address, child::nonce());
+    docker_cli::docker_ok(&["tag", &base.id, &base_ref]);
+    docker_cli::docker_ok(&["push", &base_ref]);
+    docker_cli::docker_ok(&["image", "rm", &base_ref]);
+
+    let context = dockside_tests::fixture::temp_context(&format!(
+        "ARG BASE={base_ref}\nFROM ${{BASE}}\nLABEL nonce=\"{}\"\n",
+        child::nonce()
+    ));
+    let built = Image::Build(BuildSpec::new(context.path().join("Dockerfile"))).resolve().unwrap();
+    assert!(docker_cli::image_exists(&base_ref), "the base {base_ref} was not pulled");
+    assert_eq!(docker_cli::inspect(&built.id, "{{index .Config.Entrypoint 0}}"), "/fixture");
+    docker_cli::remove_image(&built.id);
+    docker_cli::docker_ok(&["image", "rm", &base_ref]);
+}
