@@ -67,7 +67,8 @@ pub enum Error {
         image: String,
         awaited: String,
         elapsed: Duration,
-        exit_code: Option<i64>,
+        /// Container exit codes are 0–255 (−1 when the daemon gave none).
+        exit_code: Option<i32>,
         logs: String,
     },
 

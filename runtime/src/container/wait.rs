@@ -72,7 +72,7 @@ fn describe(pending: &[(Wait, Option<Regex>)]) -> String {
     pending.iter().map(|(w, _)| w.to_string()).collect::<Vec<_>>().join(" and ")
 }
 
-async fn not_ready(container: &Container, awaited: String, elapsed: Duration, exit_code: Option<i64>) -> Error {
+async fn not_ready(container: &Container, awaited: String, elapsed: Duration, exit_code: Option<i32>) -> Error {
     let logs = container
         .log_tail(Some(config::log_lines()))
         .await
@@ -90,7 +90,7 @@ async fn not_ready(container: &Container, awaited: String, elapsed: Duration, ex
 /// What one inspect says about the container.
 struct State {
     pid: Option<u32>,
-    exited: Option<i64>,
+    exited: Option<i32>,
     health: Option<HealthStatusEnum>,
 }
 
@@ -106,7 +106,7 @@ impl State {
             })?;
         let state = inspected.state.unwrap_or_default();
         let exited = matches!(state.status, Some(ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD))
-            .then(|| state.exit_code.unwrap_or(-1));
+            .then(|| state.exit_code.and_then(|c| i32::try_from(c).ok()).unwrap_or(-1));
         Ok(State {
             pid: state.pid.and_then(|p| u32::try_from(p).ok()).filter(|p| *p > 0),
             exited,
