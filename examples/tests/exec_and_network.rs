@@ -9,7 +9,10 @@ async fn containers_reach_each_other_by_name(
     #[container(dockerfile = "fixtures/Dockerfile", ports = [8080])] web: Container,
     #[container(dockerfile = "fixtures/Dockerfile", cmd = ["sleep"])] client: Container,
 ) {
-    let fetched = client.exec(["/fixture", "proxy-get", "--url", "http://web:8080/"]).await.unwrap();
+    let fetched = client
+        .exec(["/fixture", "proxy-get", "--url", "http://web:8080/"])
+        .await
+        .unwrap();
     assert_eq!(fetched.exit_code, 0, "stderr: {}", fetched.stderr);
     assert_eq!(fetched.stdout.trim(), "hello");
     assert_eq!(web.name(), "web");
@@ -19,8 +22,15 @@ async fn containers_reach_each_other_by_name(
 #[docker_test(dockerfile = "fixtures/Dockerfile", cmd = ["sleep"], env(MODE = "example"))]
 async fn runs_commands_inside(app: Container) {
     let env = app.exec(["/fixture", "env"]).await.unwrap();
-    assert!(env.stdout.lines().any(|l| l == "MODE=example"), "{}", env.stdout);
+    assert!(
+        env.stdout.lines().any(|l| l == "MODE=example"),
+        "{}",
+        env.stdout
+    );
 
-    let failing = app.exec(["/fixture", "exit", "--code", "3", "--stderr", "oops"]).await.unwrap();
+    let failing = app
+        .exec(["/fixture", "exit", "--code", "3", "--stderr", "oops"])
+        .await
+        .unwrap();
     assert_eq!((failing.exit_code, failing.stderr.trim()), (3, "oops"));
 }

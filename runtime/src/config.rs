@@ -36,7 +36,9 @@ pub(crate) fn docker_timeout() -> Duration {
 
 /// How many of a container's last log lines a failing test prints (`DOCKSIDE_LOG_LINES`, default 50).
 pub(crate) fn log_lines() -> usize {
-    non_empty("DOCKSIDE_LOG_LINES").and_then(|v| v.parse().ok()).unwrap_or(50)
+    non_empty("DOCKSIDE_LOG_LINES")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50)
 }
 
 /// Whether a test without a reachable daemon passes with a note instead of failing
@@ -90,7 +92,9 @@ pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
         let digits = rest.find(|c: char| !c.is_ascii_digit())?;
         let value: u64 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         total += match &rest[..unit_len] {
             "ms" => Duration::from_millis(value),
             "s" => Duration::from_secs(value),
@@ -106,7 +110,9 @@ pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
 /// The real uid of this process, read without libc: /proc/self belongs to it.
 pub(crate) fn current_uid() -> u32 {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -126,7 +132,11 @@ mod tests {
             ("", Some(0)),
         ];
         for (text, millis) in cases {
-            assert_eq!(parse_duration(text).map(|d| d.as_millis() as u64), millis, "{text}");
+            assert_eq!(
+                parse_duration(text).map(|d| d.as_millis() as u64),
+                millis,
+                "{text}"
+            );
         }
     }
 }

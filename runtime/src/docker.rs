@@ -13,11 +13,17 @@ use crate::error::{daemon_words, Error, Result};
 /// version both sides speak: bollard asks for a newer one than older engines accept.
 pub(crate) async fn connect() -> Result<Docker> {
     let host = config::docker_host();
-    let no_daemon = |reason: String| Error::NoDaemon { host: host.clone(), reason };
+    let no_daemon = |reason: String| Error::NoDaemon {
+        host: host.clone(),
+        reason,
+    };
     let docker = Docker::connect_with_defaults()
         .map_err(|e| no_daemon(daemon_words(&e)))?
         .with_timeout(config::docker_timeout());
-    docker.negotiate_version().await.map_err(|e| no_daemon(daemon_words(&e)))
+    docker
+        .negotiate_version()
+        .await
+        .map_err(|e| no_daemon(daemon_words(&e)))
 }
 
 /// Whether the daemon runs on this machine, so its containers' processes are visible in /proc.

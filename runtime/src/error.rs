@@ -35,7 +35,11 @@ pub enum Error {
 
     /// Building an image failed; `output` holds the build's own last lines.
     #[error("building image from {dockerfile} failed: {message}\n--- build output ---\n{output}")]
-    Build { dockerfile: PathBuf, message: String, output: String },
+    Build {
+        dockerfile: PathBuf,
+        message: String,
+        output: String,
+    },
 
     /// The build context could not be read.
     #[error("reading build context {context}: {message}")]
@@ -50,7 +54,12 @@ pub enum Error {
 
     /// A file or folder dockside needed could not be read or written.
     #[error("{action} {path}: {source}")]
-    Io { action: &'static str, path: PathBuf, #[source] source: std::io::Error },
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 
     /// Starting a container failed.
     #[error("starting a container from image {image} failed: {message}")]
@@ -74,12 +83,24 @@ pub enum Error {
 
     /// A request to a running container (exec, logs, copy, ...) failed.
     #[error("{action} in container {container} failed: {message}")]
-    Container { container: String, action: String, message: String },
+    Container {
+        container: String,
+        action: String,
+        message: String,
+    },
 }
 
 impl Error {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { action, path: path.into(), source }
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
     }
 }
 
@@ -87,7 +108,10 @@ impl Error {
 pub(crate) fn daemon_words(err: &bollard::errors::Error) -> String {
     use bollard::errors::Error as B;
     match err {
-        B::DockerResponseServerError { status_code, message } => {
+        B::DockerResponseServerError {
+            status_code,
+            message,
+        } => {
             format!("{message} (HTTP {status_code})")
         }
         B::DockerStreamError { error } => error.clone(),
@@ -97,5 +121,11 @@ pub(crate) fn daemon_words(err: &bollard::errors::Error) -> String {
 
 /// Whether the error is the daemon's "not found" (HTTP 404).
 pub(crate) fn is_not_found(err: &bollard::errors::Error) -> bool {
-    matches!(err, bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })
+    matches!(
+        err,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
 }

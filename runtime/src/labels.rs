@@ -40,7 +40,10 @@ impl Owner {
     }
 
     pub(crate) fn label(&self) -> String {
-        format!("{}/{}/{}/{}", self.host, self.boot_id, self.pid, self.start_time)
+        format!(
+            "{}/{}/{}/{}",
+            self.host, self.boot_id, self.pid, self.start_time
+        )
     }
 
     pub(crate) fn parse(label: &str) -> Option<Owner> {
@@ -49,7 +52,12 @@ impl Owner {
         let pid = parts.next()?.parse().ok()?;
         let boot_id = parts.next()?.to_owned();
         let host = parts.next()?.to_owned();
-        Some(Owner { host, boot_id, pid, start_time })
+        Some(Owner {
+            host,
+            boot_id,
+            pid,
+            start_time,
+        })
     }
 
     /// Whether this owner is certainly gone. Owners on other hosts are never known to be gone:
@@ -74,7 +82,9 @@ fn boot_id() -> String {
 }
 
 fn read_trimmed(path: &str) -> Option<String> {
-    std::fs::read_to_string(path).ok().map(|s| s.trim().to_owned())
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_owned())
 }
 
 /// Field 22 of /proc/<pid>/stat: start time in clock ticks since boot. `None` when no such process.

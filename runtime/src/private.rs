@@ -18,7 +18,11 @@ pub struct TestSpec {
 
 impl TestSpec {
     pub fn new(name: &'static str, manifest_dir: &'static str) -> Self {
-        TestSpec { name, manifest_dir: Path::new(manifest_dir), containers: Vec::new() }
+        TestSpec {
+            name,
+            manifest_dir: Path::new(manifest_dir),
+            containers: Vec::new(),
+        }
     }
 
     pub fn container(mut self, spec: ContainerSpec) -> Self {
@@ -34,14 +38,19 @@ pub struct Args {
 
 impl Args {
     pub(crate) fn new(containers: Vec<Container>) -> Self {
-        Args { containers: containers.into_iter() }
+        Args {
+            containers: containers.into_iter(),
+        }
     }
 
     /// The next parameter's value.
     pub fn take<T: FromContainer>(&mut self) -> T {
         // The expansion calls `take` once per `ContainerSpec` it registered, and the session
         // starts one container per spec, so there is always one left here.
-        let container = self.containers.next().expect("one container per #[docker_test] parameter");
+        let container = self
+            .containers
+            .next()
+            .expect("one container per #[docker_test] parameter");
         T::from_container(container)
     }
 }
@@ -91,7 +100,10 @@ pub fn run_sync<R: Outcome>(spec: TestSpec, body: impl FnOnce(Args) -> R) -> R {
 }
 
 /// Runs an async test body on a fresh current-thread runtime, like `#[tokio::test]`.
-pub fn run_async<R: Outcome, Fut: Future<Output = R>>(spec: TestSpec, body: impl FnOnce(Args) -> Fut) -> R {
+pub fn run_async<R: Outcome, Fut: Future<Output = R>>(
+    spec: TestSpec,
+    body: impl FnOnce(Args) -> Fut,
+) -> R {
     run(spec, |args, session| session.block_on(body(args)))
 }
 

@@ -33,7 +33,10 @@ impl Session {
             .map_err(|e| Error::io("starting a tokio runtime", "", e))?;
         match runtime.block_on(crate::docker::connect()) {
             Err(Error::NoDaemon { host, reason }) if config::skip_without_docker() => {
-                eprintln!("dockside: skipping {}: no docker daemon at {host} ({reason})", spec.name);
+                eprintln!(
+                    "dockside: skipping {}: no docker daemon at {host} ({reason})",
+                    spec.name
+                );
                 return Ok(None);
             }
             Err(e) => return Err(e),
@@ -47,7 +50,10 @@ impl Session {
                 c.image_source(spec.manifest_dir)
                     .ok_or_else(|| Error::Start {
                         image: String::new(),
-                        message: format!("container `{}` names neither an image nor a dockerfile", c.name()),
+                        message: format!(
+                            "container `{}` names neither an image nor a dockerfile",
+                            c.name()
+                        ),
                     })?
                     .resolve()
             })
@@ -55,7 +61,11 @@ impl Session {
         let created = Mutex::new(Vec::new());
         let started = runtime.block_on(start_all(spec, &images, &created));
         match started {
-            Ok((containers, network)) => Ok(Some(Session { runtime, containers, network })),
+            Ok((containers, network)) => Ok(Some(Session {
+                runtime,
+                containers,
+                network,
+            })),
             Err(error) => {
                 let ids = created.into_inner().unwrap_or_else(|p| p.into_inner());
                 let network = error.1;
@@ -121,13 +131,25 @@ async fn start_all(
     // Several containers of one test share a private network on which each is reachable by its
     // parameter name.
     let network = if spec.containers.len() > 1 {
-        Some(create_network(&docker, spec, &owner).await.map_err(|e| (e, None))?)
+        Some(
+            create_network(&docker, spec, &owner)
+                .await
+                .map_err(|e| (e, None))?,
+        )
     } else {
         None
     };
-    let origin = Origin { test: spec.name, owner: &owner, network: network.as_deref(), created };
+    let origin = Origin {
+        test: spec.name,
+        owner: &owner,
+        network: network.as_deref(),
+        created,
+    };
     let results = join_all(
-        spec.containers.iter().zip(images).map(|(c, image)| start::start(&docker, c, image, &origin)),
+        spec.containers
+            .iter()
+            .zip(images)
+            .map(|(c, image)| start::start(&docker, c, image, &origin)),
     )
     .await;
     let mut containers = Vec::with_capacity(results.len());
@@ -151,7 +173,10 @@ async fn create_network(docker: &Docker, spec: &TestSpec, owner: &Owner) -> Resu
     let created = docker
         .create_network(request)
         .await
-        .map_err(|e| Error::Docker { action: format!("creation of network {name}"), message: daemon_words(&e) })?;
+        .map_err(|e| Error::Docker {
+            action: format!("creation of network {name}"),
+            message: daemon_words(&e),
+        })?;
     cleanup::track_network(&created.id);
     Ok(created.id)
 }

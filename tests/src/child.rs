@@ -29,7 +29,13 @@ impl ChildRun {
 pub fn spawn(name: &str, envs: &[(&str, &str)]) -> Child {
     let exe = std::env::current_exe().expect("the test binary knows its path");
     Command::new(exe)
-        .args([name, "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            name,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .envs(envs.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -66,7 +66,11 @@ pub enum Fault {
     },
     /// Answer matching requests with 200 and this JSON body, without forwarding them: a
     /// daemon of another kind (Podman, an old engine) as far as that endpoint is concerned.
-    Respond { method: String, path_prefix: String, json: String },
+    Respond {
+        method: String,
+        path_prefix: String,
+        json: String,
+    },
 }
 
 /// The daemon socket to proxy to: the path in `DOCKER_HOST` when it is a `unix://` address,
@@ -268,7 +272,11 @@ async fn handle(
                 "injected fault: dropped {method} {path}"
             )));
         }
-        Fault::Respond { method: m, path_prefix, json } if matches(m, path_prefix, &method, &path) => {
+        Fault::Respond {
+            method: m,
+            path_prefix,
+            json,
+        } if matches(m, path_prefix, &method, &path) => {
             let mut response = Response::new(full(json.clone()));
             response
                 .headers_mut()

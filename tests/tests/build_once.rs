@@ -25,9 +25,14 @@ fn child_resolve() {
     let image = Image::Build(spec);
     let threads: usize = std::env::var("DOCKSIDE_TEST_THREADS").map_or(1, |t| t.parse().unwrap());
     std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads).map(|_| scope.spawn(|| image.resolve())).collect();
+        let handles: Vec<_> = (0..threads)
+            .map(|_| scope.spawn(|| image.resolve()))
+            .collect();
         for handle in handles {
-            let resolved = handle.join().expect("resolver thread").unwrap_or_else(|e| panic!("{e}"));
+            let resolved = handle
+                .join()
+                .expect("resolver thread")
+                .unwrap_or_else(|e| panic!("{e}"));
             println!("resolved-id={}", resolved.id);
         }
     });
@@ -41,7 +46,10 @@ fn resolved_ids(runs: &[ChildRun]) -> Vec<String> {
             run.stdout
                 .lines()
                 // libtest may print "test child_resolve ... " on the same line first.
-                .filter_map(|l| l.split_once("resolved-id=").map(|(_, id)| id.trim().to_owned()))
+                .filter_map(|l| {
+                    l.split_once("resolved-id=")
+                        .map(|(_, id)| id.trim().to_owned())
+                })
                 .collect::<Vec<_>>()
         })
         .collect()
@@ -49,7 +57,12 @@ fn resolved_ids(runs: &[ChildRun]) -> Vec<String> {
 
 /// Runs PROCESSES children through `proxy` and returns the build requests counted and the one
 /// image ID every thread of every child got.
-fn resolve_everywhere(proxy: &DockerProxy, dockerfile: &Path, tag: Option<&str>, lock_dir: &Path) -> (usize, String) {
+fn resolve_everywhere(
+    proxy: &DockerProxy,
+    dockerfile: &Path,
+    tag: Option<&str>,
+    lock_dir: &Path,
+) -> (usize, String) {
     proxy.reset();
     let host = proxy.docker_host();
     let dockerfile = dockerfile.display().to_string();
@@ -65,8 +78,14 @@ fn resolve_everywhere(proxy: &DockerProxy, dockerfile: &Path, tag: Option<&str>,
     }
     let runs = child::run_many("child_resolve", PROCESSES, &envs);
     let ids = resolved_ids(&runs);
-    assert_eq!(ids.len(), PROCESSES * THREADS_PER_PROCESS.parse::<usize>().unwrap());
-    assert!(ids.iter().all(|id| id == &ids[0]), "threads and processes got different images: {ids:?}");
+    assert_eq!(
+        ids.len(),
+        PROCESSES * THREADS_PER_PROCESS.parse::<usize>().unwrap()
+    );
+    assert!(
+        ids.iter().all(|id| id == &ids[0]),
+        "threads and processes got different images: {ids:?}"
+    );
     (proxy.count("POST", "/build"), ids[0].clone())
 }
 
@@ -83,16 +102,26 @@ fn builds_once_then_never_then_once_more(tag: Option<&str>) {
     let proxy = DockerProxy::start(&local_daemon_socket()).unwrap();
 
     let (builds, first) = resolve_everywhere(&proxy, &dockerfile, tag, lock_dir.path());
-    assert_eq!(builds, 1, "a new Dockerfile needed by {PROCESSES} processes at once");
+    assert_eq!(
+        builds, 1,
+        "a new Dockerfile needed by {PROCESSES} processes at once"
+    );
 
     let (builds, again) = resolve_everywhere(&proxy, &dockerfile, tag, lock_dir.path());
     assert_eq!(builds, 0, "a rerun with nothing changed");
     assert_eq!(again, first);
 
-    std::fs::write(&dockerfile, dockerfile_text(&nonce, "LABEL test.changed=\"yes\"\n")).unwrap();
+    std::fs::write(
+        &dockerfile,
+        dockerfile_text(&nonce, "LABEL test.changed=\"yes\"\n"),
+    )
+    .unwrap();
     let (builds, changed) = resolve_everywhere(&proxy, &dockerfile, tag, lock_dir.path());
     assert_eq!(builds, 1, "a changed Dockerfile");
-    assert_ne!(changed, first, "the changed Dockerfile must give a new image");
+    assert_ne!(
+        changed, first,
+        "the changed Dockerfile must give a new image"
+    );
 
     for id in [first, changed] {
         docker_cli::remove_image(&id);
@@ -158,10 +187,17 @@ fn already_exists_for_other_content_is_an_error() {
     let dockerfile = context.path().join("Dockerfile").display().to_string();
     let run = child::run(
         "child_resolve",
-        &[("DOCKER_HOST", &host), ("DOCKSIDE_TEST_DOCKERFILE", &dockerfile), ("DOCKSIDE_TEST_TAG", &tag)],
+        &[
+            ("DOCKER_HOST", &host),
+            ("DOCKSIDE_TEST_DOCKERFILE", &dockerfile),
+            ("DOCKSIDE_TEST_TAG", &tag),
+        ],
     );
     assert!(!run.passed(), "{}", run.output());
     let output = run.output();
-    assert!(output.contains("building image from") && output.contains("already exists"), "{output}");
+    assert!(
+        output.contains("building image from") && output.contains("already exists"),
+        "{output}"
+    );
     assert!(!docker_cli::image_exists(&tag));
 }

@@ -316,7 +316,11 @@ fn assert_builds_with_classic_builder(fault: Fault, envs: &[(&str, &str)]) {
         builds[0]
     );
     assert_eq!(proxy.count("POST", "/session"), 0);
-    assert!(run.stderr.contains("building with the classic builder"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("building with the classic builder"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(
         docker_cli::inspect(&id, "{{index .Config.Labels \"nonce\"}}"),
         nonce

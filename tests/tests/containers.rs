@@ -10,12 +10,17 @@ use dockside_tests::docker_cli::{self, containers_with_label};
 
 fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<String> {
     let mut stream = TcpStream::connect(addr)?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
     match response.split_once("\r\n\r\n") {
         Some((_, body)) => Ok(body.to_owned()),
-        None => Err(std::io::Error::other(format!("no HTTP response: {response:?}"))),
+        None => Err(std::io::Error::other(format!(
+            "no HTTP response: {response:?}"
+        ))),
     }
 }
 
@@ -38,23 +43,35 @@ fn slow_server_is_handed_over_ready(web: Container) {
 )]
 async fn env_cmd_and_several_ports(web: Container) {
     assert_eq!(http_get(web.addr(8080), "/env/FIRST").unwrap(), "one");
-    assert_eq!(http_get(web.addr(9090), "/env/SECOND").unwrap(), "two words");
+    assert_eq!(
+        http_get(web.addr(9090), "/env/SECOND").unwrap(),
+        "two words"
+    );
     assert_ne!(web.host_port(8080), web.host_port(9090));
     assert_eq!(web.addr(8080).ip(), std::net::Ipv4Addr::LOCALHOST);
 }
 
 #[docker_test(dockerfile = "fixtures/Dockerfile", ports = [8080])]
 fn labels_owner_and_loopback_ports(web: Container) {
-    let label = |key: &str| docker_cli::inspect(web.id(), &format!("{{{{index .Config.Labels \"{key}\"}}}}"));
+    let label = |key: &str| {
+        docker_cli::inspect(web.id(), &format!("{{{{index .Config.Labels \"{key}\"}}}}"))
+    };
     assert_eq!(label("dockside.managed"), "true");
     assert_eq!(label("dockside.name"), "web");
-    assert!(label("dockside.test").ends_with("labels_owner_and_loopback_ports"), "{}", label("dockside.test"));
+    assert!(
+        label("dockside.test").ends_with("labels_owner_and_loopback_ports"),
+        "{}",
+        label("dockside.test")
+    );
     let owner = label("dockside.owner");
     let pid = owner.split('/').nth(2).unwrap();
     assert_eq!(pid, std::process::id().to_string(), "owner label {owner}");
     match std::env::var("NEXTEST_RUN_ID") {
         Ok(run) => assert_eq!(label("dockside.session"), run),
-        Err(_) => assert!(matches!(label("dockside.session").as_str(), "" | "<no value>")),
+        Err(_) => assert!(matches!(
+            label("dockside.session").as_str(),
+            "" | "<no value>"
+        )),
     }
     let bindings = docker_cli::inspect(web.id(), "{{json .HostConfig.PortBindings}}");
     assert!(bindings.contains("\"HostIp\":\"127.0.0.1\""), "{bindings}");
@@ -100,24 +117,37 @@ fn child_panics(web: Container) {
 fn container_id(output: &str) -> String {
     output
         .lines()
-        .find_map(|l| l.split_once("container-id=").map(|(_, id)| id.trim().to_owned()))
+        .find_map(|l| {
+            l.split_once("container-id=")
+                .map(|(_, id)| id.trim().to_owned())
+        })
         .unwrap_or_else(|| panic!("the child printed no container id:\n{output}"))
 }
 
 #[test]
 fn removed_after_success_failure_and_panic() {
-    for (name, should_pass) in [("child_passes", true), ("child_returns_err", false), ("child_panics", false)] {
+    for (name, should_pass) in [
+        ("child_passes", true),
+        ("child_returns_err", false),
+        ("child_panics", false),
+    ] {
         let run = child::run(name, &[]);
         let output = run.output();
         assert_eq!(run.passed(), should_pass, "{name}:\n{output}");
         let id = container_id(&output);
         assert!(
-            docker_cli::docker(&["container", "inspect", &id]).status.code() == Some(1),
+            docker_cli::docker(&["container", "inspect", &id])
+                .status
+                .code()
+                == Some(1),
             "{name} left its container {id} behind"
         );
         if !should_pass {
             // A failing test's report carries the container's last log lines.
-            assert!(output.contains("last 50 log lines of container web"), "{name}:\n{output}");
+            assert!(
+                output.contains("last 50 log lines of container web"),
+                "{name}:\n{output}"
+            );
             assert!(output.contains("listening on 8080"), "{name}:\n{output}");
         }
     }
@@ -133,21 +163,37 @@ fn orphans_of_killed_processes_are_removed_at_next_start() {
     let id = loop {
         let mine: Vec<String> = containers_with_label(nonce_label)
             .into_iter()
-            .filter(|id| docker_cli::inspect(id, "{{index .Config.Labels \"dockside.owner\"}}").contains(&format!("/{}/", child.id())))
+            .filter(|id| {
+                docker_cli::inspect(id, "{{index .Config.Labels \"dockside.owner\"}}")
+                    .contains(&format!("/{}/", child.id()))
+            })
             .collect();
         if let Some(id) = mine.first() {
             break id.clone();
         }
-        assert!(std::time::Instant::now() < deadline, "the child never started its container");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the child never started its container"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     };
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(docker_cli::docker(&["container", "inspect", &id]).status.success(), "SIGKILL cannot clean up");
+    assert!(
+        docker_cli::docker(&["container", "inspect", &id])
+            .status
+            .success(),
+        "SIGKILL cannot clean up"
+    );
     // Any dockside start-up sweeps it: run a short test in a fresh process.
     let run = child::run("child_passes", &[]);
     assert!(run.passed(), "{}", run.output());
-    assert!(!docker_cli::docker(&["container", "inspect", &id]).status.success(), "orphan {id} survived");
+    assert!(
+        !docker_cli::docker(&["container", "inspect", &id])
+            .status
+            .success(),
+        "orphan {id} survived"
+    );
 }
 
 #[docker_test(dockerfile = "fixtures/Dockerfile", cmd = ["sleep"])]

@@ -6,7 +6,10 @@ use dockside_tests::child;
 use dockside_tests::docker_cli;
 use dockside_tests::fixture::temp_context;
 
-fn build(context: &tempfile::TempDir, tag: Option<String>) -> dockside::Result<dockside::ResolvedImage> {
+fn build(
+    context: &tempfile::TempDir,
+    tag: Option<String>,
+) -> dockside::Result<dockside::ResolvedImage> {
     let mut spec = BuildSpec::new(context.path().join("Dockerfile"));
     spec.tag = tag;
     Image::Build(spec).resolve()
@@ -15,15 +18,23 @@ fn build(context: &tempfile::TempDir, tag: Option<String>) -> dockside::Result<d
 #[test]
 #[ignore = "run by no_daemon_names_the_socket_and_how_to_start_one"]
 fn child_pull_anything() {
-    Image::Pull("example.org/anything:1".to_owned()).resolve().unwrap_or_else(|e| panic!("{e}"));
+    Image::Pull("example.org/anything:1".to_owned())
+        .resolve()
+        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]
 fn no_daemon_names_the_socket_and_how_to_start_one() {
-    let run = child::run("child_pull_anything", &[("DOCKER_HOST", "unix:///tmp/dockside-no-such.sock")]);
+    let run = child::run(
+        "child_pull_anything",
+        &[("DOCKER_HOST", "unix:///tmp/dockside-no-such.sock")],
+    );
     let output = run.output();
     assert!(!run.passed());
-    assert!(output.contains("no docker daemon answered at unix:///tmp/dockside-no-such.sock"), "{output}");
+    assert!(
+        output.contains("no docker daemon answered at unix:///tmp/dockside-no-such.sock"),
+        "{output}"
+    );
     assert!(output.contains("dockerd"), "{output}");
 }
 
@@ -37,14 +48,23 @@ fn failed_build_reports_the_failing_step_and_its_output() {
     let error = build(&context, None).unwrap_err();
     let text = error.to_string();
     assert!(matches!(error, Error::Build { .. }), "{error:?}");
-    assert!(text.contains(&context.path().join("Dockerfile").display().to_string()), "{text}");
+    assert!(
+        text.contains(&context.path().join("Dockerfile").display().to_string()),
+        "{text}"
+    );
     assert!(text.contains("output of the failing step"), "{text}");
-    assert!(text.contains("exit code: 3") || text.contains("returned a non-zero code: 3"), "{text}");
+    assert!(
+        text.contains("exit code: 3") || text.contains("returned a non-zero code: 3"),
+        "{text}"
+    );
 }
 
 #[test]
 fn a_missing_file_in_copy_is_the_daemons_words() {
-    let context = temp_context(&format!("FROM scratch\nLABEL nonce=\"{}\"\nCOPY no-such-file /x\n", child::nonce()));
+    let context = temp_context(&format!(
+        "FROM scratch\nLABEL nonce=\"{}\"\nCOPY no-such-file /x\n",
+        child::nonce()
+    ));
     let text = build(&context, None).unwrap_err().to_string();
     assert!(text.contains("no-such-file"), "{text}");
 }
@@ -52,16 +72,23 @@ fn a_missing_file_in_copy_is_the_daemons_words() {
 #[test]
 fn failed_pull_carries_the_daemons_words() {
     // Nothing listens on port 1: the daemon's own error says so.
-    let error = Image::Pull("127.0.0.1:1/dockside/missing:1".to_owned()).resolve().unwrap_err();
+    let error = Image::Pull("127.0.0.1:1/dockside/missing:1".to_owned())
+        .resolve()
+        .unwrap_err();
     let text = error.to_string();
     assert!(matches!(error, Error::Pull { .. }), "{error:?}");
     assert!(text.contains("127.0.0.1:1/dockside/missing:1"), "{text}");
-    assert!(text.contains("connection refused") || text.contains("connect"), "{text}");
+    assert!(
+        text.contains("connection refused") || text.contains("connect"),
+        "{text}"
+    );
 }
 
 #[test]
 fn invalid_reference_is_refused_before_any_request() {
-    let error = Image::Pull("Uppercase/Repo".to_owned()).resolve().unwrap_err();
+    let error = Image::Pull("Uppercase/Repo".to_owned())
+        .resolve()
+        .unwrap_err();
     assert!(error.to_string().contains("Uppercase/Repo"), "{error}");
 }
 
@@ -72,7 +99,10 @@ fn a_remote_frontend_is_refused_with_an_explanation() {
         child::nonce()
     ));
     let text = build(&context, None).unwrap_err().to_string();
-    assert!(text.contains("syntax=docker/dockerfile:1") && text.contains("registry"), "{text}");
+    assert!(
+        text.contains("syntax=docker/dockerfile:1") && text.contains("registry"),
+        "{text}"
+    );
 }
 
 /// A user-named tag that dockside did not build is never overwritten.
@@ -83,14 +113,34 @@ fn a_foreign_image_at_the_named_tag_is_left_alone() {
     // An image without dockside's labels: imported from a tar of the fixture binary.
     let source = temp_context("unused");
     let tarball = source.path().join("rootfs.tar");
-    docker_cli::run_ok("tar", &["-C", &source.path().display().to_string(), "-cf", &tarball.display().to_string(), "fixture"]);
+    docker_cli::run_ok(
+        "tar",
+        &[
+            "-C",
+            &source.path().display().to_string(),
+            "-cf",
+            &tarball.display().to_string(),
+            "fixture",
+        ],
+    );
     docker_cli::docker_ok(&["import", &tarball.display().to_string(), &tag]);
     let before = docker_cli::inspect(&tag, "{{.Id}}");
 
-    let context = temp_context(&format!("FROM scratch\nCOPY fixture /fixture\nLABEL nonce=\"{nonce}\"\n"));
+    let context = temp_context(&format!(
+        "FROM scratch\nCOPY fixture /fixture\nLABEL nonce=\"{nonce}\"\n"
+    ));
     let error = build(&context, Some(tag.clone())).unwrap_err();
     assert!(matches!(error, Error::ForeignImage { .. }), "{error:?}");
-    assert!(error.to_string().contains(&format!("dockside-test-foreign-{nonce}")), "{error}");
-    assert_eq!(docker_cli::inspect(&tag, "{{.Id}}"), before, "the foreign image was replaced");
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("dockside-test-foreign-{nonce}")),
+        "{error}"
+    );
+    assert_eq!(
+        docker_cli::inspect(&tag, "{{.Id}}"),
+        before,
+        "the foreign image was replaced"
+    );
     docker_cli::remove_image(&tag);
 }

@@ -16,12 +16,17 @@ use dockside_tests::docker_cli::{self, docker, docker_ok};
 fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<String> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
     stream.set_read_timeout(Some(Duration::from_secs(1)))?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
     match response.split_once("\r\n\r\n") {
         Some((_, body)) => Ok(body.to_owned()),
-        None => Err(std::io::Error::other(format!("no HTTP response: {response:?}"))),
+        None => Err(std::io::Error::other(format!(
+            "no HTTP response: {response:?}"
+        ))),
     }
 }
 
@@ -37,7 +42,12 @@ fn networks_owned_by(pid: u32) -> Vec<String> {
 
 fn owned_by(list: &[&str], pid: u32) -> Vec<String> {
     let mut args = list.to_vec();
-    args.extend(["--filter", "label=dockside.managed=true", "--format", "{{.ID}} {{.Label \"dockside.owner\"}}"]);
+    args.extend([
+        "--filter",
+        "label=dockside.managed=true",
+        "--format",
+        "{{.ID}} {{.Label \"dockside.owner\"}}",
+    ]);
     docker_ok(&args)
         .lines()
         .filter_map(|line| {
@@ -48,7 +58,9 @@ fn owned_by(list: &[&str], pid: u32) -> Vec<String> {
 }
 
 fn exists(id: &str) -> bool {
-    docker(&["inspect", "--format", "{{.Id}}", id]).status.success()
+    docker(&["inspect", "--format", "{{.Id}}", id])
+        .status
+        .success()
 }
 
 /// Polls `condition` every 100 ms until it holds, panicking with `what` after `limit`.
@@ -66,9 +78,11 @@ fn eventually<T>(limit: Duration, what: &str, mut condition: impl FnMut() -> Opt
 /// The first container of child `child` once it exists (the image may still be building).
 fn wait_for_container_of(child: &Child) -> String {
     let pid = child.id();
-    eventually(Duration::from_secs(120), "the child started a container", || {
-        containers_owned_by(pid).into_iter().next()
-    })
+    eventually(
+        Duration::from_secs(120),
+        "the child started a container",
+        || containers_owned_by(pid).into_iter().next(),
+    )
 }
 
 // ---- every kind of wait passes ----
@@ -100,7 +114,10 @@ fn http_wait_hands_over_a_server_that_answers(web: Container) {
     wait = healthy
 )]
 fn healthy_wait_hands_over_a_healthy_container(web: Container) {
-    assert_eq!(docker_cli::inspect(web.id(), "{{.State.Health.Status}}"), "healthy");
+    assert_eq!(
+        docker_cli::inspect(web.id(), "{{.State.Health.Status}}"),
+        "healthy"
+    );
 }
 
 mod probes {
@@ -113,9 +130,11 @@ mod probes {
     pub async fn health(web: Container) -> bool {
         CALLS.fetch_add(1, Ordering::SeqCst);
         let addr = web.addr(8080);
-        let ready = tokio::task::spawn_blocking(move || http_get(addr, "/health").is_ok_and(|body| body == "ok"))
-            .await
-            .unwrap_or(false);
+        let ready = tokio::task::spawn_blocking(move || {
+            http_get(addr, "/health").is_ok_and(|body| body == "ok")
+        })
+        .await
+        .unwrap_or(false);
         LAST_READY.store(ready, Ordering::SeqCst);
         ready
     }
@@ -128,8 +147,14 @@ mod probes {
     wait = custom(probes::health)
 )]
 fn custom_wait_polls_the_probe_until_ready(web: Container) {
-    assert!(probes::CALLS.load(Ordering::SeqCst) >= 1, "the probe was never called");
-    assert!(probes::LAST_READY.load(Ordering::SeqCst), "handed over before the probe said ready");
+    assert!(
+        probes::CALLS.load(Ordering::SeqCst) >= 1,
+        "the probe was never called"
+    );
+    assert!(
+        probes::LAST_READY.load(Ordering::SeqCst),
+        "handed over before the probe said ready"
+    );
     assert_eq!(http_get(web.addr(8080), "/health").unwrap(), "ok");
 }
 
@@ -167,8 +192,15 @@ fn a_log_wait_that_never_matches_times_out_with_a_full_report() {
         .and_then(|(_, rest)| rest.split_once("s:"))
         .and_then(|(secs, _)| secs.parse::<f64>().ok())
         .unwrap_or_else(|| panic!("no elapsed time in seconds in:\n{output}"));
-    assert!((1.0..10.0).contains(&elapsed), "elapsed {elapsed}s:\n{output}");
-    assert_eq!(containers_owned_by(pid), Vec::<String>::new(), "the child left its container");
+    assert!(
+        (1.0..10.0).contains(&elapsed),
+        "elapsed {elapsed}s:\n{output}"
+    );
+    assert_eq!(
+        containers_owned_by(pid),
+        Vec::<String>::new(),
+        "the child left its container"
+    );
 }
 
 #[docker_test(dockerfile = "fixtures/Dockerfile", cmd = ["exit", "--code", "7"], ports = [8080])]
@@ -187,7 +219,11 @@ fn a_container_that_exits_while_awaited_reports_its_exit_code() {
     assert!(!output.contains("the body ran"), "{output}");
     assert!(output.contains("container doomed ("), "{output}");
     assert!(output.contains("exited with code 7"), "{output}");
-    assert_eq!(containers_owned_by(pid), Vec::<String>::new(), "the child left its container");
+    assert_eq!(
+        containers_owned_by(pid),
+        Vec::<String>::new(),
+        "the child left its container"
+    );
 }
 
 // ---- two containers on the test's network ----
@@ -199,14 +235,28 @@ async fn child_two_containers_talk(
     #[container(dockerfile = "fixtures/Dockerfile", env(WHO = "the backend"), ports = [8080])] back: Container,
 ) {
     let networks = |c: &Container| {
-        docker_cli::inspect(c.id(), "{{range $name, $n := .NetworkSettings.Networks}}{{$n.NetworkID}} {{end}}")
+        docker_cli::inspect(
+            c.id(),
+            "{{range $name, $n := .NetworkSettings.Networks}}{{$n.NetworkID}} {{end}}",
+        )
     };
     let network = networks(&front);
-    assert_eq!(network, networks(&back), "the containers are on different networks");
+    assert_eq!(
+        network,
+        networks(&back),
+        "the containers are on different networks"
+    );
     assert_eq!(network.split_whitespace().count(), 1, "networks: {network}");
     println!("network-id={network}");
-    let out = front.exec(["/fixture", "proxy-get", "--url", "http://back:8080/env/WHO"]).await.unwrap();
-    assert_eq!((out.exit_code, out.stdout.trim()), (0, "the backend"), "{out:?}");
+    let out = front
+        .exec(["/fixture", "proxy-get", "--url", "http://back:8080/env/WHO"])
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.exit_code, out.stdout.trim()),
+        (0, "the backend"),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -218,7 +268,10 @@ fn two_containers_talk_by_name_on_a_network_removed_afterwards() {
     assert!(run.passed(), "{output}");
     let network = output
         .lines()
-        .find_map(|l| l.split_once("network-id=").map(|(_, id)| id.trim().to_owned()))
+        .find_map(|l| {
+            l.split_once("network-id=")
+                .map(|(_, id)| id.trim().to_owned())
+        })
         .unwrap_or_else(|| panic!("the child printed no network id:\n{output}"));
     assert!(!exists(&network), "network {network} is still there");
     assert_eq!(networks_owned_by(pid), Vec::<String>::new());
@@ -229,15 +282,26 @@ fn two_containers_talk_by_name_on_a_network_removed_afterwards() {
 
 #[docker_test(dockerfile = "fixtures/Dockerfile", env(GREETING = "hi there"), ports = [8080])]
 async fn exec_reports_exit_code_stdout_and_stderr(web: Container) {
-    let out = web.exec(["/fixture", "exit", "--code", "3", "--stdout", "to out", "--stderr", "to err"]).await.unwrap();
+    let out = web
+        .exec([
+            "/fixture", "exit", "--code", "3", "--stdout", "to out", "--stderr", "to err",
+        ])
+        .await
+        .unwrap();
     assert_eq!(out.exit_code, 3, "{out:?}");
     assert_eq!(out.stdout.trim(), "to out", "{out:?}");
     assert_eq!(out.stderr.trim(), "to err", "{out:?}");
     let env = web.exec(["/fixture", "env"]).await.unwrap();
     assert_eq!(env.exit_code, 0, "{env:?}");
-    assert!(env.stdout.lines().any(|l| l == "GREETING=hi there"), "{env:?}");
+    assert!(
+        env.stdout.lines().any(|l| l == "GREETING=hi there"),
+        "{env:?}"
+    );
     let error = web.exec(["/no/such/program"]).await.map(|o| o.exit_code);
-    assert!(!matches!(error, Ok(0)), "a missing program succeeded: {error:?}");
+    assert!(
+        !matches!(error, Ok(0)),
+        "a missing program succeeded: {error:?}"
+    );
 }
 
 /// The mode field of the first header of a tar archive (octal text at bytes 100..108).
@@ -255,13 +319,31 @@ async fn copy_file_in_puts_content_and_mode_in_place(web: Container) {
     std::fs::set_permissions(&host, std::fs::Permissions::from_mode(0o640)).unwrap();
 
     web.copy_file_in(&host, "/copied.conf").await.unwrap();
-    let out = web.exec(["/fixture", "cat", "--path", "/copied.conf"]).await.unwrap();
-    assert_eq!((out.exit_code, out.stdout.as_str()), (0, "answer = 42\n"), "{out:?}");
-    let copied = Command::new("docker").args(["cp", &format!("{}:/copied.conf", web.id()), "-"]).output().unwrap();
-    assert!(copied.status.success(), "{}", String::from_utf8_lossy(&copied.stderr));
+    let out = web
+        .exec(["/fixture", "cat", "--path", "/copied.conf"])
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.exit_code, out.stdout.as_str()),
+        (0, "answer = 42\n"),
+        "{out:?}"
+    );
+    let copied = Command::new("docker")
+        .args(["cp", &format!("{}:/copied.conf", web.id()), "-"])
+        .output()
+        .unwrap();
+    assert!(
+        copied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
     assert_eq!(tar_mode(&copied.stdout) & 0o7777, 0o640);
 
-    let missing = web.copy_file_in(&host, "/no/such/dir/x.conf").await.unwrap_err().to_string();
+    let missing = web
+        .copy_file_in(&host, "/no/such/dir/x.conf")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(missing.contains("container web ("), "{missing}");
     assert!(missing.contains("/no/such/dir"), "{missing}");
 }
@@ -271,7 +353,11 @@ async fn stop_start_pause_unpause_round_trip(web: Container) {
     let running = || docker_cli::inspect(web.id(), "{{.State.Running}} {{.State.Paused}}");
     let get = |web: &Container| {
         let addr = web.addr(8080);
-        async move { tokio::task::spawn_blocking(move || http_get(addr, "/health")).await.unwrap() }
+        async move {
+            tokio::task::spawn_blocking(move || http_get(addr, "/health"))
+                .await
+                .unwrap()
+        }
     };
     assert_eq!(get(&web).await.unwrap(), "ok");
 
@@ -284,17 +370,33 @@ async fn stop_start_pause_unpause_round_trip(web: Container) {
 
     let started = Instant::now();
     web.stop().await.unwrap();
-    assert!(started.elapsed() < Duration::from_secs(5), "stop took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stop took {:?}",
+        started.elapsed()
+    );
     assert_eq!(running(), "false false");
     assert!(get(&web).await.is_err(), "a stopped container answered");
-    web.stop().await.expect("stopping a stopped container is fine");
+    web.stop()
+        .await
+        .expect("stopping a stopped container is fine");
 
     web.start().await.unwrap();
     assert_eq!(running(), "true false");
     // Docker publishes a restarted container on new ephemeral ports; the handle follows them.
     let bound = docker_ok(&["port", web.id(), "8080/tcp"]);
-    assert!(bound.lines().any(|l| l.trim() == web.addr(8080).to_string()), "{bound} vs {}", web.addr(8080));
-    assert_eq!(get(&web).await.unwrap(), "ok", "not ready right after start()");
+    assert!(
+        bound
+            .lines()
+            .any(|l| l.trim() == web.addr(8080).to_string()),
+        "{bound} vs {}",
+        web.addr(8080)
+    );
+    assert_eq!(
+        get(&web).await.unwrap(),
+        "ok",
+        "not ready right after start()"
+    );
 }
 
 // ---- container settings ----
@@ -314,18 +416,30 @@ async fn settings_reach_the_container(web: Container) {
     // Only the entrypoint makes `--port 8080` a server.
     assert_eq!(http_get(web.addr(8080), "/health").unwrap(), "ok");
     let inspect = |format: &str| docker_cli::inspect(web.id(), format);
-    assert_eq!(inspect("{{json .Config.Entrypoint}}"), r#"["/fixture","serve"]"#);
+    assert_eq!(
+        inspect("{{json .Config.Entrypoint}}"),
+        r#"["/fixture","serve"]"#
+    );
     assert_eq!(inspect("{{json .Config.Cmd}}"), r#"["--port","8080"]"#);
     assert_eq!(inspect("{{.Config.User}}"), "1234:1234");
     assert_eq!(inspect("{{.Config.WorkingDir}}"), "/work");
-    assert!(inspect("{{json .HostConfig.Tmpfs}}").contains("\"/scratch\""), "{}", inspect("{{json .HostConfig.Tmpfs}}"));
+    assert!(
+        inspect("{{json .HostConfig.Tmpfs}}").contains("\"/scratch\""),
+        "{}",
+        inspect("{{json .HostConfig.Tmpfs}}")
+    );
     assert_eq!(inspect("{{index .Config.Labels \"team\"}}"), "x");
     assert_eq!(inspect("{{.HostConfig.Memory}}"), "67108864");
     // A relative path in exec resolves against the working directory.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("here.txt"), "in /work").unwrap();
-    web.copy_file_in(dir.path().join("here.txt"), "/work/here.txt").await.unwrap();
-    let out = web.exec(["/fixture", "cat", "--path", "here.txt"]).await.unwrap();
+    web.copy_file_in(dir.path().join("here.txt"), "/work/here.txt")
+        .await
+        .unwrap();
+    let out = web
+        .exec(["/fixture", "cat", "--path", "here.txt"])
+        .await
+        .unwrap();
     assert_eq!(out.stdout, "in /work", "{out:?}");
 }
 
@@ -341,12 +455,21 @@ fn child_sleeps_until_signalled(sleeper: Container) {
 fn signal_removes_containers_and_exits_with(signal: &str, code: i32) {
     let mut child = child::spawn("child_sleeps_until_signalled", &[]);
     let id = wait_for_container_of(&child);
-    let sent = Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status().unwrap();
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(sent.success());
-    let status = eventually(Duration::from_secs(10), "the child ended after the signal", || child.try_wait().unwrap());
+    let status = eventually(
+        Duration::from_secs(10),
+        "the child ended after the signal",
+        || child.try_wait().unwrap(),
+    );
     let run = child::finish(child);
     assert_eq!(status.code(), Some(code), "{}", run.output());
-    eventually(Duration::from_secs(5), "the container was removed", || (!exists(&id)).then_some(()));
+    eventually(Duration::from_secs(5), "the container was removed", || {
+        (!exists(&id)).then_some(())
+    });
 }
 
 #[test]
@@ -381,7 +504,11 @@ fn foreign_and_live_owned_containers_survive_the_start_up_sweep() {
     docker_cli::remove_container(&owned);
 
     assert!(sweep.passed(), "{}", sweep.output());
-    assert_eq!(still, (true, true), "(foreign, owned by a live process) after the sweep");
+    assert_eq!(
+        still,
+        (true, true),
+        "(foreign, owned by a live process) after the sweep"
+    );
 }
 
 // ---- DOCKSIDE_KEEP ----
@@ -404,8 +531,14 @@ fn keep_always_leaves_the_container_and_says_how_to_remove_it() {
     let output = run.output();
     assert!(run.passed(), "{output}");
     assert_eq!(kept.len(), 1, "kept: {kept:?}\n{output}");
-    assert!(output.contains(&format!("kept container kept ({})", kept[0])), "{output}");
-    assert!(output.contains(&format!("docker rm -f {}", &kept[0][..12])), "{output}");
+    assert!(
+        output.contains(&format!("kept container kept ({})", kept[0])),
+        "{output}"
+    );
+    assert!(
+        output.contains(&format!("docker rm -f {}", &kept[0][..12])),
+        "{output}"
+    );
     assert!(output.contains("8080 -> 127.0.0.1:"), "{output}");
 }
 

@@ -21,13 +21,24 @@ impl Registry {
     /// `None` when the registry program is not installed and the run does not require it.
     fn start() -> Option<Registry> {
         let program = "docker-registry";
-        if Command::new("sh").args(["-c", &format!("command -v {program}")]).output().map_or(true, |o| !o.status.success()) {
+        if Command::new("sh")
+            .args(["-c", &format!("command -v {program}")])
+            .output()
+            .map_or(true, |o| !o.status.success())
+        {
             let required = std::env::var("DOCKSIDE_TEST_REQUIRE_REGISTRY").is_ok_and(|v| v == "1");
-            assert!(!required, "{program} is not installed (apt-get install docker-registry)");
+            assert!(
+                !required,
+                "{program} is not installed (apt-get install docker-registry)"
+            );
             eprintln!("skipped: {program} is not installed (apt-get install docker-registry)");
             return None;
         }
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let storage = tempfile::tempdir().unwrap();
         let config = storage.path().join("config.yml");
         std::fs::write(
@@ -44,7 +55,11 @@ impl Registry {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let registry = Registry { process, address: format!("127.0.0.1:{port}"), _storage: storage };
+        let registry = Registry {
+            process,
+            address: format!("127.0.0.1:{port}"),
+            _storage: storage,
+        };
         registry.wait_until_up();
         Some(registry)
     }
@@ -52,7 +67,11 @@ impl Registry {
     fn wait_until_up(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(&self.address).is_err() {
-            assert!(Instant::now() < deadline, "the registry did not start on {}", self.address);
+            assert!(
+                Instant::now() < deadline,
+                "the registry did not start on {}",
+                self.address
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -67,8 +86,12 @@ impl Drop for Registry {
 
 #[test]
 fn a_missing_image_is_pulled() {
-    let Some(registry) = Registry::start() else { return };
-    let base = Image::Build(BuildSpec::new(base_dockerfile())).resolve().unwrap();
+    let Some(registry) = Registry::start() else {
+        return;
+    };
+    let base = Image::Build(BuildSpec::new(base_dockerfile()))
+        .resolve()
+        .unwrap();
     let reference = format!("{}/dockside/pulled:{}", registry.address, child::nonce());
     docker_cli::docker_ok(&["tag", &base.id, &reference]);
     docker_cli::docker_ok(&["push", &reference]);
@@ -76,26 +99,41 @@ fn a_missing_image_is_pulled() {
     assert!(!docker_cli::image_exists(&reference));
 
     let pulled = Image::Pull(reference.clone()).resolve().unwrap();
-    assert!(docker_cli::image_exists(&reference), "{reference} was not pulled");
+    assert!(
+        docker_cli::image_exists(&reference),
+        "{reference} was not pulled"
+    );
     assert_eq!(pulled.id, base.id);
     docker_cli::docker_ok(&["image", "rm", &reference]);
 }
 
 #[test]
 fn a_missing_tag_is_the_registrys_words() {
-    let Some(registry) = Registry::start() else { return };
+    let Some(registry) = Registry::start() else {
+        return;
+    };
     let reference = format!("{}/dockside/never-pushed:1", registry.address);
-    let error = Image::Pull(reference.clone()).resolve().unwrap_err().to_string();
+    let error = Image::Pull(reference.clone())
+        .resolve()
+        .unwrap_err()
+        .to_string();
     assert!(error.contains(&reference), "{error}");
-    assert!(error.contains("not found") || error.contains("unknown"), "{error}");
+    assert!(
+        error.contains("not found") || error.contains("unknown"),
+        "{error}"
+    );
 }
 
 /// A `FROM` base missing locally is pulled before the build: BuildKit cannot fetch it on its own
 /// without registry credentials from a session.
 #[test]
 fn a_missing_base_image_is_pulled_before_the_build() {
-    let Some(registry) = Registry::start() else { return };
-    let base = Image::Build(BuildSpec::new(base_dockerfile())).resolve().unwrap();
+    let Some(registry) = Registry::start() else {
+        return;
+    };
+    let base = Image::Build(BuildSpec::new(base_dockerfile()))
+        .resolve()
+        .unwrap();
     let base_ref = format!("{}/dockside/base:{}", registry.address, child::nonce());
     docker_cli::docker_ok(&["tag", &base.id, &base_ref]);
     docker_cli::docker_ok(&["push", &base_ref]);
@@ -105,9 +143,17 @@ fn a_missing_base_image_is_pulled_before_the_build() {
         "ARG BASE={base_ref}\nFROM ${{BASE}}\nLABEL nonce=\"{}\"\n",
         child::nonce()
     ));
-    let built = Image::Build(BuildSpec::new(context.path().join("Dockerfile"))).resolve().unwrap();
-    assert!(docker_cli::image_exists(&base_ref), "the base {base_ref} was not pulled");
-    assert_eq!(docker_cli::inspect(&built.id, "{{index .Config.Entrypoint 0}}"), "/fixture");
+    let built = Image::Build(BuildSpec::new(context.path().join("Dockerfile")))
+        .resolve()
+        .unwrap();
+    assert!(
+        docker_cli::image_exists(&base_ref),
+        "the base {base_ref} was not pulled"
+    );
+    assert_eq!(
+        docker_cli::inspect(&built.id, "{{index .Config.Entrypoint 0}}"),
+        "/fixture"
+    );
     docker_cli::remove_image(&built.id);
     docker_cli::docker_ok(&["image", "rm", &base_ref]);
 }

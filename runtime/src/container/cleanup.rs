@@ -49,14 +49,20 @@ pub(crate) fn take_all() -> Live {
 /// Kills and removes a container with its anonymous volumes. No stop grace period: the test is
 /// over and nobody waits for a clean shutdown.
 pub(crate) async fn remove_container(docker: &Docker, id: &str) -> Result<()> {
-    let options = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
+    let options = RemoveContainerOptionsBuilder::new()
+        .force(true)
+        .v(true)
+        .build();
     match docker.remove_container(id, Some(options)).await {
         Ok(()) => {}
         Err(e) if is_not_found(&e) => {}
         // A removal already under way (another cleanup path got there first) is fine.
         Err(e) if daemon_words(&e).contains("already in progress") => {}
         Err(e) => {
-            return Err(Error::Docker { action: format!("removal of container {id}"), message: daemon_words(&e) })
+            return Err(Error::Docker {
+                action: format!("removal of container {id}"),
+                message: daemon_words(&e),
+            })
         }
     }
     live().containers.remove(id);
@@ -68,7 +74,10 @@ pub(crate) async fn remove_network(docker: &Docker, id: &str) -> Result<()> {
         Ok(()) => {}
         Err(e) if is_not_found(&e) => {}
         Err(e) => {
-            return Err(Error::Docker { action: format!("removal of network {id}"), message: daemon_words(&e) })
+            return Err(Error::Docker {
+                action: format!("removal of network {id}"),
+                message: daemon_words(&e),
+            })
         }
     }
     live().networks.remove(id);
@@ -86,7 +95,12 @@ pub(crate) async fn reap_orphans(docker: &Docker) {
     }
     let filters = HashMap::from([("label", vec![format!("{}=true", labels::MANAGED)])]);
     let listed = docker
-        .list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filters).build()))
+        .list_containers(Some(
+            ListContainersOptionsBuilder::new()
+                .all(true)
+                .filters(&filters)
+                .build(),
+        ))
         .await;
     let orphans: Vec<String> = match listed {
         Ok(containers) => containers
@@ -94,7 +108,12 @@ pub(crate) async fn reap_orphans(docker: &Docker) {
             .filter(|c| owner_is_gone(c.labels.as_ref()))
             .filter_map(|c| c.id)
             .collect(),
-        Err(e) => return eprintln!("dockside: could not list containers to clean up: {}", daemon_words(&e)),
+        Err(e) => {
+            return eprintln!(
+                "dockside: could not list containers to clean up: {}",
+                daemon_words(&e)
+            )
+        }
     };
     for id in &orphans {
         eprintln!("dockside: removing container {id} left behind by a process that is gone");
@@ -103,10 +122,15 @@ pub(crate) async fn reap_orphans(docker: &Docker) {
         }
     }
     let networks = docker
-        .list_networks(Some(ListNetworksOptionsBuilder::new().filters(&filters).build()))
+        .list_networks(Some(
+            ListNetworksOptionsBuilder::new().filters(&filters).build(),
+        ))
         .await
         .unwrap_or_default();
-    for network in networks.into_iter().filter(|n| owner_is_gone(n.labels.as_ref())) {
+    for network in networks
+        .into_iter()
+        .filter(|n| owner_is_gone(n.labels.as_ref()))
+    {
         if let Some(id) = network.id {
             if let Err(e) = remove_network(docker, &id).await {
                 eprintln!("dockside: {e}");
@@ -129,27 +153,35 @@ fn owner_is_gone(labels: Option<&HashMap<String, String>>) -> bool {
 pub(crate) fn install_signal_handler() {
     static INSTALLED: once_cell::sync::OnceCell<()> = once_cell::sync::OnceCell::new();
     INSTALLED.get_or_init(|| {
-        let spawned = std::thread::Builder::new().name("dockside-signals".to_owned()).spawn(|| {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
-                return;
-            };
-            runtime.block_on(async {
-                use tokio::signal::unix::{signal, SignalKind};
-                let (Ok(mut interrupt), Ok(mut terminate)) =
-                    (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+        let spawned = std::thread::Builder::new()
+            .name("dockside-signals".to_owned())
+            .spawn(|| {
+                let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
                 else {
                     return;
                 };
-                let status = tokio::select! {
-                    _ = interrupt.recv() => 130,
-                    _ = terminate.recv() => 143,
-                };
-                remove_everything().await;
-                std::process::exit(status);
+                runtime.block_on(async {
+                    use tokio::signal::unix::{signal, SignalKind};
+                    let (Ok(mut interrupt), Ok(mut terminate)) = (
+                        signal(SignalKind::interrupt()),
+                        signal(SignalKind::terminate()),
+                    ) else {
+                        return;
+                    };
+                    let status = tokio::select! {
+                        _ = interrupt.recv() => 130,
+                        _ = terminate.recv() => 143,
+                    };
+                    remove_everything().await;
+                    std::process::exit(status);
+                });
             });
-        });
         if let Err(e) = spawned {
-            eprintln!("dockside: no signal handler, containers may outlive an interrupted run: {e}");
+            eprintln!(
+                "dockside: no signal handler, containers may outlive an interrupted run: {e}"
+            );
         }
     });
 }
@@ -159,9 +191,17 @@ async fn remove_everything() {
     if live.containers.is_empty() && live.networks.is_empty() {
         return;
     }
-    eprintln!("dockside: interrupted; removing {} container(s)", live.containers.len());
-    let Ok(docker) = crate::docker::connect().await else { return };
-    let removals = live.containers.iter().map(|id| remove_container(&docker, id));
+    eprintln!(
+        "dockside: interrupted; removing {} container(s)",
+        live.containers.len()
+    );
+    let Ok(docker) = crate::docker::connect().await else {
+        return;
+    };
+    let removals = live
+        .containers
+        .iter()
+        .map(|id| remove_container(&docker, id));
     futures_util::future::join_all(removals).await;
     for network in &live.networks {
         let _ = remove_network(&docker, network).await;

@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use bollard::query_parameters::{InspectContainerOptions, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder};
+use bollard::query_parameters::{
+    InspectContainerOptions, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+};
 
 use super::{wait, Container, ContainerSpec};
 use crate::docker;
@@ -22,7 +24,9 @@ impl Container {
         match docker.stop_container(self.id(), Some(options)).await {
             Ok(()) => Ok(()),
             // 304 Not Modified: it was not running.
-            Err(bollard::errors::Error::DockerResponseServerError { status_code: 304, .. }) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 304, ..
+            }) => Ok(()),
             Err(e) => Err(self.failed("stop", &e)),
         }
     }
@@ -39,21 +43,29 @@ impl Container {
         match docker.start_container(self.id(), None).await {
             Ok(()) => {}
             // 304 Not Modified: it was already running.
-            Err(bollard::errors::Error::DockerResponseServerError { status_code: 304, .. }) => {}
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 304, ..
+            }) => {}
             Err(e) => return Err(self.failed("start", &e)),
         }
         let inspected = docker
             .inspect_container(self.id(), None::<InspectContainerOptions>)
             .await
             .map_err(|e| self.failed("inspect", &e))?;
-        let bound = inspected.network_settings.and_then(|n| n.ports).unwrap_or_default();
+        let bound = inspected
+            .network_settings
+            .and_then(|n| n.ports)
+            .unwrap_or_default();
         let published = self.published_ports();
         let mut ports = HashMap::with_capacity(published.len());
         for port in &published {
             let host_port = bound
                 .get(&format!("{port}/tcp"))
                 .and_then(|b| b.as_ref())
-                .and_then(|b| b.iter().find_map(|b| b.host_port.as_deref()?.parse::<u16>().ok()));
+                .and_then(|b| {
+                    b.iter()
+                        .find_map(|b| b.host_port.as_deref()?.parse::<u16>().ok())
+                });
             match host_port {
                 Some(host_port) => ports.insert(*port, host_port),
                 None => {
@@ -66,7 +78,11 @@ impl Container {
             };
         }
         *self.inner.ports.write().unwrap_or_else(|p| p.into_inner()) = ports;
-        let spec = published.iter().fold(ContainerSpec::new(self.name()), |spec, port| spec.port(*port));
+        let spec = published
+            .iter()
+            .fold(ContainerSpec::new(self.name()), |spec, port| {
+                spec.port(*port)
+            });
         wait::until_ready(&docker, self, &spec).await
     }
 
@@ -74,13 +90,19 @@ impl Container {
     /// [`Container::unpause`].
     pub async fn pause(&self) -> Result<()> {
         let docker = docker::connect().await?;
-        docker.pause_container(self.id()).await.map_err(|e| self.failed("pause", &e))
+        docker
+            .pause_container(self.id())
+            .await
+            .map_err(|e| self.failed("pause", &e))
     }
 
     /// Lets a container frozen by [`Container::pause`] run again.
     pub async fn unpause(&self) -> Result<()> {
         let docker = docker::connect().await?;
-        docker.unpause_container(self.id()).await.map_err(|e| self.failed("unpause", &e))
+        docker
+            .unpause_container(self.id())
+            .await
+            .map_err(|e| self.failed("unpause", &e))
     }
 
     /// Copies the host file `host_path` into the container as `container_path` (an absolute
@@ -92,17 +114,30 @@ impl Container {
     /// web.copy_file_in("tests/data/config.toml", "/etc/app/config.toml").await?;
     /// # Ok(()) }
     /// ```
-    pub async fn copy_file_in(&self, host_path: impl AsRef<Path>, container_path: &str) -> Result<()> {
+    pub async fn copy_file_in(
+        &self,
+        host_path: impl AsRef<Path>,
+        container_path: &str,
+    ) -> Result<()> {
         let host_path = host_path.as_ref();
         let action = format!("copying {} to {container_path}", host_path.display());
-        let fail = |message: String| Error::Container { container: self.describe(), action: action.clone(), message };
+        let fail = |message: String| Error::Container {
+            container: self.describe(),
+            action: action.clone(),
+            message,
+        };
         let (dir, file_name) = match container_path.rsplit_once('/') {
             Some((dir, name)) if container_path.starts_with('/') && !name.is_empty() => {
                 (if dir.is_empty() { "/" } else { dir }, name)
             }
-            _ => return Err(fail("the container path must be absolute and name a file".to_owned())),
+            _ => {
+                return Err(fail(
+                    "the container path must be absolute and name a file".to_owned(),
+                ))
+            }
         };
-        let archive = one_file_tar(host_path, file_name).map_err(|e| Error::io("reading", host_path, e))?;
+        let archive =
+            one_file_tar(host_path, file_name).map_err(|e| Error::io("reading", host_path, e))?;
         let docker = docker::connect().await?;
         let options = UploadToContainerOptionsBuilder::new().path(dir).build();
         docker

@@ -49,7 +49,15 @@ pub struct ExecOutput {
 impl Container {
     pub(crate) fn new(id: String, name: String, image: String, ports: HashMap<u16, u16>) -> Self {
         let host_ip = daemon_host_ip();
-        Container { inner: Arc::new(Inner { id, name, image, ports: RwLock::new(ports), host_ip }) }
+        Container {
+            inner: Arc::new(Inner {
+                id,
+                name,
+                image,
+                ports: RwLock::new(ports),
+                host_ip,
+            }),
+        }
     }
 
     /// The container's ID.
@@ -117,7 +125,11 @@ impl Container {
     pub(crate) async fn log_tail(&self, lines: Option<usize>) -> Result<String> {
         let docker = docker::connect().await?;
         let tail = lines.map_or_else(|| "all".to_owned(), |n| n.to_string());
-        let options = LogsOptionsBuilder::new().stdout(true).stderr(true).tail(&tail).build();
+        let options = LogsOptionsBuilder::new()
+            .stdout(true)
+            .stderr(true)
+            .tail(&tail)
+            .build();
         let mut stream = docker.logs(self.id(), Some(options));
         let mut text = String::new();
         while let Some(chunk) = stream.next().await {
@@ -135,7 +147,10 @@ impl Container {
     /// assert_eq!(out.exit_code, 0);
     /// # Ok(()) }
     /// ```
-    pub async fn exec(&self, cmd: impl IntoIterator<Item = impl Into<String>>) -> Result<ExecOutput> {
+    pub async fn exec(
+        &self,
+        cmd: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Result<ExecOutput> {
         let cmd: Vec<String> = cmd.into_iter().map(Into::into).collect();
         let docker = docker::connect().await?;
         let action = format!("exec of {cmd:?}");
@@ -149,8 +164,14 @@ impl Container {
             .create_exec(self.id(), options)
             .await
             .map_err(|e| self.failed(&action, &e))?;
-        let mut output = ExecOutput { exit_code: -1, stdout: String::new(), stderr: String::new() };
-        if let StartExecResults::Attached { output: mut stream, .. } = docker
+        let mut output = ExecOutput {
+            exit_code: -1,
+            stdout: String::new(),
+            stderr: String::new(),
+        };
+        if let StartExecResults::Attached {
+            output: mut stream, ..
+        } = docker
             .start_exec(&exec.id, None)
             .await
             .map_err(|e| self.failed(&action, &e))?
@@ -160,11 +181,16 @@ impl Container {
                     bollard::container::LogOutput::StdErr { message } => {
                         output.stderr.push_str(&String::from_utf8_lossy(&message))
                     }
-                    other => output.stdout.push_str(&String::from_utf8_lossy(&other.into_bytes())),
+                    other => output
+                        .stdout
+                        .push_str(&String::from_utf8_lossy(&other.into_bytes())),
                 }
             }
         }
-        let inspected = docker.inspect_exec(&exec.id).await.map_err(|e| self.failed(&action, &e))?;
+        let inspected = docker
+            .inspect_exec(&exec.id)
+            .await
+            .map_err(|e| self.failed(&action, &e))?;
         output.exit_code = inspected.exit_code.unwrap_or(-1);
         Ok(output)
     }
@@ -197,7 +223,11 @@ fn daemon_host_ip() -> IpAddr {
         .and_then(|rest| rest.rsplit_once(':').map(|(h, _)| h.to_owned()))
         .and_then(|h| {
             use std::net::ToSocketAddrs;
-            (h.as_str(), 0).to_socket_addrs().ok()?.next().map(|a| a.ip())
+            (h.as_str(), 0)
+                .to_socket_addrs()
+                .ok()?
+                .next()
+                .map(|a| a.ip())
         })
         .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
 }

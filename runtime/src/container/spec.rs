@@ -11,8 +11,9 @@ use super::Container;
 use crate::image::{BuildSpec, Image};
 
 /// A custom readiness probe: called until it reports ready or the startup timeout passes.
-pub type Probe =
-    Arc<dyn Fn(Container) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+pub type Probe = Arc<
+    dyn Fn(Container) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync,
+>;
 
 /// What to wait for before the container is handed to the test.
 #[derive(Clone)]
@@ -135,7 +136,10 @@ fn strings<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Vec<String> {
 impl ContainerSpec {
     /// A container called `name` (the test parameter's name; also its host name on the test's network).
     pub fn new(name: impl Into<String>) -> Self {
-        ContainerSpec { name: name.into(), ..Default::default() }
+        ContainerSpec {
+            name: name.into(),
+            ..Default::default()
+        }
     }
 
     /// The image to run; pulled when missing. With [`dockerfile`](Self::dockerfile), the tag the build gets.

@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use bollard::models::{ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, NetworkingConfig, PortBinding};
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, NetworkingConfig, PortBinding,
+};
 use bollard::query_parameters::InspectContainerOptions;
 use bollard::Docker;
 
@@ -39,19 +41,35 @@ pub(crate) async fn start(
         .await
         .map_err(failed)?;
     cleanup::track_container(&created.id);
-    origin.created.lock().unwrap_or_else(|p| p.into_inner()).push(created.id.clone());
-    docker.start_container(&created.id, None).await.map_err(failed)?;
+    origin
+        .created
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(created.id.clone());
+    docker
+        .start_container(&created.id, None)
+        .await
+        .map_err(failed)?;
     let inspected = docker
         .inspect_container(&created.id, None::<InspectContainerOptions>)
         .await
         .map_err(failed)?;
     let ports = published_ports(&inspected, &spec.ports);
-    let container = Container::new(created.id, spec.name.clone(), image.reference.clone(), ports);
+    let container = Container::new(
+        created.id,
+        spec.name.clone(),
+        image.reference.clone(),
+        ports,
+    );
     wait::until_ready(docker, &container, spec).await?;
     Ok(container)
 }
 
-fn create_body(spec: &ContainerSpec, image: &ResolvedImage, origin: &Origin<'_>) -> ContainerCreateBody {
+fn create_body(
+    spec: &ContainerSpec,
+    image: &ResolvedImage,
+    origin: &Origin<'_>,
+) -> ContainerCreateBody {
     let mut labels: HashMap<String, String> = spec.labels.iter().cloned().collect();
     labels.insert(labels::MANAGED.to_owned(), "true".to_owned());
     labels.insert(labels::OWNER.to_owned(), origin.owner.label());
@@ -61,18 +79,28 @@ fn create_body(spec: &ContainerSpec, image: &ResolvedImage, origin: &Origin<'_>)
         labels.insert(labels::SESSION.to_owned(), session);
     }
     let port_keys: Vec<String> = spec.ports.iter().map(|p| format!("{p}/tcp")).collect();
-    let bind_ip = if crate::docker::is_local() { "127.0.0.1" } else { "0.0.0.0" };
+    let bind_ip = if crate::docker::is_local() {
+        "127.0.0.1"
+    } else {
+        "0.0.0.0"
+    };
     let port_bindings = port_keys
         .iter()
         .map(|key| {
-            let binding = PortBinding { host_ip: Some(bind_ip.to_owned()), host_port: Some(String::new()) };
+            let binding = PortBinding {
+                host_ip: Some(bind_ip.to_owned()),
+                host_port: Some(String::new()),
+            };
             (key.clone(), Some(vec![binding]))
         })
         .collect();
     let networking_config = origin.network.map(|network| NetworkingConfig {
         endpoints_config: Some(HashMap::from([(
             network.to_owned(),
-            EndpointSettings { aliases: Some(vec![spec.name.clone()]), ..Default::default() },
+            EndpointSettings {
+                aliases: Some(vec![spec.name.clone()]),
+                ..Default::default()
+            },
         )])),
     });
     ContainerCreateBody {
@@ -85,7 +113,11 @@ fn create_body(spec: &ContainerSpec, image: &ResolvedImage, origin: &Origin<'_>)
         user: spec.user.clone(),
         working_dir: spec.workdir.clone(),
         healthcheck: spec.healthcheck.as_ref().map(|test| HealthConfig {
-            test: Some(std::iter::once("CMD".to_owned()).chain(test.iter().cloned()).collect()),
+            test: Some(
+                std::iter::once("CMD".to_owned())
+                    .chain(test.iter().cloned())
+                    .collect(),
+            ),
             // Short intervals: a test waits on this, and the check is cheap.
             interval: Some(200_000_000),
             timeout: Some(2_000_000_000),
@@ -95,8 +127,12 @@ fn create_body(spec: &ContainerSpec, image: &ResolvedImage, origin: &Origin<'_>)
         host_config: Some(HostConfig {
             port_bindings: Some(port_bindings),
             network_mode: origin.network.map(str::to_owned),
-            tmpfs: (!spec.tmpfs.is_empty())
-                .then(|| spec.tmpfs.iter().map(|p| (p.clone(), String::new())).collect()),
+            tmpfs: (!spec.tmpfs.is_empty()).then(|| {
+                spec.tmpfs
+                    .iter()
+                    .map(|p| (p.clone(), String::new()))
+                    .collect()
+            }),
             memory: spec.memory.map(|m| i64::try_from(m).unwrap_or(i64::MAX)),
             ..Default::default()
         }),
@@ -109,14 +145,20 @@ fn published_ports(
     inspected: &bollard::models::ContainerInspectResponse,
     wanted: &[u16],
 ) -> HashMap<u16, u16> {
-    let Some(map) = inspected.network_settings.as_ref().and_then(|n| n.ports.as_ref()) else {
+    let Some(map) = inspected
+        .network_settings
+        .as_ref()
+        .and_then(|n| n.ports.as_ref())
+    else {
         return HashMap::new();
     };
     wanted
         .iter()
         .filter_map(|port| {
             let bindings = map.get(&format!("{port}/tcp"))?.as_ref()?;
-            let host_port = bindings.iter().find_map(|b| b.host_port.as_deref()?.parse().ok())?;
+            let host_port = bindings
+                .iter()
+                .find_map(|b| b.host_port.as_deref()?.parse().ok())?;
             Some((*port, host_port))
         })
         .collect()

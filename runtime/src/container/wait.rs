@@ -19,7 +19,11 @@ use crate::config;
 use crate::error::{daemon_words, Error, Result};
 
 /// Polls every condition of `spec` until all hold, the container dies, or the timeout passes.
-pub(crate) async fn until_ready(docker: &Docker, container: &Container, spec: &ContainerSpec) -> Result<()> {
+pub(crate) async fn until_ready(
+    docker: &Docker,
+    container: &Container,
+    spec: &ContainerSpec,
+) -> Result<()> {
     let waits = spec.effective_waits();
     let timeout = spec.startup_timeout.unwrap_or_else(config::startup_timeout);
     let started = Instant::now();
@@ -52,7 +56,13 @@ pub(crate) async fn until_ready(docker: &Docker, container: &Container, spec: &C
                 Check::Ready => {}
                 Check::NotYet => still.push((wait, regex)),
                 Check::Never(reason) => {
-                    return Err(not_ready(container, format!("{wait} ({reason})"), started.elapsed(), None).await)
+                    return Err(not_ready(
+                        container,
+                        format!("{wait} ({reason})"),
+                        started.elapsed(),
+                        None,
+                    )
+                    .await)
                 }
             }
         }
@@ -69,10 +79,19 @@ pub(crate) async fn until_ready(docker: &Docker, container: &Container, spec: &C
 }
 
 fn describe(pending: &[(Wait, Option<Regex>)]) -> String {
-    pending.iter().map(|(w, _)| w.to_string()).collect::<Vec<_>>().join(" and ")
+    pending
+        .iter()
+        .map(|(w, _)| w.to_string())
+        .collect::<Vec<_>>()
+        .join(" and ")
 }
 
-async fn not_ready(container: &Container, awaited: String, elapsed: Duration, exit_code: Option<i32>) -> Error {
+async fn not_ready(
+    container: &Container,
+    awaited: String,
+    elapsed: Duration,
+    exit_code: Option<i32>,
+) -> Error {
     let logs = container
         .log_tail(Some(config::log_lines()))
         .await
@@ -105,10 +124,21 @@ impl State {
                 message: daemon_words(&e),
             })?;
         let state = inspected.state.unwrap_or_default();
-        let exited = matches!(state.status, Some(ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD))
-            .then(|| state.exit_code.and_then(|c| i32::try_from(c).ok()).unwrap_or(-1));
+        let exited = matches!(
+            state.status,
+            Some(ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD)
+        )
+        .then(|| {
+            state
+                .exit_code
+                .and_then(|c| i32::try_from(c).ok())
+                .unwrap_or(-1)
+        });
         Ok(State {
-            pid: state.pid.and_then(|p| u32::try_from(p).ok()).filter(|p| *p > 0),
+            pid: state
+                .pid
+                .and_then(|p| u32::try_from(p).ok())
+                .filter(|p| *p > 0),
             exited,
             health: state.health.and_then(|h| h.status),
         })
@@ -133,9 +163,9 @@ async fn check(container: &Container, state: &State, wait: &Wait, regex: Option<
         },
         Wait::Healthy => match state.health {
             Some(HealthStatusEnum::HEALTHY) => Check::Ready,
-            None | Some(HealthStatusEnum::NONE | HealthStatusEnum::EMPTY) => {
-                Check::Never("the image has no HEALTHCHECK; give one with `healthcheck = [...]`".to_owned())
-            }
+            None | Some(HealthStatusEnum::NONE | HealthStatusEnum::EMPTY) => Check::Never(
+                "the image has no HEALTHCHECK; give one with `healthcheck = [...]`".to_owned(),
+            ),
             _ => Check::NotYet,
         },
         Wait::Custom(probe) => ready(probe(container.clone()).await.is_ok()),
@@ -157,7 +187,9 @@ async fn port_ready(container: &Container, state: &State, port: u16) -> bool {
 fn listens_in_proc(pid: u32, port: u16) -> Option<bool> {
     let mut readable = false;
     for table in ["tcp", "tcp6"] {
-        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")) else { continue };
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")) else {
+            continue;
+        };
         readable = true;
         if text.lines().skip(1).any(|line| is_listen_entry(line, port)) {
             return Some(true);
@@ -172,14 +204,18 @@ fn is_listen_entry(line: &str, port: u16) -> bool {
     let mut fields = line.split_whitespace();
     let local = fields.nth(1);
     let state = fields.nth(1);
-    let local_port = local.and_then(|l| l.rsplit_once(':')).and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+    let local_port = local
+        .and_then(|l| l.rsplit_once(':'))
+        .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
     local_port == Some(port) && state == Some("0A")
 }
 
 /// For a remote daemon: Docker's proxy accepts, then resets or closes at once while nothing
 /// listens inside. A connection that stays open (or answers) for a moment is served.
 async fn survives_connection(addr: std::net::SocketAddr) -> bool {
-    let Ok(Ok(mut stream)) = tokio::time::timeout(Duration::from_secs(1), TcpStream::connect(addr)).await else {
+    let Ok(Ok(mut stream)) =
+        tokio::time::timeout(Duration::from_secs(1), TcpStream::connect(addr)).await
+    else {
         return false;
     };
     let mut byte = [0u8; 1];
@@ -196,7 +232,8 @@ async fn http_ok(container: &Container, port: u16, path: &str) -> bool {
     }
     let attempt = async {
         let mut stream = TcpStream::connect(container.addr(port)).await.ok()?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await.ok()?;
         let mut head = [0u8; 32];
         let mut read = 0;
@@ -212,7 +249,10 @@ async fn http_ok(container: &Container, port: u16, path: &str) -> bool {
         let status: u16 = text.split_whitespace().nth(1)?.parse().ok()?;
         Some((200..300).contains(&status))
     };
-    matches!(tokio::time::timeout(Duration::from_secs(2), attempt).await, Ok(Some(true)))
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), attempt).await,
+        Ok(Some(true))
+    )
 }
 
 #[cfg(test)]

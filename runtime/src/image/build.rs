@@ -36,7 +36,12 @@ impl Plan {
             Some(tag) => parse_reference(tag)?.familiar(),
             None => content_tag(&spec.dockerfile, &hash),
         };
-        Ok(Plan { spec: spec.clone(), context, hash, tag })
+        Ok(Plan {
+            spec: spec.clone(),
+            context,
+            hash,
+            tag,
+        })
     }
 
     /// The content hash this build's image carries in its `dockside.content-hash` label.
@@ -49,10 +54,15 @@ impl Plan {
         let docker = crate::docker::connect().await?;
         if let Some(found) = inspect(&docker, &self.tag).await? {
             if found.content_hash() == Some(self.hash.as_str()) {
-                return Ok(ResolvedImage { id: found.id, reference: self.tag });
+                return Ok(ResolvedImage {
+                    id: found.id,
+                    reference: self.tag,
+                });
             }
             if !found.is_managed() {
-                return Err(Error::ForeignImage { reference: self.tag });
+                return Err(Error::ForeignImage {
+                    reference: self.tag,
+                });
             }
         }
         let text = std::fs::read_to_string(&self.spec.dockerfile)
@@ -68,16 +78,19 @@ impl Plan {
         // BuildKit a concurrent identical build can make ours fail at tagging with
         // "already exists" although the tag now names exactly the image we wanted.
         match inspect(&docker, &tag).await? {
-            Some(found) if found.content_hash() == Some(hash.as_str()) => {
-                Ok(ResolvedImage { id: found.id, reference: tag })
-            }
+            Some(found) if found.content_hash() == Some(hash.as_str()) => Ok(ResolvedImage {
+                id: found.id,
+                reference: tag,
+            }),
             _ => Err(Error::Build {
                 dockerfile: spec.dockerfile.clone(),
                 message: match reported {
-                    Outcome::Built => format!("the build finished but {tag} is not the image it built"),
-                    Outcome::AlreadyExists(words) => format!(
-                        "{words}, and {tag} does not name an image of this content"
-                    ),
+                    Outcome::Built => {
+                        format!("the build finished but {tag} is not the image it built")
+                    }
+                    Outcome::AlreadyExists(words) => {
+                        format!("{words}, and {tag} does not name an image of this content")
+                    }
                 },
                 output: String::new(),
             }),
@@ -106,22 +119,37 @@ fn scan(spec: &BuildSpec) -> Result<Context> {
 }
 
 fn context_error(spec: &BuildSpec, err: impl std::fmt::Display) -> Error {
-    Error::BuildContext { context: spec.context.clone(), message: err.to_string() }
+    Error::BuildContext {
+        context: spec.context.clone(),
+        message: err.to_string(),
+    }
 }
 
 /// `dockside/<name>:<hash>`, the name taken from the Dockerfile's folder (and its file name when
 /// that is not plain `Dockerfile`), so `docker images` shows where an image came from.
 fn content_tag(dockerfile: &Path, hash: &str) -> String {
-    let folder = dockerfile.parent().and_then(Path::file_name).and_then(|n| n.to_str());
-    let file = dockerfile.file_name().and_then(|n| n.to_str()).unwrap_or("Dockerfile");
-    let stem = file.trim_end_matches(".Dockerfile").trim_end_matches(".dockerfile");
+    let folder = dockerfile
+        .parent()
+        .and_then(Path::file_name)
+        .and_then(|n| n.to_str());
+    let file = dockerfile
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("Dockerfile");
+    let stem = file
+        .trim_end_matches(".Dockerfile")
+        .trim_end_matches(".dockerfile");
     let raw = match (folder, stem) {
         (Some(folder), "Dockerfile" | "dockerfile") => folder.to_owned(),
         (Some(folder), stem) => format!("{folder}-{stem}"),
         (None, stem) => stem.to_owned(),
     };
     let name = sanitize_component(&raw);
-    let name = if name.is_empty() { "image".to_owned() } else { name };
+    let name = if name.is_empty() {
+        "image".to_owned()
+    } else {
+        name
+    };
     format!("dockside/{name}:{}", &hash[..32])
 }
 
@@ -129,7 +157,13 @@ fn content_tag(dockerfile: &Path, hash: &str) -> String {
 fn sanitize_component(raw: &str) -> String {
     let mapped: String = raw
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     let mut collapsed = String::with_capacity(mapped.len());
     for c in mapped.chars() {
@@ -159,23 +193,42 @@ struct BuilderChoice {
 /// builds only with the classic builder, and BuildKit came with API 1.39 (Docker 18.09).
 /// `daemon` is `None` when the version request failed; BuildKit is then tried as before.
 fn choose_builder(env: Option<&str>, daemon: Option<&SystemVersion>) -> BuilderChoice {
-    let choice = |version, reason: &str| BuilderChoice { version, reason: reason.to_owned() };
+    let choice = |version, reason: &str| BuilderChoice {
+        version,
+        reason: reason.to_owned(),
+    };
     match env {
         Some(value @ ("0" | "false")) => {
-            return choice(BuilderVersion::BuilderV1, &format!("DOCKER_BUILDKIT={value}"))
+            return choice(
+                BuilderVersion::BuilderV1,
+                &format!("DOCKER_BUILDKIT={value}"),
+            )
         }
         Some(value @ ("1" | "true")) => {
-            return choice(BuilderVersion::BuilderBuildKit, &format!("DOCKER_BUILDKIT={value}"))
+            return choice(
+                BuilderVersion::BuilderBuildKit,
+                &format!("DOCKER_BUILDKIT={value}"),
+            )
         }
         _ => {}
     }
     let Some(daemon) = daemon else {
-        return choice(BuilderVersion::BuilderBuildKit, "the daemon did not say its version");
+        return choice(
+            BuilderVersion::BuilderBuildKit,
+            "the daemon did not say its version",
+        );
     };
     let platform = daemon.platform.as_ref().map(|p| p.name.as_str());
     let components = daemon.components.iter().flatten().map(|c| c.name.as_str());
-    if platform.into_iter().chain(components).any(|name| name.to_ascii_lowercase().contains("podman")) {
-        return choice(BuilderVersion::BuilderV1, "the daemon is Podman, which has no BuildKit");
+    if platform
+        .into_iter()
+        .chain(components)
+        .any(|name| name.to_ascii_lowercase().contains("podman"))
+    {
+        return choice(
+            BuilderVersion::BuilderV1,
+            "the daemon is Podman, which has no BuildKit",
+        );
     }
     match daemon.api_version.as_deref().and_then(parse_api_version) {
         Some(api) if api < (1, 39) => BuilderChoice {
@@ -226,7 +279,10 @@ async fn run_build(
     tag: &str,
     hash: &str,
 ) -> Result<Outcome> {
-    eprintln!("dockside: building image {tag} from {}", spec.dockerfile.display());
+    eprintln!(
+        "dockside: building image {tag} from {}",
+        spec.dockerfile.display()
+    );
     let version = builder_version(docker).await;
     let image_labels = HashMap::from([
         (labels::MANAGED.to_owned(), "true".to_owned()),
@@ -324,12 +380,15 @@ impl<'a> BuildLog<'a> {
         }
         if let Some(BuildInfoAux::BuildKit(status)) = info.aux {
             for vertex in status.vertexes {
-                self.names.insert(vertex.digest.clone(), vertex.name.clone());
-                if vertex.started.is_some() && !vertex.cached && self.started.insert(vertex.digest) {
+                self.names
+                    .insert(vertex.digest.clone(), vertex.name.clone());
+                if vertex.started.is_some() && !vertex.cached && self.started.insert(vertex.digest)
+                {
                     eprintln!("dockside: building {}: {}", self.tag, vertex.name);
                 }
                 if !vertex.error.is_empty() {
-                    self.failed_step = Some(format!("step `{}` failed: {}", vertex.name, vertex.error));
+                    self.failed_step =
+                        Some(format!("step `{}` failed: {}", vertex.name, vertex.error));
                 }
             }
             for entry in status.logs {
@@ -356,7 +415,11 @@ impl<'a> BuildLog<'a> {
     }
 
     fn tail(&self) -> String {
-        self.lines.iter().map(String::as_str).collect::<Vec<_>>().join("\n")
+        self.lines
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 
@@ -368,10 +431,22 @@ mod tests {
     fn content_tags_name_their_dockerfile() {
         let hash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
         let cases = [
-            ("/x/fixtures/web/Dockerfile", "dockside/web:0123456789abcdef0123456789abcdef"),
-            ("/x/docker/test.Dockerfile", "dockside/docker-test:0123456789abcdef0123456789abcdef"),
-            ("/x/My App/Dockerfile", "dockside/my-app:0123456789abcdef0123456789abcdef"),
-            ("/x/__/Dockerfile", "dockside/image:0123456789abcdef0123456789abcdef"),
+            (
+                "/x/fixtures/web/Dockerfile",
+                "dockside/web:0123456789abcdef0123456789abcdef",
+            ),
+            (
+                "/x/docker/test.Dockerfile",
+                "dockside/docker-test:0123456789abcdef0123456789abcdef",
+            ),
+            (
+                "/x/My App/Dockerfile",
+                "dockside/my-app:0123456789abcdef0123456789abcdef",
+            ),
+            (
+                "/x/__/Dockerfile",
+                "dockside/image:0123456789abcdef0123456789abcdef",
+            ),
         ];
         for (path, tag) in cases {
             assert_eq!(content_tag(Path::new(path), hash), tag, "{path}");
@@ -381,7 +456,9 @@ mod tests {
     fn daemon(platform: &str, components: &[&str], api: &str) -> SystemVersion {
         use bollard::models::{SystemVersionComponents, SystemVersionPlatform};
         SystemVersion {
-            platform: Some(SystemVersionPlatform { name: platform.to_owned() }),
+            platform: Some(SystemVersionPlatform {
+                name: platform.to_owned(),
+            }),
             components: Some(
                 components
                     .iter()
@@ -400,7 +477,11 @@ mod tests {
     #[test]
     fn builder_follows_the_environment_then_the_daemon() {
         use BuilderVersion::{BuilderBuildKit as Kit, BuilderV1 as Classic};
-        let docker = daemon("Docker Engine - Community", &["Engine", "containerd"], "1.41");
+        let docker = daemon(
+            "Docker Engine - Community",
+            &["Engine", "containerd"],
+            "1.41",
+        );
         let podman_platform = daemon("linux/amd64/debian-12", &["Podman Engine"], "1.41");
         let podman_components = daemon("Podman Engine", &[], "1.41");
         let old = daemon("Docker Engine - Community", &["Engine"], "1.38");
@@ -413,7 +494,12 @@ mod tests {
             (None, Some(&odd_api), Kit, "supports it"),
             (None, None, Kit, "did not say"),
             (Some("0"), Some(&docker), Classic, "DOCKER_BUILDKIT=0"),
-            (Some("false"), Some(&docker), Classic, "DOCKER_BUILDKIT=false"),
+            (
+                Some("false"),
+                Some(&docker),
+                Classic,
+                "DOCKER_BUILDKIT=false",
+            ),
             (Some("1"), Some(&old), Kit, "DOCKER_BUILDKIT=1"),
             (Some(""), Some(&podman_platform), Classic, "Podman"),
         ];

@@ -62,7 +62,9 @@ fn lock_file_name(image: &str) -> PathBuf {
 
 fn holder(file: &mut File) -> String {
     let mut text = String::new();
-    let _ = file.seek(SeekFrom::Start(0)).and_then(|_| file.read_to_string(&mut text));
+    let _ = file
+        .seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_to_string(&mut text));
     match text.trim() {
         "" => "another process".to_owned(),
         pid => format!("process {pid}"),

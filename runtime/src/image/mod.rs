@@ -54,8 +54,17 @@ impl BuildSpec {
     /// A build of `dockerfile` with its own folder as the context.
     pub fn new(dockerfile: impl Into<PathBuf>) -> Self {
         let dockerfile = dockerfile.into();
-        let context = dockerfile.parent().map(Path::to_path_buf).unwrap_or_default();
-        BuildSpec { dockerfile, context, build_args: Vec::new(), target: None, tag: None }
+        let context = dockerfile
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        BuildSpec {
+            dockerfile,
+            context,
+            build_args: Vec::new(),
+            target: None,
+            tag: None,
+        }
     }
 }
 
@@ -125,14 +134,20 @@ async fn ensure_pulled(reference: &Reference) -> Result<ResolvedImage> {
     let docker = crate::docker::connect().await?;
     let shown = reference.familiar();
     if let Some(found) = inspect(&docker, &shown).await? {
-        return Ok(ResolvedImage { id: found.id, reference: shown });
+        return Ok(ResolvedImage {
+            id: found.id,
+            reference: shown,
+        });
     }
     ensure_present(&docker, reference).await?;
     let found = inspect(&docker, &shown).await?.ok_or_else(|| Error::Pull {
         reference: shown.clone(),
         message: "the pull finished but the image is not there".to_owned(),
     })?;
-    Ok(ResolvedImage { id: found.id, reference: shown })
+    Ok(ResolvedImage {
+        id: found.id,
+        reference: shown,
+    })
 }
 
 /// Pulls `reference` unless the daemon already has it (used for bases of builds as well).
@@ -155,7 +170,9 @@ impl Found {
     }
 
     pub(crate) fn is_managed(&self) -> bool {
-        self.labels.get(labels::MANAGED).is_some_and(|v| v == "true")
+        self.labels
+            .get(labels::MANAGED)
+            .is_some_and(|v| v == "true")
     }
 }
 

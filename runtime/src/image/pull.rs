@@ -15,7 +15,12 @@ pub(crate) async fn pull(docker: &Docker, reference: &Reference) -> Result<()> {
     eprintln!("dockside: pulling image {shown}");
     let options = CreateImageOptionsBuilder::new()
         .from_image(&reference.name())
-        .tag(reference.digest.as_deref().unwrap_or_else(|| reference.tag_or_latest()))
+        .tag(
+            reference
+                .digest
+                .as_deref()
+                .unwrap_or_else(|| reference.tag_or_latest()),
+        )
         .build();
     let mut progress = docker.create_image(Some(options), None, None);
     let mut last_report = Instant::now();
