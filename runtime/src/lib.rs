@@ -3,9 +3,9 @@
 //! ```no_run
 //! use dockside::{docker_test, Container};
 //!
-//! #[docker_test(dockerfile = "fixtures/web/Dockerfile", ports = [8080])]
+//! #[docker_test(image = "nginx:1.27", ports = [80])]
 //! async fn serves_index(web: Container) {
-//!     let stream = std::net::TcpStream::connect(web.addr(8080)).unwrap();
+//!     let stream = std::net::TcpStream::connect(web.addr(80)).unwrap();
 //!     drop(stream);
 //! }
 //! ```
