@@ -86,7 +86,26 @@ fn resolve_everywhere(
         ids.iter().all(|id| id == &ids[0]),
         "threads and processes got different images: {ids:?}"
     );
-    (proxy.count("POST", "/build"), ids[0].clone())
+    let builds = proxy.count("POST", "/build");
+    // Progress on stderr: the build's steps where one ran, silence where the image was there.
+    let is_step = |line: &str| {
+        line.strip_prefix("dockside: building ")
+            .is_some_and(|rest| rest.contains(": "))
+    };
+    let progress = runs
+        .iter()
+        .filter(|run| run.stderr.lines().any(is_step))
+        .count();
+    let announced = runs
+        .iter()
+        .filter(|run| run.stderr.contains("dockside: building image"))
+        .count();
+    assert_eq!(
+        (progress, announced),
+        (builds, builds),
+        "progress lines per build"
+    );
+    (builds, ids[0].clone())
 }
 
 fn dockerfile_text(nonce: &str, extra: &str) -> String {
