@@ -22,6 +22,17 @@ pub(crate) fn lock_dir() -> PathBuf {
     std::env::temp_dir().join(format!("dockside-{}", current_uid()))
 }
 
+/// A registry (`host[:port]`) to pull Docker Hub images from instead of Docker Hub
+/// (`DOCKSIDE_REGISTRY_MIRROR`), for machines that reach a mirror but not the Hub.
+pub(crate) fn registry_mirror() -> Option<String> {
+    non_empty("DOCKSIDE_REGISTRY_MIRROR").map(|mirror| {
+        let host = mirror
+            .trim_start_matches("https://")
+            .trim_start_matches("http://");
+        host.trim_end_matches('/').to_owned()
+    })
+}
+
 /// How long a container may take to become ready when the test does not say
 /// (`DOCKSIDE_STARTUP_TIMEOUT`, default 60 s).
 pub(crate) fn startup_timeout() -> Duration {

@@ -144,3 +144,36 @@ fn a_foreign_image_at_the_named_tag_is_left_alone() {
     );
     docker_cli::remove_image(&tag);
 }
+
+#[dockside::docker_test(dockerfile = "fixtures/Dockerfile", ports = [8080])]
+#[ignore = "run by a_test_without_daemon_fails_or_skips_as_asked"]
+fn child_needs_a_container(web: dockside::Container) {
+    println!("body ran with {}", web.id());
+}
+
+/// Through the attribute: no daemon fails the test naming the host tried, unless the user asked
+/// for such tests to be skipped, in which case the body does not run and the test passes.
+#[test]
+fn a_test_without_daemon_fails_or_skips_as_asked() {
+    let nowhere = ("DOCKER_HOST", "unix:///tmp/dockside-no-such.sock");
+    let failed = child::run("child_needs_a_container", &[nowhere]);
+    assert!(!failed.passed(), "{}", failed.output());
+    assert!(
+        failed
+            .output()
+            .contains("no docker daemon answered at unix:///tmp/dockside-no-such.sock"),
+        "{}",
+        failed.output()
+    );
+
+    let skipped = child::run(
+        "child_needs_a_container",
+        &[nowhere, ("DOCKSIDE_SKIP_WITHOUT_DOCKER", "1")],
+    );
+    assert!(skipped.passed(), "{}", skipped.output());
+    assert!(
+        skipped.stderr.contains("skipping") && !skipped.stdout.contains("body ran"),
+        "{}",
+        skipped.output()
+    );
+}

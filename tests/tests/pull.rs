@@ -157,3 +157,59 @@ fn a_missing_base_image_is_pulled_before_the_build() {
     docker_cli::remove_image(&built.id);
     docker_cli::docker_ok(&["image", "rm", &base_ref]);
 }
+
+#[test]
+#[ignore = "run by docker_hub_images_come_from_the_mirror"]
+fn child_pull() {
+    let reference = std::env::var("DOCKSIDE_TEST_REFERENCE").expect("parent sets the reference");
+    let pulled = Image::Pull(reference)
+        .resolve()
+        .unwrap_or_else(|e| panic!("{e}"));
+    println!("resolved-id={}", pulled.id);
+}
+
+/// With `DOCKSIDE_REGISTRY_MIRROR`, a Docker Hub name is pulled from the mirror and tagged with
+/// the name the test used; a second resolve finds it there and pulls nothing.
+#[test]
+fn docker_hub_images_come_from_the_mirror() {
+    let Some(registry) = Registry::start() else {
+        return;
+    };
+    let base = Image::Build(BuildSpec::new(base_dockerfile()))
+        .resolve()
+        .unwrap();
+    let name = format!("dockside-mirror-test:{}", child::nonce());
+    let on_mirror = format!("{}/library/{name}", registry.address);
+    docker_cli::docker_ok(&["tag", &base.id, &on_mirror]);
+    docker_cli::docker_ok(&["push", &on_mirror]);
+    docker_cli::docker_ok(&["image", "rm", &on_mirror]);
+    assert!(!docker_cli::image_exists(&name));
+
+    let envs = [
+        ("DOCKSIDE_REGISTRY_MIRROR", registry.address.as_str()),
+        ("DOCKSIDE_TEST_REFERENCE", name.as_str()),
+    ];
+    let first = child::run("child_pull", &envs);
+    assert!(first.passed(), "{}", first.output());
+    assert!(
+        first.stderr.contains(&format!("pulling image {on_mirror}")),
+        "{}",
+        first.stderr
+    );
+    assert_eq!(
+        docker_cli::inspect(&name, "{{.Id}}"),
+        base.id,
+        "{name} is not the mirrored image"
+    );
+
+    let second = child::run("child_pull", &envs);
+    assert!(second.passed(), "{}", second.output());
+    assert!(
+        !second.stderr.contains("pulling image"),
+        "{}",
+        second.stderr
+    );
+    for tag in [&name, &on_mirror] {
+        docker_cli::docker_ok(&["image", "rm", tag]);
+    }
+}

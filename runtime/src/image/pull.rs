@@ -2,15 +2,47 @@
 
 use std::time::{Duration, Instant};
 
-use bollard::query_parameters::CreateImageOptionsBuilder;
+use bollard::query_parameters::{CreateImageOptionsBuilder, TagImageOptionsBuilder};
 use bollard::Docker;
 use futures_util::StreamExt;
 
 use super::reference::Reference;
+use crate::config;
 use crate::error::{daemon_words, Error, Result};
 
-/// Pulls `reference`, showing progress on stderr at most once a second.
+/// Pulls `reference`. A Docker Hub image with a tag comes from the mirror in
+/// `DOCKSIDE_REGISTRY_MIRROR` when one is set, and is then tagged with its Docker Hub name, so
+/// later inspects find it under the name the test used.
 pub(crate) async fn pull(docker: &Docker, reference: &Reference) -> Result<()> {
+    let mirror = config::registry_mirror()
+        .filter(|_| reference.registry == "docker.io" && reference.digest.is_none());
+    let Some(mirror) = mirror else {
+        return pull_from(docker, reference).await;
+    };
+    let mirrored = Reference {
+        registry: mirror,
+        ..reference.clone()
+    };
+    pull_from(docker, &mirrored).await?;
+    let options = TagImageOptionsBuilder::new()
+        .repo(&reference.name())
+        .tag(reference.tag_or_latest())
+        .build();
+    docker
+        .tag_image(&mirrored.familiar(), Some(options))
+        .await
+        .map_err(|e| Error::Pull {
+            reference: reference.familiar(),
+            message: format!(
+                "tagging {} failed: {}",
+                mirrored.familiar(),
+                daemon_words(&e)
+            ),
+        })
+}
+
+/// Pulls `reference` from its own registry, showing progress on stderr at most once a second.
+async fn pull_from(docker: &Docker, reference: &Reference) -> Result<()> {
     let shown = reference.familiar();
     eprintln!("dockside: pulling image {shown}");
     let options = CreateImageOptionsBuilder::new()
