@@ -220,3 +220,55 @@ fn already_exists_for_other_content_is_an_error() {
     );
     assert!(!docker_cli::image_exists(&tag));
 }
+
+/// A process waiting for another's build says so, naming the image and the builder's pid, and
+/// builds nothing itself.
+#[test]
+fn a_waiting_process_names_the_builder() {
+    let nonce = child::nonce();
+    let context = temp_context(&dockerfile_text(
+        &nonce,
+        "RUN [\"/fixture\", \"sleep\", \"--ms\", \"3000\"]\n",
+    ));
+    let lock_dir = tempfile::tempdir().unwrap();
+    let proxy = DockerProxy::start(&local_daemon_socket()).unwrap();
+    let host = proxy.docker_host();
+    let dockerfile = context.path().join("Dockerfile").display().to_string();
+    let lock = lock_dir.path().display().to_string();
+    let envs = [
+        ("DOCKER_HOST", host.as_str()),
+        ("DOCKSIDE_TEST_DOCKERFILE", dockerfile.as_str()),
+        ("DOCKSIDE_LOCK_DIR", lock.as_str()),
+    ];
+    let builder = child::spawn("child_resolve", &envs);
+    let builder_pid = builder.id().to_string();
+    // The builder writes its pid into the lock file once it holds the lock.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !lock_files_name(lock_dir.path(), &builder_pid) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the builder never took the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let waiter = child::run("child_resolve", &envs);
+    let builder = child::finish(builder);
+    let waiter_stderr = waiter.stderr.clone();
+    let ids = resolved_ids(&[builder, waiter]);
+    assert_eq!(ids[0], ids[1]);
+    assert!(
+        waiter_stderr.contains(&format!(
+            "waiting for process {builder_pid} to finish preparing image"
+        )),
+        "{waiter_stderr}"
+    );
+    assert_eq!(proxy.count("POST", "/build"), 1);
+    docker_cli::remove_image(&ids[0]);
+}
+
+fn lock_files_name(dir: &Path, pid: &str) -> bool {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .any(|entry| std::fs::read_to_string(entry.path()).is_ok_and(|text| text.trim() == pid))
+}
