@@ -23,6 +23,19 @@ impl ChildRun {
     pub fn passed(&self) -> bool {
         self.status.success()
     }
+
+    /// The values the child printed as `key=value` lines on stdout. libtest may print
+    /// "test NAME ... " on the same line first, so the key is searched anywhere in a line.
+    pub fn printed(&self, key: &str) -> Vec<String> {
+        let marker = format!("{key}=");
+        self.stdout
+            .lines()
+            .filter_map(|line| {
+                line.split_once(&marker)
+                    .map(|(_, value)| value.trim().to_owned())
+            })
+            .collect()
+    }
 }
 
 /// Starts the test `name` of this binary in a child process with extra environment variables.

@@ -9,4 +9,5 @@
 pub mod child;
 pub mod docker_cli;
 pub mod fixture;
+pub mod http;
 pub mod proxy;

@@ -43,14 +43,7 @@ fn resolved_ids(runs: &[ChildRun]) -> Vec<String> {
     runs.iter()
         .flat_map(|run| {
             assert!(run.passed(), "child failed:\n{}", run.output());
-            run.stdout
-                .lines()
-                // libtest may print "test child_resolve ... " on the same line first.
-                .filter_map(|l| {
-                    l.split_once("resolved-id=")
-                        .map(|(_, id)| id.trim().to_owned())
-                })
-                .collect::<Vec<_>>()
+            run.printed("resolved-id")
         })
         .collect()
 }

@@ -35,12 +35,9 @@ fn build_in_child(dockerfile: &Path, envs: &[(&str, &str)]) -> ChildRun {
 /// The image ID a passing child printed.
 fn child_id(run: &ChildRun) -> String {
     assert!(run.passed(), "child failed:\n{}", run.output());
-    run.stdout
-        .lines()
-        .find_map(|l| {
-            l.split_once("resolved-id=")
-                .map(|(_, id)| id.trim().to_owned())
-        })
+    let ids = run.printed("resolved-id");
+    ids.into_iter()
+        .next()
         .unwrap_or_else(|| panic!("the child printed no image id:\n{}", run.output()))
 }
 

@@ -1,28 +1,9 @@
 //! `#[docker_test]` end to end against the real daemon: a ready container, labelled, published
 //! on loopback, created from the image ID, and removed after success, failure and panic.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-
 use dockside::{docker_test, Container};
-use dockside_tests::child;
 use dockside_tests::docker_cli::{self, containers_with_label};
-
-fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<String> {
-    let mut stream = TcpStream::connect(addr)?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    match response.split_once("\r\n\r\n") {
-        Some((_, body)) => Ok(body.to_owned()),
-        None => Err(std::io::Error::other(format!(
-            "no HTTP response: {response:?}"
-        ))),
-    }
-}
+use dockside_tests::{child, http};
 
 /// The server starts listening 3 s after the container starts. Docker's host port accepts (and
 /// then resets) connections all that time, so only real readiness makes the first request work.
@@ -32,7 +13,7 @@ fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<String> {
     ports = [8080]
 )]
 fn slow_server_is_handed_over_ready(web: Container) {
-    assert_eq!(http_get(web.addr(8080), "/").unwrap(), "late but ready");
+    assert_eq!(http::get(web.addr(8080), "/").unwrap(), "late but ready");
 }
 
 #[docker_test(
@@ -42,9 +23,9 @@ fn slow_server_is_handed_over_ready(web: Container) {
     ports = [8080, 9090]
 )]
 async fn env_cmd_and_several_ports(web: Container) {
-    assert_eq!(http_get(web.addr(8080), "/env/FIRST").unwrap(), "one");
+    assert_eq!(http::get(web.addr(8080), "/env/FIRST").unwrap(), "one");
     assert_eq!(
-        http_get(web.addr(9090), "/env/SECOND").unwrap(),
+        http::get(web.addr(9090), "/env/SECOND").unwrap(),
         "two words"
     );
     assert_ne!(web.host_port(8080), web.host_port(9090));
@@ -89,7 +70,7 @@ fn should_panic_passes_through(_web: Container) {
 
 #[docker_test(dockerfile = "fixtures/Dockerfile", ports = [8080])]
 fn result_return_passes(web: Container) -> Result<(), std::io::Error> {
-    http_get(web.addr(8080), "/health").map(drop)
+    http::get(web.addr(8080), "/health").map(drop)
 }
 
 // ---- children: each prints its container's ID, then ends as its name says ----

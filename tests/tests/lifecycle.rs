@@ -2,33 +2,13 @@
 //! exec and file copies, stop/start/pause, container settings, signals, the start-up sweep, and
 //! `DOCKSIDE_KEEP`.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use dockside::{docker_test, Container};
-use dockside_tests::child;
 use dockside_tests::docker_cli::{self, docker, docker_ok};
-
-/// `GET path` with a short read timeout, so a server that never answers fails the call.
-fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<String> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    stream.set_read_timeout(Some(Duration::from_secs(1)))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    match response.split_once("\r\n\r\n") {
-        Some((_, body)) => Ok(body.to_owned()),
-        None => Err(std::io::Error::other(format!(
-            "no HTTP response: {response:?}"
-        ))),
-    }
-}
+use dockside_tests::{child, http};
 
 /// Containers (running or not) whose `dockside.owner` label names process `pid`.
 fn containers_owned_by(pid: u32) -> Vec<String> {
@@ -104,7 +84,7 @@ async fn log_wait_hands_over_after_the_line(app: Container) {
     wait = http(8080, "/health")
 )]
 fn http_wait_hands_over_a_server_that_answers(web: Container) {
-    assert_eq!(http_get(web.addr(8080), "/health").unwrap(), "ok");
+    assert_eq!(http::get(web.addr(8080), "/health").unwrap(), "ok");
 }
 
 #[docker_test(
@@ -131,7 +111,7 @@ mod probes {
         CALLS.fetch_add(1, Ordering::SeqCst);
         let addr = web.addr(8080);
         let ready = tokio::task::spawn_blocking(move || {
-            http_get(addr, "/health").is_ok_and(|body| body == "ok")
+            http::get(addr, "/health").is_ok_and(|body| body == "ok")
         })
         .await
         .unwrap_or(false);
@@ -155,7 +135,7 @@ fn custom_wait_polls_the_probe_until_ready(web: Container) {
         probes::LAST_READY.load(Ordering::SeqCst),
         "handed over before the probe said ready"
     );
-    assert_eq!(http_get(web.addr(8080), "/health").unwrap(), "ok");
+    assert_eq!(http::get(web.addr(8080), "/health").unwrap(), "ok");
 }
 
 // ---- waits that fail ----
@@ -354,7 +334,7 @@ async fn stop_start_pause_unpause_round_trip(web: Container) {
     let get = |web: &Container| {
         let addr = web.addr(8080);
         async move {
-            tokio::task::spawn_blocking(move || http_get(addr, "/health"))
+            tokio::task::spawn_blocking(move || http::get(addr, "/health"))
                 .await
                 .unwrap()
         }
@@ -414,7 +394,7 @@ async fn stop_start_pause_unpause_round_trip(web: Container) {
 )]
 async fn settings_reach_the_container(web: Container) {
     // Only the entrypoint makes `--port 8080` a server.
-    assert_eq!(http_get(web.addr(8080), "/health").unwrap(), "ok");
+    assert_eq!(http::get(web.addr(8080), "/health").unwrap(), "ok");
     let inspect = |format: &str| docker_cli::inspect(web.id(), format);
     assert_eq!(
         inspect("{{json .Config.Entrypoint}}"),

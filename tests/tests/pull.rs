@@ -77,6 +77,22 @@ impl Registry {
     }
 }
 
+impl Registry {
+    /// Pushes the fixture base image to this registry as `path` and returns the full reference
+    /// (then absent locally, so resolving it must pull) and the image ID.
+    fn publish_fixture(&self, path: &str) -> (String, String) {
+        let base = Image::Build(BuildSpec::new(base_dockerfile()))
+            .resolve()
+            .unwrap();
+        let reference = format!("{}/{path}", self.address);
+        docker_cli::docker_ok(&["tag", &base.id, &reference]);
+        docker_cli::docker_ok(&["push", &reference]);
+        docker_cli::docker_ok(&["image", "rm", &reference]);
+        assert!(!docker_cli::image_exists(&reference));
+        (reference, base.id)
+    }
+}
+
 impl Drop for Registry {
     fn drop(&mut self) {
         let _ = self.process.kill();
@@ -89,21 +105,15 @@ fn a_missing_image_is_pulled() {
     let Some(registry) = Registry::start() else {
         return;
     };
-    let base = Image::Build(BuildSpec::new(base_dockerfile()))
-        .resolve()
-        .unwrap();
-    let reference = format!("{}/dockside/pulled:{}", registry.address, child::nonce());
-    docker_cli::docker_ok(&["tag", &base.id, &reference]);
-    docker_cli::docker_ok(&["push", &reference]);
-    docker_cli::docker_ok(&["image", "rm", &reference]);
-    assert!(!docker_cli::image_exists(&reference));
+    let (reference, base_id) =
+        registry.publish_fixture(&format!("dockside/pulled:{}", child::nonce()));
 
     let pulled = Image::Pull(reference.clone()).resolve().unwrap();
     assert!(
         docker_cli::image_exists(&reference),
         "{reference} was not pulled"
     );
-    assert_eq!(pulled.id, base.id);
+    assert_eq!(pulled.id, base_id);
     docker_cli::docker_ok(&["image", "rm", &reference]);
 }
 
@@ -131,13 +141,7 @@ fn a_missing_base_image_is_pulled_before_the_build() {
     let Some(registry) = Registry::start() else {
         return;
     };
-    let base = Image::Build(BuildSpec::new(base_dockerfile()))
-        .resolve()
-        .unwrap();
-    let base_ref = format!("{}/dockside/base:{}", registry.address, child::nonce());
-    docker_cli::docker_ok(&["tag", &base.id, &base_ref]);
-    docker_cli::docker_ok(&["push", &base_ref]);
-    docker_cli::docker_ok(&["image", "rm", &base_ref]);
+    let (base_ref, _) = registry.publish_fixture(&format!("dockside/base:{}", child::nonce()));
 
     let context = dockside_tests::fixture::temp_context(&format!(
         "ARG BASE={base_ref}\nFROM ${{BASE}}\nLABEL nonce=\"{}\"\n",
@@ -175,14 +179,8 @@ fn docker_hub_images_come_from_the_mirror() {
     let Some(registry) = Registry::start() else {
         return;
     };
-    let base = Image::Build(BuildSpec::new(base_dockerfile()))
-        .resolve()
-        .unwrap();
     let name = format!("dockside-mirror-test:{}", child::nonce());
-    let on_mirror = format!("{}/library/{name}", registry.address);
-    docker_cli::docker_ok(&["tag", &base.id, &on_mirror]);
-    docker_cli::docker_ok(&["push", &on_mirror]);
-    docker_cli::docker_ok(&["image", "rm", &on_mirror]);
+    let (on_mirror, base_id) = registry.publish_fixture(&format!("library/{name}"));
     assert!(!docker_cli::image_exists(&name));
 
     let envs = [
@@ -198,7 +196,7 @@ fn docker_hub_images_come_from_the_mirror() {
     );
     assert_eq!(
         docker_cli::inspect(&name, "{{.Id}}"),
-        base.id,
+        base_id,
         "{name} is not the mirrored image"
     );
 
