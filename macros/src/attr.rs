@@ -41,6 +41,7 @@ pub(crate) const CONTAINER_KEYS: &[&str] = &[
     "user",
     "workdir",
     "tmpfs",
+    "mounts",
     "memory",
 ];
 
@@ -81,6 +82,8 @@ pub(crate) struct ContainerArgs {
     pub(crate) user: Option<Arg<LitStr>>,
     pub(crate) workdir: Option<Arg<LitStr>>,
     pub(crate) tmpfs: Option<Arg<Vec<LitStr>>>,
+    /// `"host:container[:ro|:rw]"` bind mounts.
+    pub(crate) mounts: Option<Arg<Vec<LitStr>>>,
     /// Bytes.
     pub(crate) memory: Option<Arg<u64>>,
 }
@@ -221,6 +224,7 @@ impl ContainerArgs {
             user: None,
             workdir: None,
             tmpfs: None,
+            mounts: None,
             memory: None,
         }
     }
@@ -244,6 +248,7 @@ impl ContainerArgs {
             "entrypoint" => set(&mut self.entrypoint, key, strings(meta, key)?, errors),
             "healthcheck" => set(&mut self.healthcheck, key, strings(meta, key)?, errors),
             "tmpfs" => set(&mut self.tmpfs, key, strings(meta, key)?, errors),
+            "mounts" => set(&mut self.mounts, key, strings(meta, key)?, errors),
             "ports" => set(&mut self.ports, key, ports(meta, key, errors)?, errors),
             "wait" => set(&mut self.wait, key, syn::parse2(value(meta, key)?)?, errors),
             "startup_timeout" => set(&mut self.startup_timeout, key, duration(meta, key)?, errors),
@@ -642,7 +647,7 @@ mod tests {
             [
                 "unknown argument `imag`; expected one of `image`, `dockerfile`, `context`, \
               `target`, `build_arg`, `cmd`, `entrypoint`, `env`, `labels`, `ports`, `wait`, \
-              `healthcheck`, `startup_timeout`, `user`, `workdir`, `tmpfs`, `memory`, `crate`"
+              `healthcheck`, `startup_timeout`, `user`, `workdir`, `tmpfs`, `mounts`, `memory`, `crate`"
             ]
         );
         assert!(args.container.given && args.container.malformed);
@@ -677,7 +682,7 @@ mod tests {
                  `k`, `m` or `g` suffix, like `512m`",
                 "unknown argument `bogus`; expected one of `image`, `dockerfile`, `context`, \
                  `target`, `build_arg`, `cmd`, `entrypoint`, `env`, `labels`, `ports`, `wait`, \
-                 `healthcheck`, `startup_timeout`, `user`, `workdir`, `tmpfs`, `memory`, `crate`",
+                 `healthcheck`, `startup_timeout`, `user`, `workdir`, `tmpfs`, `mounts`, `memory`, `crate`",
                 "expected a list, like `cmd = [\"a\", \"b\"]`",
                 "expected `env(NAME = \"value\", ...)`",
                 "expected `port(8080)`",

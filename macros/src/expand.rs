@@ -126,11 +126,29 @@ fn builder_calls(args: &ContainerArgs, root: &TokenStream) -> TokenStream {
         "tmpfs",
         ToTokens::to_token_stream,
     ));
+    calls.extend(each(args.mounts.as_ref(), "mount", mount_args));
     calls.extend(args.memory.as_ref().map(|memory| {
         let bytes = Literal::u64_unsuffixed(memory.value);
         call(&memory.key, "memory", &bytes)
     }));
     calls
+}
+
+/// `host, container, read_only` for the runtime's `.mount(...)`; a relative host path is made
+/// absolute from the crate directory at compile time, as `dockerfile` is checked there. The
+/// value was validated before expansion, so a malformed one cannot reach here.
+fn mount_args(lit: &LitStr) -> TokenStream {
+    let Ok(mount) = crate::valid::Mount::parse(&lit.value()) else {
+        return quote_spanned!(lit.span()=> ::core::compile_error!("invalid mount"));
+    };
+    let (container, read_only) = (&mount.container, mount.read_only);
+    let host = &mount.host;
+    let host = if std::path::Path::new(host).is_absolute() {
+        quote!(#host)
+    } else {
+        quote!(::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), "/", #host))
+    };
+    quote_spanned!(lit.span()=> #host, #container, #read_only)
 }
 
 /// `.method(value)`, spanned on the user's key so a runtime without the method fails there.

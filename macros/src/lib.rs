@@ -75,6 +75,7 @@ mod valid;
 /// | `user` | `user = "1000:1000"` | User to run as. |
 /// | `workdir` | `workdir = "/srv"` | Working directory; absolute. |
 /// | `tmpfs` | `tmpfs = ["/tmp", "/run"]` | Mount a tmpfs at each path; absolute. |
+/// | `mounts` | `mounts = ["fixtures/data:/data:ro"]` | Bind mounts, `host:container` with an optional `:ro` or `:rw`; the host path is relative to the crate's directory (or absolute) and must exist at compile time; the container path is absolute. |
 /// | `memory` | `memory = "512m"` | Memory limit: bytes, or with a `b`, `k`, `m` or `g` suffix (any case, powers of 1024). |
 ///
 /// `image` or `dockerfile` (or both) is required. In `env`, `labels` and `build_arg`, a name is

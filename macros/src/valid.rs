@@ -182,6 +182,9 @@ fn check_container(args: &ContainerArgs, manifest_dir: Option<&Path>, errors: &m
     if let Some(tmpfs) = &args.tmpfs {
         check_tmpfs(&tmpfs.value, errors);
     }
+    if let Some(mounts) = &args.mounts {
+        check_mounts(&mounts.value, manifest_dir, errors);
+    }
     unique_pairs(&args.env, "environment variable", errors);
     unique_pairs(&args.labels, "label", errors);
     unique_pairs(&args.build_args, "build argument", errors);
@@ -272,6 +275,93 @@ fn check_tmpfs(paths: &[LitStr], errors: &mut Errors) {
             errors.at(
                 path.span(),
                 format!("tmpfs `{}` listed more than once", path.value()),
+            );
+        }
+    }
+}
+
+/// A bind mount as written: `host:container`, optionally `:ro` or `:rw`.
+pub(crate) struct Mount {
+    pub(crate) host: String,
+    pub(crate) container: String,
+    pub(crate) read_only: bool,
+}
+
+impl Mount {
+    pub(crate) fn parse(text: &str) -> Result<Mount, String> {
+        let parts: Vec<&str> = text.split(':').collect();
+        let (host, container, read_only) = match parts.as_slice() {
+            [host, container] => (*host, *container, false),
+            [host, container, "ro"] => (*host, *container, true),
+            [host, container, "rw"] => (*host, *container, false),
+            [_, _, mode] => return Err(format!("mount mode `{mode}` is neither `ro` nor `rw`")),
+            _ => {
+                return Err(
+                    "a mount is `host:container`, `host:container:ro` or `host:container:rw`"
+                        .to_owned(),
+                )
+            }
+        };
+        if host.is_empty() {
+            return Err("the host path of a mount must not be empty".to_owned());
+        }
+        if !container.starts_with('/') {
+            return Err(format!(
+                "`{container}` must be an absolute path in the container, starting with `/`"
+            ));
+        }
+        Ok(Mount {
+            host: host.to_owned(),
+            container: container.to_owned(),
+            read_only,
+        })
+    }
+}
+
+/// Each mount is well formed, its host path exists (relative paths from the crate directory),
+/// and no container path is mounted twice.
+fn check_mounts(mounts: &[LitStr], manifest_dir: Option<&Path>, errors: &mut Errors) {
+    let mut seen = HashSet::new();
+    for lit in mounts {
+        let mount = match Mount::parse(&lit.value()) {
+            Ok(mount) => mount,
+            Err(reason) => {
+                errors.at(
+                    lit.span(),
+                    format!("invalid mount `{}`: {reason}", lit.value()),
+                );
+                continue;
+            }
+        };
+        let host = Path::new(&mount.host);
+        let resolved = match manifest_dir {
+            _ if host.is_absolute() => host.to_path_buf(),
+            Some(dir) => dir.join(host),
+            None => {
+                errors.at(
+                    lit.span(),
+                    format!(
+                        "cannot look for mount source `{}`: CARGO_MANIFEST_DIR is not set",
+                        mount.host
+                    ),
+                );
+                continue;
+            }
+        };
+        if !resolved.exists() {
+            errors.at(
+                lit.span(),
+                format!(
+                    "mount source `{}` not found at {}",
+                    mount.host,
+                    resolved.display()
+                ),
+            );
+        }
+        if !seen.insert(mount.container.clone()) {
+            errors.at(
+                lit.span(),
+                format!("`{}` is mounted more than once", mount.container),
             );
         }
     }

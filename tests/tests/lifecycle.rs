@@ -390,6 +390,7 @@ async fn stop_start_pause_unpause_round_trip(web: Container) {
     tmpfs = ["/scratch"],
     labels(team = "x"),
     memory = "64m",
+    mounts = ["fixtures/mount-data:/data:ro"],
     ports = [8080]
 )]
 async fn settings_reach_the_container(web: Container) {
@@ -410,6 +411,16 @@ async fn settings_reach_the_container(web: Container) {
     );
     assert_eq!(inspect("{{index .Config.Labels \"team\"}}"), "x");
     assert_eq!(inspect("{{.HostConfig.Memory}}"), "67108864");
+    // The crate folder's `fixtures/mount-data`, bind-mounted read-only.
+    let mounted = web
+        .exec(["/fixture", "cat", "--path", "/data/hello.txt"])
+        .await
+        .unwrap();
+    assert_eq!(mounted.stdout, "mounted from the crate\n", "{mounted:?}");
+    assert_eq!(
+        inspect("{{range .Mounts}}{{.Destination}} {{.RW}}{{end}}"),
+        "/data false"
+    );
     // A relative path in exec resolves against the working directory.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("here.txt"), "in /work").unwrap();

@@ -126,6 +126,7 @@ pub struct ContainerSpec {
     pub(crate) user: Option<String>,
     pub(crate) workdir: Option<String>,
     pub(crate) tmpfs: Vec<String>,
+    pub(crate) mounts: Vec<(String, String, bool)>,
     pub(crate) memory: Option<u64>,
 }
 
@@ -225,6 +226,18 @@ impl ContainerSpec {
 
     pub fn tmpfs(mut self, path: impl Into<String>) -> Self {
         self.tmpfs.push(path.into());
+        self
+    }
+
+    /// Bind-mounts `host_path` (a path on the daemon's machine) at `container_path`.
+    pub fn mount(
+        mut self,
+        host_path: impl Into<String>,
+        container_path: impl Into<String>,
+        read_only: bool,
+    ) -> Self {
+        self.mounts
+            .push((host_path.into(), container_path.into(), read_only));
         self
     }
 

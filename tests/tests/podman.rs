@@ -1,0 +1,293 @@
+//! A real Podman serving the Docker API (`podman system service`): dockside sees from its
+//! `/version` answer that it is Podman and builds with the classic builder, without any setting.
+//! The requests go through a recording proxy that changes nothing, so the test sees which
+//! builder dockside asked for (Podman 4.3 accepts `version=2` and builds anyway).
+//! Each test starts its own Podman with private configuration and storage in a temporary
+//! directory, so nothing on the machine changes and parallel runs do not meet.
+
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use dockside::{BuildSpec, Image};
+use dockside_tests::child::{self, ChildRun};
+use dockside_tests::docker_cli;
+use dockside_tests::fixture::temp_context;
+use dockside_tests::proxy::DockerProxy;
+
+/// `podman system service` on a unix socket in a temporary directory, stopped on drop.
+struct Podman {
+    process: Child,
+    socket: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Podman {
+    /// `None` when Podman is not installed and the run does not require it.
+    fn start() -> Option<Podman> {
+        let program = "podman";
+        if Command::new("sh")
+            .args(["-c", &format!("command -v {program}")])
+            .output()
+            .map_or(true, |o| !o.status.success())
+        {
+            let required = std::env::var("DOCKSIDE_TEST_REQUIRE_PODMAN").is_ok_and(|v| v == "1");
+            assert!(
+                !required,
+                "{program} is not installed (apt-get install podman)"
+            );
+            eprintln!("skipped: {program} is not installed (apt-get install podman)");
+            return None;
+        }
+        // Short prefix: the socket path must fit a unix socket address (108 bytes).
+        let dir = tempfile::Builder::new()
+            .prefix("dockside-podman-")
+            .tempdir()
+            .unwrap();
+        let root = dir.path();
+        // Every path Podman would otherwise take from /etc, /var/lib/containers or /run/libpod
+        // points into `dir`. `default_ulimits = []`: with the packaged default ulimits a build
+        // step's container cannot start on some machines. No systemd or journald here.
+        std::fs::write(
+            root.join("containers.conf"),
+            format!(
+                "[containers]\ndefault_ulimits = []\n\
+                 [engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n\
+                 events_logfile_path = \"{0}/events.log\"\ntmp_dir = \"{0}/tmp\"\n\
+                 [network]\nnetwork_config_dir = \"{0}/networks\"\n",
+                root.display()
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("storage.conf"),
+            format!(
+                "[storage]\ndriver = \"vfs\"\ngraphroot = \"{0}/root\"\nrunroot = \"{0}/runroot\"\n",
+                root.display()
+            ),
+        )
+        .unwrap();
+        let socket = root.join("podman.sock");
+        let log = std::fs::File::create(root.join("service.log")).unwrap();
+        let process = Command::new(program)
+            .args(["system", "service", "--time=0"])
+            .arg(format!("unix://{}", socket.display()))
+            .envs(Self::config_env(root))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut podman = Podman {
+            process,
+            socket,
+            dir,
+        };
+        podman.wait_until_up();
+        Some(podman)
+    }
+
+    /// The variables that make a `podman` command use this instance's configuration and storage.
+    fn config_env(dir: &Path) -> [(&'static str, PathBuf); 2] {
+        [
+            ("CONTAINERS_CONF", dir.join("containers.conf")),
+            ("CONTAINERS_STORAGE_CONF", dir.join("storage.conf")),
+        ]
+    }
+
+    fn wait_until_up(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while UnixStream::connect(&self.socket).is_err() {
+            if let Some(status) = self.process.try_wait().unwrap() {
+                panic!(
+                    "podman system service ended ({status}) before serving {}: {}",
+                    self.socket.display(),
+                    self.log()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "podman did not serve {} within 20 s: {}",
+                self.socket.display(),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("service.log"))
+            .unwrap_or_else(|e| format!("(no service log: {e})"))
+    }
+
+    fn docker_host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
+    /// `docker -H <this podman> ARGS`: the docker CLI through Podman's Docker API, independent
+    /// of dockside's code.
+    fn docker(&self, args: &[&str]) -> Output {
+        Command::new("docker")
+            .args(["-H", &self.docker_host()])
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run `docker {}`: {e}", args.join(" ")))
+    }
+
+    /// `podman ARGS` on this instance's storage, not through the API at all.
+    fn podman(&self, args: &[&str]) -> String {
+        let output = Command::new("podman")
+            .args(args)
+            .envs(Self::config_env(self.dir.path()))
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run `podman {}`: {e}", args.join(" ")));
+        assert!(
+            output.status.success(),
+            "`podman {}` failed ({}): {}",
+            args.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// Child: resolves the Dockerfile the parent names, in a fresh process (so no in-process cell
+/// remembers an earlier answer), against the daemon `DOCKER_HOST` names, and prints the image ID.
+#[test]
+#[ignore = "run by the tests below in child processes"]
+fn child_resolve() {
+    let dockerfile = std::env::var("DOCKSIDE_TEST_DOCKERFILE").expect("parent sets the Dockerfile");
+    let resolved = Image::Build(BuildSpec::new(dockerfile))
+        .resolve()
+        .unwrap_or_else(|e| panic!("{e}"));
+    println!("resolved-id={}", resolved.id);
+}
+
+/// Runs [`child_resolve`] for `dockerfile` against the daemon at `docker_host`.
+fn resolve_in_child(docker_host: &str, dockerfile: &Path) -> ChildRun {
+    let dockerfile = dockerfile.display().to_string();
+    child::run(
+        "child_resolve",
+        &[
+            ("DOCKSIDE_TEST_DOCKERFILE", dockerfile.as_str()),
+            ("DOCKER_HOST", docker_host),
+        ],
+    )
+}
+
+/// The image ID a passing child printed.
+fn child_id(run: &ChildRun) -> String {
+    assert!(run.passed(), "child failed:\n{}", run.output());
+    run.stdout
+        .lines()
+        .find_map(|l| {
+            l.split_once("resolved-id=")
+                .map(|(_, id)| id.trim().to_owned())
+        })
+        .unwrap_or_else(|| panic!("the child printed no image id:\n{}", run.output()))
+}
+
+/// A Dockerfile nobody has built before. No `RUN`: a build step's container would need
+/// Podman's network set-up, which touches the host's firewall.
+fn new_context(nonce: &str) -> tempfile::TempDir {
+    temp_context(&format!(
+        "FROM scratch\nCOPY fixture /fixture\nLABEL nonce=\"{nonce}\"\n"
+    ))
+}
+
+#[test]
+fn podman_is_detected_and_builds_with_the_classic_builder() {
+    let Some(podman) = Podman::start() else {
+        return;
+    };
+    let nonce = child::nonce();
+    let context = new_context(&nonce);
+    let proxy = DockerProxy::start(&podman.socket).unwrap();
+    let run = resolve_in_child(&proxy.docker_host(), &context.path().join("Dockerfile"));
+    let id = child_id(&run);
+    let builds: Vec<String> = proxy
+        .requests()
+        .into_iter()
+        .filter(|(method, path)| method == "POST" && path.starts_with("/build?"))
+        .map(|(_, path)| path)
+        .collect();
+    assert_eq!(builds.len(), 1, "{builds:?}");
+    assert!(
+        builds[0].contains("version=1") && !builds[0].contains("session="),
+        "{}",
+        builds[0]
+    );
+    assert_eq!(proxy.count("POST", "/session"), 0);
+    assert!(
+        run.stderr.contains("building with the classic builder") && run.stderr.contains("Podman"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("building image"), "{}", run.stderr);
+
+    let inspect = podman.docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{index .Config.Labels \"dockside.managed\"}} {{index .Config.Labels \"nonce\"}}",
+        &id,
+    ]);
+    assert!(
+        inspect.status.success(),
+        "{id} is not in Podman: {}",
+        String::from_utf8_lossy(&inspect.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&inspect.stdout).trim(),
+        format!("true {nonce}")
+    );
+    let listed = podman.podman(&[
+        "images",
+        "--quiet",
+        "--no-trunc",
+        "--filter",
+        &format!("label=nonce={nonce}"),
+        "--filter",
+        "label=dockside.managed=true",
+    ]);
+    assert!(
+        listed
+            .lines()
+            .any(|l| id.ends_with(l.trim_start_matches("sha256:"))),
+        "podman images lists {listed:?}, not {id}"
+    );
+    // Built in Podman's own storage, not in the Docker daemon the other tests use.
+    assert!(
+        !docker_cli::image_exists(&id),
+        "{id} is in the Docker daemon"
+    );
+}
+
+#[test]
+fn a_second_resolve_against_podman_builds_nothing() {
+    let Some(podman) = Podman::start() else {
+        return;
+    };
+    let nonce = child::nonce();
+    let context = new_context(&nonce);
+    let dockerfile = context.path().join("Dockerfile");
+    let first = resolve_in_child(&podman.docker_host(), &dockerfile);
+    let first_id = child_id(&first);
+    assert!(first.stderr.contains("building image"), "{}", first.stderr);
+
+    let second = resolve_in_child(&podman.docker_host(), &dockerfile);
+    assert_eq!(child_id(&second), first_id);
+    assert!(
+        !second.stderr.contains("building image"),
+        "the second resolve built again:\n{}",
+        second.stderr
+    );
+}
