@@ -73,6 +73,11 @@ fn result_return_passes(web: Container) -> Result<(), std::io::Error> {
     http::get(web.addr(8080), "/health").map(drop)
 }
 
+#[docker_test(dockerfile = "fixtures/Dockerfile", ports = [8080])]
+fn a_leading_underscore_is_not_part_of_the_name(_web: Container) {
+    assert_eq!(_web.name(), "web");
+}
+
 // ---- children: each prints its container's ID, then ends as its name says ----
 
 #[docker_test(dockerfile = "fixtures/Dockerfile", ports = [8080])]

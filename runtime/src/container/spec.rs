@@ -135,10 +135,16 @@ fn strings<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Vec<String> {
 }
 
 impl ContainerSpec {
-    /// A container called `name` (the test parameter's name; also its host name on the test's network).
+    /// A container called `name`: the test parameter's name without leading underscores (an
+    /// unused `_db` is still `db`), also its host name on the test's network.
     pub fn new(name: impl Into<String>) -> Self {
+        let name = name.into();
+        let name = match name.trim_start_matches('_') {
+            "" => name,
+            trimmed => trimmed.to_owned(),
+        };
         ContainerSpec {
-            name: name.into(),
+            name,
             ..Default::default()
         }
     }
