@@ -372,7 +372,11 @@ impl<'a> BuildLog<'a> {
         if let Some(text) = info.stream {
             // The classic builder's output: "Step 2/4 : RUN ..." lines and the steps' own output.
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                if line.starts_with("Step ") {
+                // "Step 2/4 : ..." from Docker, "STEP 2/4: ..." from Podman.
+                if line
+                    .get(..5)
+                    .is_some_and(|head| head.eq_ignore_ascii_case("step "))
+                {
                     eprintln!("dockside: building {}: {line}", self.tag);
                 }
                 self.push(line.to_owned());
