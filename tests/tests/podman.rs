@@ -232,6 +232,8 @@ fn podman_is_detected_and_builds_with_the_classic_builder() {
         run.stderr
     );
     assert!(run.stderr.contains("building image"), "{}", run.stderr);
+    // Podman's classic-builder progress ("STEP 1/3: FROM scratch") is shown as it comes.
+    assert!(run.stderr.contains(": STEP 1/"), "{}", run.stderr);
 
     let inspect = podman.docker(&[
         "image",
