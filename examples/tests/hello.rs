@@ -1,32 +1,14 @@
 //! The smallest dockside tests: an image built from a Dockerfile, a container that is ready when
 //! the test starts, removed when it ends.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-
 use dockside::{docker_test, Container};
-
-/// GETs `path` from `addr` and returns the body (plain std, to keep the example self-contained).
-fn http_get(addr: SocketAddr, path: &str) -> String {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default()
-}
+use dockside_examples::http_get;
 
 /// `dockerfile` is relative to this crate's Cargo.toml. The image is built once and tagged by a
 /// hash of its content; running the test again builds nothing.
 #[docker_test(dockerfile = "fixtures/Dockerfile", ports = [8080])]
 fn serves_hello(web: Container) {
-    assert_eq!(http_get(web.addr(8080), "/"), "hello");
+    assert_eq!(http_get(web.addr(8080), "/").unwrap(), "hello");
 }
 
 /// The server in this container starts listening only after 2 s. dockside waits until it really
@@ -37,13 +19,13 @@ fn serves_hello(web: Container) {
     ports = [8080]
 )]
 async fn waits_for_a_slow_server(web: Container) {
-    assert_eq!(http_get(web.addr(8080), "/"), "finally");
+    assert_eq!(http_get(web.addr(8080), "/").unwrap(), "finally");
 }
 
 /// Tests may return `Result`; an `Err` fails the test and prints the container's last log lines.
 #[docker_test(dockerfile = "fixtures/Dockerfile", env(GREETING = "hi there"), ports = [8080])]
 async fn reads_its_environment(web: Container) -> Result<(), String> {
-    let greeting = http_get(web.addr(8080), "/env/GREETING");
+    let greeting = http_get(web.addr(8080), "/env/GREETING").map_err(|e| e.to_string())?;
     if greeting == "hi there" {
         Ok(())
     } else {
