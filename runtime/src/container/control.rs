@@ -1,7 +1,6 @@
 //! Controlling a running container from inside a test: stop, start, pause, unpause, and copying
 //! a file in.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use bollard::query_parameters::{
@@ -52,30 +51,14 @@ impl Container {
             .inspect_container(self.id(), None::<InspectContainerOptions>)
             .await
             .map_err(|e| self.failed("inspect", &e))?;
-        let bound = inspected
-            .network_settings
-            .and_then(|n| n.ports)
-            .unwrap_or_default();
         let published = self.published_ports();
-        let mut ports = HashMap::with_capacity(published.len());
-        for port in &published {
-            let host_port = bound
-                .get(&format!("{port}/tcp"))
-                .and_then(|b| b.as_ref())
-                .and_then(|b| {
-                    b.iter()
-                        .find_map(|b| b.host_port.as_deref()?.parse::<u16>().ok())
-                });
-            match host_port {
-                Some(host_port) => ports.insert(*port, host_port),
-                None => {
-                    return Err(Error::Container {
-                        container: self.describe(),
-                        action: "start".to_owned(),
-                        message: format!("port {port} is not published after the restart"),
-                    })
-                }
-            };
+        let ports = super::start::published_ports(&inspected, &published);
+        if let Some(port) = published.iter().find(|p| !ports.contains_key(p)) {
+            return Err(Error::Container {
+                container: self.describe(),
+                action: "start".to_owned(),
+                message: format!("port {port} is not published after the restart"),
+            });
         }
         *self.inner.ports.write().unwrap_or_else(|p| p.into_inner()) = ports;
         let spec = published

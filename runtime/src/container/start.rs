@@ -150,7 +150,8 @@ fn create_body(
     }
 }
 
-fn published_ports(
+/// Container port → host port, for the `wanted` ports the daemon reports bound.
+pub(super) fn published_ports(
     inspected: &bollard::models::ContainerInspectResponse,
     wanted: &[u16],
 ) -> HashMap<u16, u16> {
