@@ -11,3 +11,4 @@ pub mod docker_cli;
 pub mod fixture;
 pub mod http;
 pub mod proxy;
+pub mod require;

@@ -175,6 +175,24 @@ impl DockerProxy {
         lock(&self.shared.requests).clone()
     }
 
+    /// Asserts exactly one build went through and it asked for the classic builder
+    /// (`version=1`, no BuildKit session).
+    pub fn assert_one_classic_build(&self) {
+        let builds: Vec<String> = self
+            .requests()
+            .into_iter()
+            .filter(|(method, path)| method == "POST" && path.starts_with("/build?"))
+            .map(|(_, path)| path)
+            .collect();
+        assert_eq!(builds.len(), 1, "{builds:?}");
+        assert!(
+            builds[0].contains("version=1") && !builds[0].contains("session="),
+            "{}",
+            builds[0]
+        );
+        assert_eq!(self.count("POST", "/session"), 0);
+    }
+
     /// Forgets the requests seen so far. The fault stays.
     pub fn reset(&self) {
         lock(&self.shared.requests).clear();

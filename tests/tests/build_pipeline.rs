@@ -300,19 +300,7 @@ fn assert_builds_with_classic_builder(fault: Fault, envs: &[(&str, &str)]) {
         images: vec![id.clone()],
         containers: vec![],
     };
-    let builds: Vec<String> = proxy
-        .requests()
-        .into_iter()
-        .filter(|(method, path)| method == "POST" && path.starts_with("/build?"))
-        .map(|(_, path)| path)
-        .collect();
-    assert_eq!(builds.len(), 1, "{builds:?}");
-    assert!(
-        builds[0].contains("version=1") && !builds[0].contains("session="),
-        "{}",
-        builds[0]
-    );
-    assert_eq!(proxy.count("POST", "/session"), 0);
+    proxy.assert_one_classic_build();
     assert!(
         run.stderr.contains("building with the classic builder"),
         "{}",

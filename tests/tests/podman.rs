@@ -27,17 +27,7 @@ impl Podman {
     /// `None` when Podman is not installed and the run does not require it.
     fn start() -> Option<Podman> {
         let program = "podman";
-        if Command::new("sh")
-            .args(["-c", &format!("command -v {program}")])
-            .output()
-            .map_or(true, |o| !o.status.success())
-        {
-            let required = std::env::var("DOCKSIDE_TEST_REQUIRE_PODMAN").is_ok_and(|v| v == "1");
-            assert!(
-                !required,
-                "{program} is not installed (apt-get install podman)"
-            );
-            eprintln!("skipped: {program} is not installed (apt-get install podman)");
+        if !dockside_tests::require::program(program, "DOCKSIDE_TEST_REQUIRE_PODMAN", "podman") {
             return None;
         }
         // Short prefix: the socket path must fit a unix socket address (108 bytes).
@@ -213,19 +203,7 @@ fn podman_is_detected_and_builds_with_the_classic_builder() {
     let proxy = DockerProxy::start(&podman.socket).unwrap();
     let run = resolve_in_child(&proxy.docker_host(), &context.path().join("Dockerfile"));
     let id = child_id(&run);
-    let builds: Vec<String> = proxy
-        .requests()
-        .into_iter()
-        .filter(|(method, path)| method == "POST" && path.starts_with("/build?"))
-        .map(|(_, path)| path)
-        .collect();
-    assert_eq!(builds.len(), 1, "{builds:?}");
-    assert!(
-        builds[0].contains("version=1") && !builds[0].contains("session="),
-        "{}",
-        builds[0]
-    );
-    assert_eq!(proxy.count("POST", "/session"), 0);
+    proxy.assert_one_classic_build();
     assert!(
         run.stderr.contains("building with the classic builder") && run.stderr.contains("Podman"),
         "{}",

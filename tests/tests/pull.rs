@@ -21,17 +21,11 @@ impl Registry {
     /// `None` when the registry program is not installed and the run does not require it.
     fn start() -> Option<Registry> {
         let program = "docker-registry";
-        if Command::new("sh")
-            .args(["-c", &format!("command -v {program}")])
-            .output()
-            .map_or(true, |o| !o.status.success())
-        {
-            let required = std::env::var("DOCKSIDE_TEST_REQUIRE_REGISTRY").is_ok_and(|v| v == "1");
-            assert!(
-                !required,
-                "{program} is not installed (apt-get install docker-registry)"
-            );
-            eprintln!("skipped: {program} is not installed (apt-get install docker-registry)");
+        if !dockside_tests::require::program(
+            program,
+            "DOCKSIDE_TEST_REQUIRE_REGISTRY",
+            "docker-registry",
+        ) {
             return None;
         }
         let port = TcpListener::bind("127.0.0.1:0")
