@@ -533,6 +533,48 @@ fn keep_always_leaves_the_container_and_says_how_to_remove_it() {
     assert!(output.contains("8080 -> 127.0.0.1:"), "{output}");
 }
 
+#[docker_test(dockerfile = "fixtures/Dockerfile", ports = [8080])]
+#[ignore = "run by keep on failure keeps only a failing test's containers"]
+fn child_kept_if_failing(kept: Container) {
+    println!("container-id={}", kept.id());
+    assert!(
+        std::env::var("DOCKSIDE_TEST_FAIL").is_err(),
+        "failing as asked"
+    );
+}
+
+#[test]
+fn keep_on_failure_keeps_only_a_failing_tests_containers() {
+    let keep = ("DOCKSIDE_KEEP", "on-failure");
+    let passing = child::spawn("child_kept_if_failing", &[keep]);
+    let passing_pid = passing.id();
+    let passed = child::finish(passing);
+    assert!(passed.passed(), "{}", passed.output());
+    assert_eq!(
+        containers_owned_by(passing_pid),
+        Vec::<String>::new(),
+        "a passing test keeps nothing"
+    );
+
+    let failing = child::spawn(
+        "child_kept_if_failing",
+        &[keep, ("DOCKSIDE_TEST_FAIL", "1")],
+    );
+    let failing_pid = failing.id();
+    let failed = child::finish(failing);
+    let kept = containers_owned_by(failing_pid);
+    for id in &kept {
+        docker_cli::remove_container(id);
+    }
+    assert!(!failed.passed(), "{}", failed.output());
+    assert_eq!(kept.len(), 1, "kept: {kept:?}\n{}", failed.output());
+    assert!(
+        failed.output().contains("kept container kept"),
+        "{}",
+        failed.output()
+    );
+}
+
 // ---- nothing to wait for ----
 
 /// A command that returns at once is not a failed start when nothing is awaited: the test gets

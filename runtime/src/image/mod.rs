@@ -110,7 +110,19 @@ fn cell_for(image: &Image) -> Arc<OnceCell<ResolvedImage>> {
         Lazy::new(Default::default);
     // A poisoned map only means another test panicked while inserting; the map is still whole.
     let mut cells = CELLS.lock().unwrap_or_else(|p| p.into_inner());
-    cells.entry(image.clone()).or_default().clone()
+    cells.entry(cache_key(image)).or_default().clone()
+}
+
+/// Spellings of one reference (`redis`, `docker.io/library/redis:latest`) share a cell, as they
+/// share a lock. An invalid reference keeps its text: resolving it fails anyway.
+fn cache_key(image: &Image) -> Image {
+    match image {
+        Image::Pull(text) => match reference::parse(text) {
+            Ok(reference) => Image::Pull(reference.normalized()),
+            Err(_) => image.clone(),
+        },
+        Image::Build(_) => image.clone(),
+    }
 }
 
 /// Runs the async image work on a runtime of its own, so that no client outlives its runtime and
@@ -188,5 +200,21 @@ pub(crate) async fn inspect(docker: &Docker, reference: &str) -> Result<Option<F
             action: format!("inspect of image {reference}"),
             message: daemon_words(&e),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_of_one_reference_share_a_cell() {
+        let short = cell_for(&Image::Pull("dockside-cell-test".to_owned()));
+        let long = cell_for(&Image::Pull(
+            "docker.io/library/dockside-cell-test:latest".to_owned(),
+        ));
+        let other = cell_for(&Image::Pull("dockside-cell-test:2".to_owned()));
+        assert!(Arc::ptr_eq(&short, &long));
+        assert!(!Arc::ptr_eq(&short, &other));
     }
 }
