@@ -173,13 +173,28 @@ async fn check(container: &Container, state: &State, wait: &Wait, regex: Option<
 }
 
 async fn port_ready(container: &Container, state: &State, port: u16) -> bool {
-    if let Some(listening) = state.pid.and_then(|pid| listens_in_proc(pid, port)) {
+    let own_pid = state
+        .pid
+        .filter(|pid| is_container_process(*pid, container.id()));
+    if let Some(listening) = own_pid.and_then(|pid| listens_in_proc(pid, port)) {
         return listening;
     }
     match container.published_ports().contains(&port) {
         true => survives_connection(container.addr(port)).await,
         false => false,
     }
+}
+
+/// Whether our /proc's process `pid` is the container's: the daemon reports pids of its own pid
+/// namespace, which is ours only when the daemon runs beside us (not for a daemon in a VM, or a
+/// test running in a container with the daemon's socket). The container's cgroup path names it.
+fn is_container_process(pid: u32, container_id: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        .is_ok_and(|cgroups| cgroup_names(&cgroups, container_id))
+}
+
+fn cgroup_names(cgroups: &str, container_id: &str) -> bool {
+    !container_id.is_empty() && cgroups.lines().any(|line| line.contains(container_id))
 }
 
 /// Whether the process `pid`'s network namespace has a TCP socket listening on `port`.
@@ -258,6 +273,44 @@ async fn http_ok(container: &Container, port: u16, path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recognises_the_containers_cgroup() {
+        let id = "e71f02b50223ed6691c07a6e6447260fd7615dc9619e05a833cf9243f5642372";
+        let docker_v1 = format!("9:name=systemd:/docker/{id}\n8:pids:/docker/{id}\n");
+        let systemd_v2 = format!("0::/system.slice/docker-{id}.scope\n");
+        let podman = format!("0::/machine.slice/libpod-{id}.scope/container\n");
+        let someone_else = "0::/user.slice/user-1000.slice/session-2.scope\n";
+        for cgroups in [&docker_v1, &systemd_v2, &podman] {
+            assert!(cgroup_names(cgroups, id), "{cgroups}");
+        }
+        assert!(!cgroup_names(someone_else, id));
+        assert!(!cgroup_names(&docker_v1, ""));
+    }
+
+    /// The probe for daemons whose processes we cannot see: a peer that accepts and then closes
+    /// at once (Docker's proxy with nothing listening inside) is not ready; one that keeps the
+    /// connection open is.
+    #[tokio::test]
+    async fn a_connection_closed_at_once_is_not_readiness() {
+        let closing = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let closing_addr = closing.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = closing.accept().await {
+                drop(stream);
+            }
+        });
+        let serving = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let serving_addr = serving.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = serving.accept().await {
+                held.push(stream);
+            }
+        });
+        assert!(!survives_connection(closing_addr).await);
+        assert!(survives_connection(serving_addr).await);
+    }
 
     #[test]
     fn reads_listen_entries() {
