@@ -83,7 +83,7 @@ fn check_host(host: &str) -> Result<(), String> {
             None => (Some(host), None),
         }
     };
-    let address_ok = address.map_or(true, |address| {
+    let address_ok = address.is_none_or(|address| {
         address.split('.').all(|label| {
             !label.is_empty()
                 && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
@@ -91,9 +91,8 @@ fn check_host(host: &str) -> Result<(), String> {
                 && !label.ends_with('-')
         })
     });
-    let port_ok = port.map_or(true, |port| {
-        !port.is_empty() && port.chars().all(|c| c.is_ascii_digit())
-    });
+    let port_ok =
+        port.is_none_or(|port| !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()));
     if address_ok && port_ok {
         Ok(())
     } else {

@@ -62,6 +62,27 @@ pub fn remove_image(reference: &str) {
     );
 }
 
+/// Removes every image carrying `label` (`key=value`), intermediate ones included: the classic
+/// builder leaves one image per step, and a failed build leaves the steps before the failure.
+/// Without `--force`, and so never an image a container uses; parents shared with other images
+/// stay, since the daemon only prunes parents nothing else builds on.
+pub fn remove_images_labelled(label: &str) {
+    let filter = format!("label={label}");
+    let ids = docker_ok(&[
+        "image",
+        "ls",
+        "--all",
+        "--quiet",
+        "--no-trunc",
+        "--filter",
+        &filter,
+    ]);
+    // Children first (the listing is newest first), so each removal can prune its own parents.
+    for id in ids.lines() {
+        remove(&["image", "rm", id], id);
+    }
+}
+
 /// Removes a container, running or not, with its anonymous volumes; a missing one is fine
 /// (see [`remove_image`]).
 pub fn remove_container(id: &str) {

@@ -46,6 +46,8 @@ fn child_id(run: &ChildRun) -> String {
 struct Cleanup {
     images: Vec<String>,
     containers: Vec<String>,
+    /// Labels (`key=value`) whose images all go, intermediate ones of classic builds included.
+    labelled: Vec<String>,
 }
 
 impl Drop for Cleanup {
@@ -55,6 +57,9 @@ impl Drop for Cleanup {
         }
         for image in &self.images {
             docker_cli::remove_image(image);
+        }
+        for label in &self.labelled {
+            docker_cli::remove_images_labelled(label);
         }
     }
 }
@@ -262,15 +267,17 @@ fn build_args_change_the_tag_and_name_a_local_base() {
 
 #[test]
 fn classic_builder_failure_carries_the_steps_output() {
+    let nonce = child::nonce();
     let context = temp_context(&format!(
-        "FROM scratch\nCOPY fixture /fixture\nLABEL nonce=\"{}\"\n\
-         RUN [\"/fixture\", \"exit\", \"--code\", \"3\", \"--stdout\", \"output of the classic step\"]\n",
-        child::nonce()
+        "FROM scratch\nCOPY fixture /fixture\nLABEL nonce=\"{nonce}\"\n\
+         RUN [\"/fixture\", \"exit\", \"--code\", \"3\", \"--stdout\", \"output of the classic step\"]\n"
     ));
     let run = build_in_child(
         &context.path().join("Dockerfile"),
         &[("DOCKER_BUILDKIT", "0")],
     );
+    let mut cleanup = Cleanup::default();
+    cleanup.labelled.push(format!("nonce={nonce}"));
     let output = run.output();
     assert!(!run.passed(), "{output}");
     assert!(
@@ -296,10 +303,8 @@ fn assert_builds_with_classic_builder(fault: Fault, envs: &[(&str, &str)]) {
     all.extend_from_slice(envs);
     let run = build_in_child(&context.path().join("Dockerfile"), &all);
     let id = child_id(&run);
-    let _cleanup = Cleanup {
-        images: vec![id.clone()],
-        containers: vec![],
-    };
+    let mut cleanup = Cleanup::default();
+    cleanup.labelled.push(format!("nonce={nonce}"));
     proxy.assert_one_classic_build();
     assert!(
         run.stderr.contains("building with the classic builder"),
