@@ -177,3 +177,77 @@ fn a_test_without_daemon_fails_or_skips_as_asked() {
         skipped.output()
     );
 }
+
+#[dockside::docker_test(dockerfile = "fixtures/Dockerfile", cmd = ["sleep"])]
+#[ignore = "run by a_dropped_connection_fails_the_test_with_what_was_tried"]
+fn child_starts_a_container(app: dockside::Container) {
+    println!("body ran with {}", app.id());
+}
+
+/// The daemon's connection dropping mid-request (injected by the proxy) fails the test with a
+/// message naming what was being done, and leaves no container behind.
+#[test]
+fn a_dropped_connection_fails_the_test_with_what_was_tried() {
+    use dockside_tests::proxy::{local_daemon_socket, DockerProxy, Fault};
+
+    let proxy = DockerProxy::start(&local_daemon_socket()).unwrap();
+    proxy.inject(Fault::DropConnection {
+        method: "POST".to_owned(),
+        path_prefix: "/containers/create".to_owned(),
+    });
+    let host = proxy.docker_host();
+    let run = child::run("child_starts_a_container", &[("DOCKER_HOST", &host)]);
+    let output = run.output();
+    assert!(!run.passed(), "{output}");
+    assert!(!output.contains("body ran"), "{output}");
+    assert!(
+        output.contains("starting a container from image dockside/fixtures:"),
+        "{output}"
+    );
+    assert_eq!(proxy.count("POST", "/containers/create"), 1);
+    let test_label = "dockside.test=errors::child_starts_a_container";
+    assert_eq!(
+        docker_cli::containers_with_label(test_label),
+        Vec::<String>::new()
+    );
+}
+
+/// A build whose connection drops reports the Dockerfile and the connection error.
+#[test]
+fn a_dropped_build_connection_names_the_dockerfile() {
+    use dockside_tests::proxy::{local_daemon_socket, DockerProxy, Fault};
+
+    let proxy = DockerProxy::start(&local_daemon_socket()).unwrap();
+    proxy.inject(Fault::DropConnection {
+        method: "POST".to_owned(),
+        path_prefix: "/build".to_owned(),
+    });
+    let context = temp_context(&format!(
+        "FROM scratch\nCOPY fixture /fixture\nLABEL nonce=\"{}\"\n",
+        child::nonce()
+    ));
+    let dockerfile = context.path().join("Dockerfile").display().to_string();
+    let host = proxy.docker_host();
+    let run = child::run(
+        "child_builds",
+        &[
+            ("DOCKER_HOST", &host),
+            ("DOCKSIDE_TEST_DOCKERFILE", &dockerfile),
+        ],
+    );
+    let output = run.output();
+    assert!(!run.passed(), "{output}");
+    assert!(
+        output.contains(&format!("building image from {dockerfile} failed")),
+        "{output}"
+    );
+}
+
+#[test]
+#[ignore = "run by a_dropped_build_connection_names_the_dockerfile"]
+fn child_builds() {
+    let dockerfile = std::env::var("DOCKSIDE_TEST_DOCKERFILE").expect("parent sets the Dockerfile");
+    Image::Build(BuildSpec::new(dockerfile))
+        .resolve()
+        .unwrap_or_else(|e| panic!("{e}"));
+}
