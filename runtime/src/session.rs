@@ -27,11 +27,9 @@ impl Session {
     /// Resolves the images and starts the containers of `spec`. `Ok(None)` when no daemon is
     /// reachable and the user asked for such tests to be skipped.
     pub(crate) fn start(spec: &TestSpec) -> Result<Option<Session>> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::io("starting a tokio runtime", "", e))?;
-        match runtime.block_on(crate::docker::connect()) {
+        let runtime = crate::docker::runtime()?;
+        // Made on this runtime and used only on it, for the start-up below.
+        let docker = match runtime.block_on(crate::docker::connect()) {
             Err(Error::NoDaemon { host, reason }) if config::skip_without_docker() => {
                 eprintln!(
                     "dockside: skipping {}: no docker daemon at {host} ({reason})",
@@ -40,8 +38,9 @@ impl Session {
                 return Ok(None);
             }
             Err(e) => return Err(e),
-            Ok(docker) => runtime.block_on(cleanup::reap_orphans(&docker)),
-        }
+            Ok(docker) => docker,
+        };
+        runtime.block_on(cleanup::reap_orphans(&docker));
         cleanup::install_signal_handler();
         let images = spec
             .containers
@@ -59,7 +58,7 @@ impl Session {
             })
             .collect::<Result<Vec<ResolvedImage>>>()?;
         let created = Mutex::new(Vec::new());
-        let started = runtime.block_on(start_all(spec, &images, &created));
+        let started = runtime.block_on(start_all(&docker, spec, &images, &created));
         match started {
             Ok((containers, network)) => Ok(Some(Session {
                 runtime,
@@ -122,17 +121,17 @@ impl Session {
 type StartError = (Error, Option<String>);
 
 async fn start_all(
+    docker: &Docker,
     spec: &TestSpec,
     images: &[ResolvedImage],
     created: &Mutex<Vec<String>>,
 ) -> std::result::Result<(Vec<Container>, Option<String>), StartError> {
-    let docker = crate::docker::connect().await.map_err(|e| (e, None))?;
     let owner = Owner::current();
     // Several containers of one test share a private network on which each is reachable by its
     // parameter name.
     let network = if spec.containers.len() > 1 {
         Some(
-            create_network(&docker, spec, &owner)
+            create_network(docker, spec, &owner)
                 .await
                 .map_err(|e| (e, None))?,
         )
@@ -149,7 +148,7 @@ async fn start_all(
         spec.containers
             .iter()
             .zip(images)
-            .map(|(c, image)| start::start(&docker, c, image, &origin)),
+            .map(|(c, image)| start::start(docker, c, image, &origin)),
     )
     .await;
     let mut containers = Vec::with_capacity(results.len());
@@ -160,7 +159,7 @@ async fn start_all(
 }
 
 async fn create_network(docker: &Docker, spec: &TestSpec, owner: &Owner) -> Result<String> {
-    let name = format!("dockside-{}-{}", std::process::id(), unique_suffix());
+    let name = crate::docker::unique_name("dockside");
     let request = NetworkCreateRequest {
         name: name.clone(),
         labels: Some(HashMap::from([
@@ -179,13 +178,6 @@ async fn create_network(docker: &Docker, spec: &TestSpec, owner: &Owner) -> Resu
         })?;
     cleanup::track_network(&created.id);
     Ok(created.id)
-}
-
-fn unique_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0)
 }
 
 /// Removes containers (concurrently) and then their network; failures are reported, not fatal:
@@ -208,9 +200,13 @@ async fn remove(ids: &[String], network: Option<&str>) {
 }
 
 async fn report_logs(containers: &[Container]) {
+    let docker = match crate::docker::connect().await {
+        Ok(docker) => docker,
+        Err(e) => return eprintln!("dockside: no container logs: {e}"),
+    };
     for container in containers {
         let lines = config::log_lines();
-        match container.log_tail(Some(lines)).await {
+        match container.log_tail(&docker, Some(lines)).await {
             Ok(logs) => eprintln!(
                 "--- dockside: last {lines} log lines of container {} ({}, image {}) ---\n{}",
                 container.name(),

@@ -156,10 +156,7 @@ pub(crate) fn install_signal_handler() {
         let spawned = std::thread::Builder::new()
             .name("dockside-signals".to_owned())
             .spawn(|| {
-                let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                else {
+                let Ok(runtime) = crate::docker::runtime() else {
                     return;
                 };
                 runtime.block_on(async {

@@ -12,6 +12,7 @@ use std::sync::{Arc, RwLock};
 
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::query_parameters::LogsOptionsBuilder;
+use bollard::Docker;
 use futures_util::StreamExt;
 
 use crate::docker;
@@ -118,12 +119,11 @@ impl Container {
 
     /// Everything the container wrote to stdout and stderr so far, interleaved as written.
     pub async fn logs(&self) -> Result<String> {
-        self.log_tail(None).await
+        self.log_tail(&docker::connect().await?, None).await
     }
 
     /// The last `lines` lines of the container's output (all of it with `None`).
-    pub(crate) async fn log_tail(&self, lines: Option<usize>) -> Result<String> {
-        let docker = docker::connect().await?;
+    pub(crate) async fn log_tail(&self, docker: &Docker, lines: Option<usize>) -> Result<String> {
         let tail = lines.map_or_else(|| "all".to_owned(), |n| n.to_string());
         let options = LogsOptionsBuilder::new()
             .stdout(true)

@@ -48,15 +48,23 @@ pub(crate) async fn until_ready(
         let state = State::of(docker, container).await?;
         if let Some(exit_code) = state.exited {
             let awaited = describe(&pending);
-            return Err(not_ready(container, awaited, started.elapsed(), Some(exit_code)).await);
+            return Err(not_ready(
+                docker,
+                container,
+                awaited,
+                started.elapsed(),
+                Some(exit_code),
+            )
+            .await);
         }
         let mut still = Vec::new();
         for (wait, regex) in pending {
-            match check(container, &state, &wait, regex.as_ref()).await {
+            match check(docker, container, &state, &wait, regex.as_ref()).await {
                 Check::Ready => {}
                 Check::NotYet => still.push((wait, regex)),
                 Check::Never(reason) => {
                     return Err(not_ready(
+                        docker,
                         container,
                         format!("{wait} ({reason})"),
                         started.elapsed(),
@@ -71,7 +79,14 @@ pub(crate) async fn until_ready(
             return Ok(());
         }
         if started.elapsed() >= timeout {
-            return Err(not_ready(container, describe(&pending), started.elapsed(), None).await);
+            return Err(not_ready(
+                docker,
+                container,
+                describe(&pending),
+                started.elapsed(),
+                None,
+            )
+            .await);
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_millis(250));
@@ -87,13 +102,14 @@ fn describe(pending: &[(Wait, Option<Regex>)]) -> String {
 }
 
 async fn not_ready(
+    docker: &Docker,
     container: &Container,
     awaited: String,
     elapsed: Duration,
     exit_code: Option<i32>,
 ) -> Error {
     let logs = container
-        .log_tail(Some(config::log_lines()))
+        .log_tail(docker, Some(config::log_lines()))
         .await
         .unwrap_or_else(|e| format!("(logs unavailable: {e})"));
     Error::NotReady {
@@ -152,12 +168,18 @@ enum Check {
     Never(String),
 }
 
-async fn check(container: &Container, state: &State, wait: &Wait, regex: Option<&Regex>) -> Check {
+async fn check(
+    docker: &Docker,
+    container: &Container,
+    state: &State,
+    wait: &Wait,
+    regex: Option<&Regex>,
+) -> Check {
     let ready = |ok: bool| if ok { Check::Ready } else { Check::NotYet };
     match wait {
         Wait::Port(port) => ready(port_ready(container, state, *port).await),
         Wait::Http(port, path) => ready(http_ok(container, *port, path).await),
-        Wait::Log(_) => match (container.log_tail(None).await, regex) {
+        Wait::Log(_) => match (container.log_tail(docker, None).await, regex) {
             (Ok(logs), Some(regex)) => ready(logs.lines().any(|line| regex.is_match(line))),
             _ => Check::NotYet,
         },

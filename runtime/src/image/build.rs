@@ -65,8 +65,8 @@ impl Plan {
                 });
             }
         }
-        let text = std::fs::read_to_string(&self.spec.dockerfile)
-            .map_err(|e| Error::io("reading dockerfile", &self.spec.dockerfile, e))?;
+        // The text the hash was computed from, not a second read that could see a newer file.
+        let text = self.context.dockerfile_text().into_owned();
         self.refuse_remote_frontend(&text)?;
         for base in dockerfile::base_images(&text, &self.spec.build_args) {
             ensure_present(&docker, &parse_reference(&base)?).await?;
@@ -303,7 +303,7 @@ async fn run_build(
         options = options.target(target);
     }
     if version == BuilderVersion::BuilderBuildKit {
-        options = options.session(&session_id());
+        options = options.session(&crate::docker::unique_name("dockside"));
     }
     let body = tar_body(context);
     let mut stream =
@@ -327,14 +327,6 @@ async fn run_build(
         }
     }
     Ok(Outcome::Built)
-}
-
-fn session_id() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("dockside-{}-{nanos}", std::process::id())
 }
 
 /// The context as a streamed request body: a large context is never held in memory whole.

@@ -378,6 +378,11 @@ impl Context {
         &self.entries
     }
 
+    /// The Dockerfile's text as the scan read it (the bytes the content hash covers).
+    pub fn dockerfile_text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.dockerfile.content)
+    }
+
     /// The Dockerfile's path inside the archive: what the build must be told to use.
     pub fn dockerfile_name(&self) -> &str {
         &self.dockerfile.name

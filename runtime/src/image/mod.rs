@@ -128,11 +128,7 @@ fn cache_key(image: &Image) -> Image {
 /// Runs the async image work on a runtime of its own, so that no client outlives its runtime and
 /// the caller needs none.
 fn block_on<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::io("starting a tokio runtime", "", e))?
-        .block_on(work)
+    crate::docker::runtime()?.block_on(work)
 }
 
 pub(crate) fn parse_reference(text: &str) -> Result<Reference> {
@@ -151,7 +147,8 @@ async fn ensure_pulled(reference: &Reference) -> Result<ResolvedImage> {
             reference: shown,
         });
     }
-    ensure_present(&docker, reference).await?;
+    // Just inspected: missing, so pull without asking again.
+    pull::pull(&docker, reference).await?;
     let found = inspect(&docker, &shown).await?.ok_or_else(|| Error::Pull {
         reference: shown.clone(),
         message: "the pull finished but the image is not there".to_owned(),
