@@ -1,19 +1,22 @@
 //! The build context, as the Docker CLI would send it: the context folder minus what
 //! `.dockerignore` excludes, symlinks kept as symlinks, plus the Dockerfile.
 //!
-//! A [`Context`] is a list of entries made once by [`scan`]; hashing it and archiving it
-//! both read the files from disk again, streaming, so a large context is never held in
-//! memory whole.
+//! A [`Context`] is a list of entries made once by [`scan`] (`scan.rs`); hashing it
+//! (`hash.rs`) and archiving it (`archive.rs`) both read the files from disk again,
+//! streaming, so a large context is never held in memory whole.
 
-use std::borrow::Cow;
+mod archive;
+mod hash;
+mod scan;
+
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use super::dockerignore::{DockerIgnore, DockerIgnoreError};
+use super::dockerignore::DockerIgnoreError;
+pub use scan::scan;
 
 /// The ignore file, read from the context root.
 const IGNORE_FILE: &str = ".dockerignore";
@@ -24,8 +27,6 @@ const OUTSIDE_DOCKERFILE: &str = ".dockside/Dockerfile";
 const CHUNK: usize = 64 * 1024;
 /// How many pieces may wait in the channel: bounds the memory of a stream.
 const CHUNKS_IN_FLIGHT: usize = 4;
-/// Versions the hash encoding: bump it when the encoding changes.
-const HASH_DOMAIN: &[u8] = b"dockside build context v1";
 
 /// Why a build context could not be read or archived.
 #[derive(Debug, thiserror::Error)]
@@ -127,210 +128,12 @@ pub struct Context {
     dockerfile: Dockerfile,
 }
 
-/// Scans `context_dir` for a build of `dockerfile` (relative paths are taken from the
-/// current folder, as `docker build -f` does).
-///
-/// Entries are sorted by name, folder by folder, so the result is the same on every
-/// machine. `.dockerignore` is applied, except that the Dockerfile and `.dockerignore`
-/// are always kept, as the Docker CLI keeps them. An excluded folder is not entered
-/// unless the ignore file has `!` exceptions or the folder holds the Dockerfile.
-/// Sockets, FIFOs and devices are left out.
-pub fn scan(context_dir: &Path, dockerfile: &Path) -> Result<Context, ContextError> {
-    // `Path::parent` of a bare file name is "", which names no folder.
-    let root = if context_dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        context_dir
-    };
-    let dockerfile = read_dockerfile(root, dockerfile)?;
-    let ignore = read_ignore(root)?;
-    let mut walker = Walker {
-        root,
-        ignore: &ignore,
-        dockerfile: (!dockerfile.outside).then_some(dockerfile.name.as_str()),
-        entries: Vec::new(),
-    };
-    walker.walk("")?;
-    let entries = walker.entries;
-    let reserved = |e: &Entry| {
-        let rest = e.path.strip_prefix(OUTSIDE_DIR);
-        rest.is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    };
-    if dockerfile.outside && entries.iter().any(reserved) {
-        return Err(ContextError::Reserved {
-            context: root.to_owned(),
-        });
-    }
-    Ok(Context {
-        root: root.to_owned(),
-        entries,
-        dockerfile,
-    })
-}
-
-/// Reads the Dockerfile and works out its name in the archive: its path relative to the
-/// context when it lies inside (symlinks resolved, as the Docker CLI does), else
-/// [`OUTSIDE_DOCKERFILE`].
-fn read_dockerfile(root: &Path, path: &Path) -> Result<Dockerfile, ContextError> {
-    let dockerfile_error = |source| ContextError::Dockerfile {
-        path: path.to_owned(),
-        source,
-    };
-    let content = fs::read(path).map_err(dockerfile_error)?;
-    let real = fs::canonicalize(path).map_err(dockerfile_error)?;
-    let real_root = fs::canonicalize(root).map_err(|source| read_error(root, source))?;
-    let inside = real.strip_prefix(&real_root).ok().map(|relative| {
-        let parts: Option<Vec<&str>> = relative.iter().map(|part| part.to_str()).collect();
-        parts.map(|parts| parts.join("/"))
-    });
-    let (name, outside) = match inside {
-        Some(Some(name)) => (name, false),
-        Some(None) => {
-            return Err(ContextError::NonUtf8 {
-                path: path.to_owned(),
-            })
-        }
-        None => (OUTSIDE_DOCKERFILE.to_owned(), true),
-    };
-    Ok(Dockerfile {
-        name,
-        content,
-        outside,
-    })
-}
-
-/// The context's `.dockerignore`; none means nothing is excluded.
-fn read_ignore(root: &Path) -> Result<DockerIgnore, ContextError> {
-    let path = root.join(IGNORE_FILE);
-    match fs::read_to_string(&path) {
-        Ok(text) => {
-            DockerIgnore::try_parse(&text).map_err(|source| ContextError::Ignore { path, source })
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(DockerIgnore::empty()),
-        Err(source) => Err(ContextError::Read { path, source }),
-    }
-}
-
 fn read_error(path: &Path, source: io::Error) -> ContextError {
     ContextError::Read {
         path: path.to_owned(),
         source,
     }
 }
-
-/// The depth-first walk of [`scan`].
-struct Walker<'a> {
-    root: &'a Path,
-    ignore: &'a DockerIgnore,
-    /// The Dockerfile's path when it is inside the context.
-    dockerfile: Option<&'a str>,
-    entries: Vec<Entry>,
-}
-
-impl Walker<'_> {
-    /// Records the children of `dir` ("" for the root), sorted by name.
-    fn walk(&mut self, dir: &str) -> Result<(), ContextError> {
-        let dir_path = self.root.join(dir);
-        let mut names = fs::read_dir(&dir_path)
-            .and_then(|children| {
-                children
-                    .map(|child| child.map(|c| c.file_name()))
-                    .collect::<io::Result<Vec<_>>>()
-            })
-            .map_err(|source| read_error(&dir_path, source))?;
-        names.sort();
-        for name in names {
-            let name = name.into_string().map_err(|name| ContextError::NonUtf8 {
-                path: dir_path.join(name),
-            })?;
-            let path = if dir.is_empty() {
-                name
-            } else {
-                format!("{dir}/{name}")
-            };
-            self.visit(path)?;
-        }
-        Ok(())
-    }
-
-    fn visit(&mut self, path: String) -> Result<(), ContextError> {
-        let full = self.root.join(&path);
-        let meta = fs::symlink_metadata(&full).map_err(|source| read_error(&full, source))?;
-        let excluded = self.is_excluded(&path);
-        let file_type = meta.file_type();
-        let kind = if file_type.is_dir() {
-            let enter = !excluded || self.ignore.has_exceptions() || self.holds_dockerfile(&path);
-            if !excluded {
-                self.push(path.clone(), EntryKind::Dir, &meta);
-            }
-            if enter {
-                self.walk(&path)?;
-            }
-            return Ok(());
-        } else if excluded {
-            return Ok(());
-        } else if file_type.is_file() {
-            EntryKind::File { size: meta.len() }
-        } else if file_type.is_symlink() {
-            let target = fs::read_link(&full).map_err(|source| read_error(&full, source))?;
-            EntryKind::Symlink { target }
-        } else {
-            // Sockets, FIFOs and devices mean nothing in an image built for a test.
-            return Ok(());
-        };
-        self.push(path, kind, &meta);
-        Ok(())
-    }
-
-    fn push(&mut self, path: String, kind: EntryKind, meta: &fs::Metadata) {
-        self.entries.push(Entry {
-            path,
-            kind,
-            mode: mode_bits(meta),
-        });
-    }
-
-    fn is_excluded(&self, path: &str) -> bool {
-        path != IGNORE_FILE && Some(path) != self.dockerfile && self.ignore.is_excluded(path)
-    }
-
-    fn holds_dockerfile(&self, dir: &str) -> bool {
-        self.dockerfile
-            .and_then(|dockerfile| dockerfile.strip_prefix(dir))
-            .is_some_and(|rest| rest.starts_with('/'))
-    }
-}
-
-#[cfg(unix)]
-fn mode_bits(meta: &fs::Metadata) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    meta.permissions().mode() & 0o7777
-}
-
-/// Without Unix modes, what `docker build` on Windows sends.
-#[cfg(not(unix))]
-fn mode_bits(meta: &fs::Metadata) -> u32 {
-    if meta.is_dir() {
-        0o755
-    } else {
-        0o644
-    }
-}
-
-#[cfg(unix)]
-fn path_bytes(path: &Path) -> Cow<'_, [u8]> {
-    use std::os::unix::ffi::OsStrExt;
-    Cow::Borrowed(path.as_os_str().as_bytes())
-}
-
-#[cfg(not(unix))]
-fn path_bytes(path: &Path) -> Cow<'_, [u8]> {
-    match path.to_string_lossy() {
-        Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
-        Cow::Owned(text) => Cow::Owned(text.into_bytes()),
-    }
-}
-
 /// A file opened to read exactly the `size` bytes the scan saw: a file that grew is cut
 /// to that size, one that shrank is an error, so the archive's headers stay true.
 struct SizedFile {
@@ -358,20 +161,6 @@ impl Read for SizedFile {
     }
 }
 
-/// SHA-256 over length-prefixed fields, so no two different inputs encode alike.
-struct FieldHasher(Sha256);
-
-impl FieldHasher {
-    fn number(&mut self, n: u64) {
-        self.0.update(n.to_be_bytes());
-    }
-
-    fn bytes(&mut self, bytes: &[u8]) {
-        self.number(bytes.len() as u64);
-        self.0.update(bytes);
-    }
-}
-
 impl Context {
     /// The entries to send, in archive order (the outside Dockerfile not included).
     pub fn entries(&self) -> &[Entry] {
@@ -386,124 +175,6 @@ impl Context {
     /// The Dockerfile's path inside the archive: what the build must be told to use.
     pub fn dockerfile_name(&self) -> &str {
         &self.dockerfile.name
-    }
-
-    /// A SHA-256 (64 hex digits) of everything that makes up the build: every entry's
-    /// path, kind, mode bits, file content and symlink target, the Dockerfile and its
-    /// name, the build args (sorted by name) and the target stage.
-    ///
-    /// Excluded files, mtimes and owners do not count, so the hash is the same across
-    /// runs and machines for the same content.
-    pub fn content_hash(
-        &self,
-        build_args: &[(String, String)],
-        target: Option<&str>,
-    ) -> Result<String, ContextError> {
-        let mut hasher = FieldHasher(Sha256::new());
-        hasher.bytes(HASH_DOMAIN);
-        hasher.number(self.entries.len() as u64);
-        for entry in &self.entries {
-            self.hash_entry(&mut hasher, entry)?;
-        }
-        hasher.bytes(self.dockerfile.name.as_bytes());
-        hasher.bytes(&self.dockerfile.content);
-        let mut args: Vec<&(String, String)> = build_args.iter().collect();
-        // Stable, so repeated names keep their order and the last one still wins.
-        args.sort_by(|a, b| a.0.cmp(&b.0));
-        hasher.number(args.len() as u64);
-        for (name, value) in args {
-            hasher.bytes(name.as_bytes());
-            hasher.bytes(value.as_bytes());
-        }
-        match target {
-            Some(target) => {
-                hasher.number(1);
-                hasher.bytes(target.as_bytes());
-            }
-            None => hasher.number(0),
-        }
-        Ok(hex::encode(hasher.0.finalize()))
-    }
-
-    fn hash_entry(&self, hasher: &mut FieldHasher, entry: &Entry) -> Result<(), ContextError> {
-        hasher.bytes(entry.path.as_bytes());
-        hasher.number(u64::from(entry.mode));
-        match &entry.kind {
-            EntryKind::File { size } => {
-                hasher.bytes(b"file");
-                // The length prefix of the content: `SizedFile` yields exactly this many bytes.
-                hasher.number(*size);
-                let full = self.root.join(&entry.path);
-                SizedFile::open(&full, *size)
-                    .and_then(|mut file| io::copy(&mut file, &mut hasher.0))
-                    .map_err(|source| read_error(&full, source))?;
-            }
-            EntryKind::Dir => hasher.bytes(b"dir"),
-            EntryKind::Symlink { target } => {
-                hasher.bytes(b"symlink");
-                hasher.bytes(&path_bytes(target));
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes the context as a tar archive to `out` and returns it.
-    ///
-    /// Headers are reproducible: mtime 0, uid and gid 0, the scanned mode bits. Symlinks
-    /// are symlink entries carrying their target; long paths and targets use GNU
-    /// extensions. Files are streamed from disk.
-    pub fn write_tar<W: Write>(&self, out: W) -> Result<W, ContextError> {
-        let mut archive = tar::Builder::new(out);
-        for entry in &self.entries {
-            self.append_entry(&mut archive, entry)
-                .map_err(|source| ContextError::Archive {
-                    path: entry.path.clone(),
-                    source,
-                })?;
-        }
-        if self.dockerfile.outside {
-            self.append_outside_dockerfile(&mut archive)
-                .map_err(|source| ContextError::Archive {
-                    path: OUTSIDE_DOCKERFILE.to_owned(),
-                    source,
-                })?;
-        }
-        archive
-            .into_inner()
-            .map_err(|source| ContextError::Archive {
-                path: "the end of the archive".to_owned(),
-                source,
-            })
-    }
-
-    fn append_entry<W: Write>(
-        &self,
-        archive: &mut tar::Builder<W>,
-        entry: &Entry,
-    ) -> io::Result<()> {
-        match &entry.kind {
-            EntryKind::File { size } => {
-                let file = SizedFile::open(&self.root.join(&entry.path), *size)?;
-                let mut header = header(tar::EntryType::Regular, entry.mode, *size);
-                archive.append_data(&mut header, &entry.path, file)
-            }
-            EntryKind::Dir => {
-                let mut header = header(tar::EntryType::Directory, entry.mode, 0);
-                archive.append_data(&mut header, &entry.path, io::empty())
-            }
-            EntryKind::Symlink { target } => {
-                let mut header = header(tar::EntryType::Symlink, entry.mode, 0);
-                archive.append_link(&mut header, &entry.path, target)
-            }
-        }
-    }
-
-    fn append_outside_dockerfile<W: Write>(&self, archive: &mut tar::Builder<W>) -> io::Result<()> {
-        let mut dir = header(tar::EntryType::Directory, 0o755, 0);
-        archive.append_data(&mut dir, OUTSIDE_DIR, io::empty())?;
-        let content = self.dockerfile.content.as_slice();
-        let mut file = header(tar::EntryType::Regular, 0o644, content.len() as u64);
-        archive.append_data(&mut file, OUTSIDE_DOCKERFILE, content)
     }
 
     /// Writes the archive on a thread of its own into a bounded channel, in pieces of
@@ -535,19 +206,6 @@ impl Context {
         receiver
     }
 }
-
-/// A tar header with the fields that make an archive reproducible.
-fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
-    let mut header = tar::Header::new_gnu();
-    header.set_entry_type(kind);
-    header.set_mode(mode);
-    header.set_size(size);
-    header.set_mtime(0);
-    header.set_uid(0);
-    header.set_gid(0);
-    header
-}
-
 /// Cuts what is written into [`CHUNK`]-sized pieces and sends them, waiting while the
 /// channel is full.
 struct ChunkWriter {

@@ -1,0 +1,101 @@
+//! The content hash of a build: what decides whether an image must be built again.
+
+use std::borrow::Cow;
+use std::io;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::{read_error, Context, ContextError, Entry, EntryKind, SizedFile};
+
+/// Versions the hash encoding: bump it when the encoding changes.
+const HASH_DOMAIN: &[u8] = b"dockside build context v1";
+
+/// SHA-256 over length-prefixed fields, so no two different inputs encode alike.
+struct FieldHasher(Sha256);
+
+impl FieldHasher {
+    fn number(&mut self, n: u64) {
+        self.0.update(n.to_be_bytes());
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        self.number(bytes.len() as u64);
+        self.0.update(bytes);
+    }
+}
+
+impl Context {
+    /// A SHA-256 (64 hex digits) of everything that makes up the build: every entry's
+    /// path, kind, mode bits, file content and symlink target, the Dockerfile and its
+    /// name, the build args (sorted by name) and the target stage.
+    ///
+    /// Excluded files, mtimes and owners do not count, so the hash is the same across
+    /// runs and machines for the same content.
+    pub fn content_hash(
+        &self,
+        build_args: &[(String, String)],
+        target: Option<&str>,
+    ) -> Result<String, ContextError> {
+        let mut hasher = FieldHasher(Sha256::new());
+        hasher.bytes(HASH_DOMAIN);
+        hasher.number(self.entries.len() as u64);
+        for entry in &self.entries {
+            self.hash_entry(&mut hasher, entry)?;
+        }
+        hasher.bytes(self.dockerfile.name.as_bytes());
+        hasher.bytes(&self.dockerfile.content);
+        let mut args: Vec<&(String, String)> = build_args.iter().collect();
+        // Stable, so repeated names keep their order and the last one still wins.
+        args.sort_by(|a, b| a.0.cmp(&b.0));
+        hasher.number(args.len() as u64);
+        for (name, value) in args {
+            hasher.bytes(name.as_bytes());
+            hasher.bytes(value.as_bytes());
+        }
+        match target {
+            Some(target) => {
+                hasher.number(1);
+                hasher.bytes(target.as_bytes());
+            }
+            None => hasher.number(0),
+        }
+        Ok(hex::encode(hasher.0.finalize()))
+    }
+
+    fn hash_entry(&self, hasher: &mut FieldHasher, entry: &Entry) -> Result<(), ContextError> {
+        hasher.bytes(entry.path.as_bytes());
+        hasher.number(u64::from(entry.mode));
+        match &entry.kind {
+            EntryKind::File { size } => {
+                hasher.bytes(b"file");
+                // The length prefix of the content: `SizedFile` yields exactly this many bytes.
+                hasher.number(*size);
+                let full = self.root.join(&entry.path);
+                SizedFile::open(&full, *size)
+                    .and_then(|mut file| io::copy(&mut file, &mut hasher.0))
+                    .map_err(|source| read_error(&full, source))?;
+            }
+            EntryKind::Dir => hasher.bytes(b"dir"),
+            EntryKind::Symlink { target } => {
+                hasher.bytes(b"symlink");
+                hasher.bytes(&path_bytes(target));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn path_bytes(path: &Path) -> Cow<'_, [u8]> {
+    use std::os::unix::ffi::OsStrExt;
+    Cow::Borrowed(path.as_os_str().as_bytes())
+}
+
+#[cfg(not(unix))]
+fn path_bytes(path: &Path) -> Cow<'_, [u8]> {
+    match path.to_string_lossy() {
+        Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
+        Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+    }
+}
