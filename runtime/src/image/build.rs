@@ -6,7 +6,6 @@ use std::path::Path;
 use bollard::models::{BuildInfo, BuildInfoAux, SystemVersion};
 use bollard::query_parameters::{BuildImageOptionsBuilder, BuilderVersion};
 use bollard::Docker;
-use bytes::Bytes;
 use futures_util::StreamExt;
 
 use super::context::{self, Context};
@@ -305,7 +304,7 @@ async fn run_build(
     if version == BuilderVersion::BuilderBuildKit {
         options = options.session(&crate::docker::unique_name("dockside"));
     }
-    let body = tar_body(context);
+    let body = super::build_body::tar_body(context);
     let mut stream =
         docker.build_image(options.build(), None, Some(bollard::body_try_stream(body)));
     let mut log = BuildLog::new(tag);
@@ -327,17 +326,6 @@ async fn run_build(
         }
     }
     Ok(Outcome::Built)
-}
-
-/// The context as a streamed request body: a large context is never held in memory whole.
-fn tar_body(
-    context: Context,
-) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
-    let chunks = context.spawn_tar_stream();
-    futures_util::stream::unfold(chunks, |mut chunks| async move {
-        let chunk = chunks.recv().await?;
-        Some((chunk.map(Bytes::from), chunks))
-    })
 }
 
 /// The build's output as it streams: progress to stderr, the last lines kept for errors.

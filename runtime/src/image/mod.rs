@@ -5,6 +5,7 @@
 //! pull or build only when the image is missing or stale.
 
 mod build;
+mod build_body;
 pub mod context;
 pub mod dockerfile;
 pub mod dockerignore;

@@ -10,10 +10,8 @@ mod hash;
 mod scan;
 
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-
-use tokio::sync::mpsc;
 
 use super::dockerignore::DockerIgnoreError;
 pub use scan::scan;
@@ -23,10 +21,6 @@ const IGNORE_FILE: &str = ".dockerignore";
 /// Where a Dockerfile from outside the context goes in the archive.
 const OUTSIDE_DIR: &str = ".dockside";
 const OUTSIDE_DOCKERFILE: &str = ".dockside/Dockerfile";
-/// Size of the pieces [`Context::spawn_tar_stream`] sends.
-const CHUNK: usize = 64 * 1024;
-/// How many pieces may wait in the channel: bounds the memory of a stream.
-const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// Why a build context could not be read or archived.
 #[derive(Debug, thiserror::Error)]
@@ -176,108 +170,42 @@ impl Context {
     pub fn dockerfile_name(&self) -> &str {
         &self.dockerfile.name
     }
-
-    /// Writes the archive on a thread of its own into a bounded channel, in pieces of
-    /// about 64 KiB, and returns the receiving end: the writer waits while the channel is
-    /// full, so the archive is never held in memory whole. An error ends the stream as
-    /// its last item; dropping the receiver stops the writer.
-    ///
-    /// Call it from sync or async code alike; it needs no tokio runtime.
-    pub fn spawn_tar_stream(self) -> mpsc::Receiver<io::Result<Vec<u8>>> {
-        let (sender, receiver) = mpsc::channel(CHUNKS_IN_FLIGHT);
-        let writer_sender = sender.clone();
-        let spawned = std::thread::Builder::new()
-            .name("dockside-context-tar".to_owned())
-            .spawn(move || {
-                let mut writer = ChunkWriter {
-                    sender: writer_sender,
-                    buffer: Vec::with_capacity(CHUNK),
-                };
-                let written = self.write_tar(&mut writer).map_err(io::Error::other);
-                if let Err(e) = written.and_then(|writer| writer.flush()) {
-                    // The receiver may be gone already, which is why the writing stopped.
-                    let _ = writer.sender.blocking_send(Err(e));
-                }
-            });
-        if let Err(e) = spawned {
-            // The channel is new and empty, so there is room for this one item.
-            let _ = sender.try_send(Err(e));
-        }
-        receiver
-    }
-}
-/// Cuts what is written into [`CHUNK`]-sized pieces and sends them, waiting while the
-/// channel is full.
-struct ChunkWriter {
-    sender: mpsc::Sender<io::Result<Vec<u8>>>,
-    buffer: Vec<u8>,
-}
-
-impl ChunkWriter {
-    fn send(&mut self) -> io::Result<()> {
-        let chunk = std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK));
-        self.sender.blocking_send(Ok(chunk)).map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                "the receiver of the build context went away",
-            )
-        })
-    }
-}
-
-impl Write for ChunkWriter {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let taken = data.len().min(CHUNK - self.buffer.len());
-        self.buffer.extend_from_slice(&data[..taken]);
-        if self.buffer.len() == CHUNK {
-            self.send()?;
-        }
-        Ok(taken)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        if self.buffer.is_empty() {
-            return Ok(());
-        }
-        self.send()
-    }
 }
 
 #[cfg(all(test, unix))]
-mod tests {
-    use std::os::unix::fs::{symlink, PermissionsExt};
-
+/// Helpers shared by the tests of the context and of the build body.
+pub(super) mod testing {
     use super::*;
 
-    fn write(root: &Path, path: &str, content: &str) {
+    pub(crate) fn write(root: &Path, path: &str, content: &str) {
         let full = root.join(path);
         fs::create_dir_all(full.parent().unwrap()).unwrap();
         fs::write(full, content).unwrap();
     }
 
     /// A context with a Dockerfile at its root.
-    fn context_dir() -> tempfile::TempDir {
+    pub(crate) fn context_dir() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "Dockerfile", "FROM scratch\nCOPY . /\n");
         dir
     }
 
-    fn scan_dir(dir: &Path) -> Context {
+    pub(crate) fn scan_dir(dir: &Path) -> Context {
         scan(dir, &dir.join("Dockerfile")).unwrap()
     }
 
-    fn hash(dir: &Path) -> String {
+    pub(crate) fn hash(dir: &Path) -> String {
         scan_dir(dir).content_hash(&[], None).unwrap()
     }
 
-    fn paths(context: &Context) -> Vec<&str> {
+    pub(crate) fn paths(context: &Context) -> Vec<&str> {
         context.entries().iter().map(|e| e.path.as_str()).collect()
     }
 
     /// `(path, entry type, mode, link target, content)` of every archive entry.
-    type TarEntry = (String, tar::EntryType, u32, Option<PathBuf>, Vec<u8>);
+    pub(crate) type TarEntry = (String, tar::EntryType, u32, Option<PathBuf>, Vec<u8>);
 
-    fn read_tar(bytes: &[u8]) -> Vec<TarEntry> {
+    pub(crate) fn read_tar(bytes: &[u8]) -> Vec<TarEntry> {
         let mut archive = tar::Archive::new(bytes);
         archive
             .entries()
@@ -298,9 +226,17 @@ mod tests {
             .collect()
     }
 
-    fn tar_of(context: &Context) -> Vec<TarEntry> {
+    pub(crate) fn tar_of(context: &Context) -> Vec<TarEntry> {
         read_tar(&context.write_tar(Vec::new()).unwrap())
     }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+
+    use super::testing::*;
+    use super::*;
 
     #[test]
     fn walks_sorted_with_kinds_and_modes() {
@@ -670,63 +606,5 @@ mod tests {
         assert!(err.contains("data") && err.contains("shorter"), "{err}");
         let err = context.content_hash(&[], None).unwrap_err().to_string();
         assert!(err.contains("data") && err.contains("shorter"), "{err}");
-    }
-
-    #[test]
-    fn streams_a_large_context_in_bounded_chunks() {
-        let dir = context_dir();
-        let big: Vec<u8> = (0..5 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
-        fs::write(dir.path().join("big.bin"), &big).unwrap();
-        for i in 0..50 {
-            write(dir.path(), &format!("small/{i:03}.txt"), &i.to_string());
-        }
-        let context = scan_dir(dir.path());
-        let expected = context.write_tar(Vec::new()).unwrap();
-
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let mut receiver = context.spawn_tar_stream();
-        let chunks: Vec<Vec<u8>> = runtime.block_on(async {
-            let mut chunks = Vec::new();
-            while let Some(chunk) = receiver.recv().await {
-                chunks.push(chunk.unwrap());
-            }
-            chunks
-        });
-        assert!(chunks.len() > 5 * 1024 * 1024 / CHUNK);
-        assert!(chunks.iter().all(|c| !c.is_empty() && c.len() <= CHUNK));
-        let streamed = chunks.concat();
-        assert_eq!(streamed, expected);
-        let tar = read_tar(&streamed);
-        assert_eq!(tar.iter().find(|e| e.0 == "big.bin").unwrap().4, big);
-    }
-
-    #[test]
-    fn a_stream_ends_with_the_error() {
-        let dir = context_dir();
-        write(dir.path(), "data", "0123456789");
-        let context = scan_dir(dir.path());
-        write(dir.path(), "data", "0");
-        let mut receiver = context.spawn_tar_stream();
-        let mut last = None;
-        while let Some(item) = receiver.blocking_recv() {
-            last = Some(item);
-        }
-        let err = last.unwrap().unwrap_err().to_string();
-        assert!(err.contains("shorter"), "{err}");
-    }
-
-    #[test]
-    fn a_writer_whose_receiver_is_gone_fails() {
-        let (sender, receiver) = mpsc::channel(1);
-        let mut writer = ChunkWriter {
-            sender,
-            buffer: Vec::new(),
-        };
-        writer.write_all(&[1; CHUNK]).unwrap();
-        drop(receiver);
-        let err = writer.write_all(&[2; CHUNK]).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
     }
 }
