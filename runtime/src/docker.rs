@@ -8,6 +8,8 @@ use bollard::Docker;
 
 use crate::config;
 use crate::error::{daemon_words, Error, Result};
+// `container/cleanup.rs` still reaches the runtime through this module.
+pub(crate) use crate::rt::runtime;
 
 /// Connects to the daemon named by `DOCKER_HOST` (or the local socket) and settles on an API
 /// version both sides speak: bollard asks for a newer one than older engines accept.
@@ -29,21 +31,4 @@ pub(crate) async fn connect() -> Result<Docker> {
 /// Whether the daemon runs on this machine, so its containers' processes are visible in /proc.
 pub(crate) fn is_local() -> bool {
     config::docker_host().starts_with("unix://")
-}
-
-/// A current-thread runtime for dockside's own Docker work, like the one `#[tokio::test]` makes.
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::io("starting a tokio runtime", "", e))
-}
-
-/// `<prefix>-<pid>-<nanoseconds>`: a name no other process, nor this one a moment later, picks.
-pub(crate) fn unique_name(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{prefix}-{}-{nanos}", std::process::id())
 }

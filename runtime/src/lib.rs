@@ -21,6 +21,8 @@ mod docker;
 mod error;
 pub mod image;
 mod labels;
+mod names;
+mod rt;
 mod session;
 
 #[doc(hidden)]

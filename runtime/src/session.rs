@@ -27,7 +27,7 @@ impl Session {
     /// Resolves the images and starts the containers of `spec`. `Ok(None)` when no daemon is
     /// reachable and the user asked for such tests to be skipped.
     pub(crate) fn start(spec: &TestSpec) -> Result<Option<Session>> {
-        let runtime = crate::docker::runtime()?;
+        let runtime = crate::rt::runtime()?;
         // Made on this runtime and used only on it, for the start-up below.
         let docker = match runtime.block_on(crate::docker::connect()) {
             Err(Error::NoDaemon { host, reason }) if config::skip_without_docker() => {
@@ -159,7 +159,7 @@ async fn start_all(
 }
 
 async fn create_network(docker: &Docker, spec: &TestSpec, owner: &Owner) -> Result<String> {
-    let name = crate::docker::unique_name("dockside");
+    let name = crate::names::unique_name("dockside");
     let request = NetworkCreateRequest {
         name: name.clone(),
         labels: Some(HashMap::from([

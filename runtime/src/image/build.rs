@@ -302,7 +302,7 @@ async fn run_build(
         options = options.target(target);
     }
     if version == BuilderVersion::BuilderBuildKit {
-        options = options.session(&crate::docker::unique_name("dockside"));
+        options = options.session(&crate::names::unique_name("dockside"));
     }
     let body = super::build_body::tar_body(context);
     let mut stream =

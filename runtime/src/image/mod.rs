@@ -129,7 +129,7 @@ fn cache_key(image: &Image) -> Image {
 /// Runs the async image work on a runtime of its own, so that no client outlives its runtime and
 /// the caller needs none.
 fn block_on<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-    crate::docker::runtime()?.block_on(work)
+    crate::rt::runtime()?.block_on(work)
 }
 
 pub(crate) fn parse_reference(text: &str) -> Result<Reference> {
