@@ -24,6 +24,7 @@ mod labels;
 mod names;
 mod rt;
 mod session;
+mod test;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -8,7 +8,6 @@ use bollard::models::NetworkCreateRequest;
 use bollard::Docker;
 use futures_util::future::join_all;
 
-use crate::__private::TestSpec;
 use crate::config::{self, Keep};
 use crate::container::cleanup;
 use crate::container::start::{self, Origin};
@@ -16,6 +15,7 @@ use crate::container::Container;
 use crate::error::{daemon_words, Error, Result};
 use crate::image::ResolvedImage;
 use crate::labels::{self, Owner};
+use crate::test::TestSpec;
 
 pub(crate) struct Session {
     runtime: tokio::runtime::Runtime,
