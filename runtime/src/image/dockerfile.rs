@@ -33,14 +33,6 @@ static HEREDOC: LazyLock<Regex> = LazyLock::new(|| {
 ///
 /// As BuildKit's `DetectSyntax`: only in the leading block of directives (a first-line
 /// `#!` shebang is skipped), key case-insensitive, also in the `// syntax=` form.
-///
-/// ```
-/// use dockside::image::dockerfile::syntax_directive;
-///
-/// let text = "# syntax=docker/dockerfile:1\nFROM alpine\n";
-/// assert_eq!(syntax_directive(text).as_deref(), Some("docker/dockerfile:1"));
-/// assert_eq!(syntax_directive("FROM alpine\n# syntax=x\n"), None);
-/// ```
 pub fn syntax_directive(dockerfile: &str) -> Option<String> {
     let text = strip_bom(dockerfile);
     let text = match text.strip_prefix("#!") {
@@ -87,13 +79,6 @@ fn escape_char(text: &str) -> char {
 /// default; `$V`, `${V}`, `${V:-x}`, `${V-x}`, `${V:+x}`, `${V+x}` and `${V:?x}` are
 /// understood. An image that needs a variable with no value, `scratch`, and anything
 /// that is not a valid reference are left out: the build reports those itself.
-///
-/// ```
-/// use dockside::image::dockerfile::base_images;
-///
-/// let text = "ARG V=3.19\nFROM golang:1.22 AS build\nFROM alpine:${V}\nCOPY --from=build /app /app\n";
-/// assert_eq!(base_images(text, &[]), ["golang:1.22", "alpine:3.19"]);
-/// ```
 pub fn base_images(dockerfile: &str, build_args: &[(String, String)]) -> Vec<String> {
     let text = strip_bom(dockerfile);
     let escape = escape_char(text);
@@ -478,6 +463,23 @@ impl Expander<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_directive_counts_only_before_the_first_instruction() {
+        let text = "# syntax=docker/dockerfile:1\nFROM alpine\n";
+        assert_eq!(
+            syntax_directive(text).as_deref(),
+            Some("docker/dockerfile:1")
+        );
+        assert_eq!(syntax_directive("FROM alpine\n# syntax=x\n"), None);
+    }
+
+    #[test]
+    fn bases_skip_stages_and_expand_global_args() {
+        let text =
+            "ARG V=3.19\nFROM golang:1.22 AS build\nFROM alpine:${V}\nCOPY --from=build /app /app\n";
+        assert_eq!(base_images(text, &[]), ["golang:1.22", "alpine:3.19"]);
+    }
 
     const DIGEST: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 

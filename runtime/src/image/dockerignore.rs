@@ -38,16 +38,8 @@ struct Pattern {
     exception: bool,
 }
 
-/// The patterns of a `.dockerignore` file.
-///
-/// ```
-/// use dockside::image::dockerignore::DockerIgnore;
-///
-/// let ignore = DockerIgnore::parse("*.md\n!README.md\ntarget\n");
-/// assert!(ignore.is_excluded("CHANGELOG.md"));
-/// assert!(!ignore.is_excluded("README.md"));
-/// assert!(ignore.is_excluded("target/debug/app"));
-/// ```
+/// The patterns of a `.dockerignore` file: with `*.md`, `!README.md` and `target`, the paths
+/// `CHANGELOG.md` and `target/debug/app` are excluded and `README.md` is not.
 #[derive(Debug, Clone, Default)]
 pub struct DockerIgnore {
     patterns: Vec<Pattern>,
@@ -55,6 +47,7 @@ pub struct DockerIgnore {
 
 impl DockerIgnore {
     /// Parses `text`, skipping lines Docker would refuse (see [`DockerIgnore::try_parse`]).
+    #[cfg(any(test, fuzzing))]
     pub fn parse(text: &str) -> Self {
         let patterns = lines(text)
             .filter_map(|(_, line)| compile_line(line).ok())
@@ -276,6 +269,14 @@ fn escape(c: char) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exception_keeps_one_file_of_an_excluded_pattern() {
+        let ignore = DockerIgnore::parse("*.md\n!README.md\ntarget\n");
+        assert!(ignore.is_excluded("CHANGELOG.md"));
+        assert!(!ignore.is_excluded("README.md"));
+        assert!(ignore.is_excluded("target/debug/app"));
+    }
 
     /// `(patterns, path, excluded)`, patterns one per line.
     fn check(cases: &[(&str, &str, bool)]) {

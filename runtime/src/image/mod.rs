@@ -6,13 +6,17 @@
 
 mod build;
 mod build_body;
-pub mod context;
-pub mod dockerfile;
-pub mod dockerignore;
+mod context;
+// Every public item of these two is an entry point of a fuzz target (`crate::__fuzz`), reachable
+// from outside only when fuzzing.
+#[cfg_attr(not(fuzzing), allow(unreachable_pub))]
+mod dockerfile;
+#[cfg_attr(not(fuzzing), allow(unreachable_pub))]
+mod dockerignore;
 mod lock;
 mod prune;
 mod pull;
-pub mod reference;
+mod reference;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -49,7 +49,7 @@ static IMAGE_ID: LazyLock<Regex> = LazyLock::new(|| anchored("[a-f0-9]{64}"));
 
 /// Why a string is not a valid image reference.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReferenceError {
+pub(crate) enum ReferenceError {
     /// The string is empty.
     #[error("invalid image reference \"\": reference is empty")]
     Empty,
@@ -107,30 +107,24 @@ pub enum ReferenceError {
     },
 }
 
-/// A parsed, fully qualified image reference.
-///
-/// ```
-/// let r = dockside::image::reference::parse("redis:7").unwrap();
-/// assert_eq!(r.registry, "docker.io");
-/// assert_eq!(r.repository, "library/redis");
-/// assert_eq!(r.normalized(), "docker.io/library/redis:7");
-/// assert_eq!(r.familiar(), "redis:7");
-/// ```
+/// A parsed, fully qualified image reference: `parse("redis:7")` has registry `docker.io`,
+/// repository `library/redis`, and reads `docker.io/library/redis:7` normalized, `redis:7`
+/// familiar.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Reference {
+pub(crate) struct Reference {
     /// Registry host with optional port, e.g. `docker.io` or `localhost:5000`.
-    pub registry: String,
+    pub(crate) registry: String,
     /// Repository path inside the registry, e.g. `library/redis`.
-    pub repository: String,
+    pub(crate) repository: String,
     /// The tag, if one was given.
-    pub tag: Option<String>,
+    pub(crate) tag: Option<String>,
     /// The digest (`algorithm:hex`), if one was given.
-    pub digest: Option<String>,
+    pub(crate) digest: Option<String>,
 }
 
 /// Parses `s` as Docker does, filling in the default registry and the
 /// `library/` namespace of official images.
-pub fn parse(s: &str) -> Result<Reference, ReferenceError> {
+pub(crate) fn parse(s: &str) -> Result<Reference, ReferenceError> {
     if s.is_empty() {
         return Err(ReferenceError::Empty);
     }
@@ -198,7 +192,8 @@ pub fn parse(s: &str) -> Result<Reference, ReferenceError> {
 }
 
 /// Whether `s` parses as an image reference.
-pub fn is_valid(s: &str) -> bool {
+#[cfg(test)]
+pub(crate) fn is_valid(s: &str) -> bool {
     parse(s).is_ok()
 }
 
@@ -248,13 +243,13 @@ impl Reference {
     /// The fully qualified form, `registry/repository[:tag][@digest]`, with
     /// `:latest` added when neither a tag nor a digest was given (Docker's
     /// `TagNameOnly`).
-    pub fn normalized(&self) -> String {
+    pub(crate) fn normalized(&self) -> String {
         self.with_suffix(self.name())
     }
 
     /// The short form Docker prints: the default registry and the `library/`
     /// namespace are left out, e.g. `redis:latest`.
-    pub fn familiar(&self) -> String {
+    pub(crate) fn familiar(&self) -> String {
         let name = if self.registry != DEFAULT_REGISTRY {
             self.name()
         } else {
@@ -267,12 +262,12 @@ impl Reference {
     }
 
     /// `registry/repository`, without tag or digest.
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         format!("{}/{}", self.registry, self.repository)
     }
 
     /// The tag, or `latest` when none was given (also when only a digest was).
-    pub fn tag_or_latest(&self) -> &str {
+    pub(crate) fn tag_or_latest(&self) -> &str {
         self.tag.as_deref().unwrap_or("latest")
     }
 
@@ -302,6 +297,15 @@ impl fmt::Display for Reference {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_short_name_is_completed_and_shortened_again() {
+        let r = parse("redis:7").unwrap();
+        assert_eq!(r.registry, "docker.io");
+        assert_eq!(r.repository, "library/redis");
+        assert_eq!(r.normalized(), "docker.io/library/redis:7");
+        assert_eq!(r.familiar(), "redis:7");
+    }
 
     const SHA: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 

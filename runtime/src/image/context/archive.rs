@@ -10,7 +10,7 @@ impl Context {
     /// Headers are reproducible: mtime 0, uid and gid 0, the scanned mode bits. Symlinks
     /// are symlink entries carrying their target; long paths and targets use GNU
     /// extensions. Files are streamed from disk.
-    pub fn write_tar<W: Write>(&self, out: W) -> Result<W, ContextError> {
+    pub(crate) fn write_tar<W: Write>(&self, out: W) -> Result<W, ContextError> {
         let mut archive = tar::Builder::new(out);
         for entry in &self.entries {
             self.append_entry(&mut archive, entry)

@@ -32,7 +32,7 @@ impl Context {
     ///
     /// Excluded files, mtimes and owners do not count, so the hash is the same across
     /// runs and machines for the same content.
-    pub fn content_hash(
+    pub(crate) fn content_hash(
         &self,
         build_args: &[(String, String)],
         target: Option<&str>,

@@ -14,7 +14,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use super::dockerignore::DockerIgnoreError;
-pub use scan::scan;
+pub(crate) use scan::scan;
 
 /// The ignore file, read from the context root.
 const IGNORE_FILE: &str = ".dockerignore";
@@ -24,7 +24,7 @@ const OUTSIDE_DOCKERFILE: &str = ".dockside/Dockerfile";
 
 /// Why a build context could not be read or archived.
 #[derive(Debug, thiserror::Error)]
-pub enum ContextError {
+pub(crate) enum ContextError {
     /// A file or folder of the context could not be read.
     #[error("cannot read {}: {source}", path.display())]
     Read {
@@ -77,18 +77,18 @@ pub enum ContextError {
 
 /// One entry of the context, in the archive's terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// Path relative to the context root, '/'-separated.
-    pub path: String,
+    pub(crate) path: String,
     /// What the entry is.
-    pub kind: EntryKind,
+    pub(crate) kind: EntryKind,
     /// Unix mode bits: permissions plus setuid, setgid and sticky (`0o7777`).
-    pub mode: u32,
+    pub(crate) mode: u32,
 }
 
 /// What an [`Entry`] is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EntryKind {
+pub(crate) enum EntryKind {
     /// A regular file of `size` bytes, as seen by the scan.
     File {
         /// Its length when scanned.
@@ -116,7 +116,7 @@ struct Dockerfile {
 
 /// A scanned build context.
 #[derive(Debug, Clone)]
-pub struct Context {
+pub(crate) struct Context {
     root: PathBuf,
     entries: Vec<Entry>,
     dockerfile: Dockerfile,
@@ -157,17 +157,18 @@ impl Read for SizedFile {
 
 impl Context {
     /// The entries to send, in archive order (the outside Dockerfile not included).
-    pub fn entries(&self) -> &[Entry] {
+    #[cfg(test)]
+    pub(crate) fn entries(&self) -> &[Entry] {
         &self.entries
     }
 
     /// The Dockerfile's text as the scan read it (the bytes the content hash covers).
-    pub fn dockerfile_text(&self) -> std::borrow::Cow<'_, str> {
+    pub(crate) fn dockerfile_text(&self) -> std::borrow::Cow<'_, str> {
         String::from_utf8_lossy(&self.dockerfile.content)
     }
 
     /// The Dockerfile's path inside the archive: what the build must be told to use.
-    pub fn dockerfile_name(&self) -> &str {
+    pub(crate) fn dockerfile_name(&self) -> &str {
         &self.dockerfile.name
     }
 }

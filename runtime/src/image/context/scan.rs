@@ -18,7 +18,7 @@ use crate::image::dockerignore::DockerIgnore;
 /// are always kept, as the Docker CLI keeps them. An excluded folder is not entered
 /// unless the ignore file has `!` exceptions or the folder holds the Dockerfile.
 /// Sockets, FIFOs and devices are left out.
-pub fn scan(context_dir: &Path, dockerfile: &Path) -> Result<Context, ContextError> {
+pub(crate) fn scan(context_dir: &Path, dockerfile: &Path) -> Result<Context, ContextError> {
     // `Path::parent` of a bare file name is "", which names no folder.
     let root = if context_dir.as_os_str().is_empty() {
         Path::new(".")
