@@ -7,7 +7,7 @@
 use bollard::Docker;
 
 use crate::config;
-use crate::error::{daemon_words, Error, Result};
+use crate::error::{Error, Result};
 // `container/cleanup.rs` still reaches the runtime through this module.
 pub(crate) use crate::rt::runtime;
 
@@ -15,17 +15,11 @@ pub(crate) use crate::rt::runtime;
 /// version both sides speak: bollard asks for a newer one than older engines accept.
 pub(crate) async fn connect() -> Result<Docker> {
     let host = config::docker_host();
-    let no_daemon = |reason: String| Error::NoDaemon {
-        host: host.clone(),
-        reason,
-    };
+    let no_daemon = |e| Error::no_daemon(host.clone(), e);
     let docker = Docker::connect_with_defaults()
-        .map_err(|e| no_daemon(daemon_words(&e)))?
+        .map_err(no_daemon)?
         .with_timeout(config::docker_timeout());
-    docker
-        .negotiate_version()
-        .await
-        .map_err(|e| no_daemon(daemon_words(&e)))
+    docker.negotiate_version().await.map_err(no_daemon)
 }
 
 /// Whether the daemon runs on this machine, so its containers' processes are visible in /proc.

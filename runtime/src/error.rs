@@ -1,7 +1,16 @@
-//! The one error type of dockside.
+//! dockside's error type: [`Error`] is the only public error enum; the parsers' own errors
+//! (build context, `.dockerignore`, image references) are internal and reach users as the
+//! [`source`](std::error::Error::source) of an [`Error`].
+//!
+//! An error's message says everything by itself, daemon's words included, because a failing
+//! test shows only that message; where a typed cause exists (a bollard or parser error) it is
+//! kept as the source too, for code that inspects it.
 
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// A cause kept as an error's source: a parser error whose type is internal to dockside.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// `Result` with dockside's [`Error`] as the default error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -19,51 +28,94 @@ pub enum Error {
          start one (`sudo systemctl start docker`, or `sudo dockerd &`), \
          or point DOCKER_HOST at a running daemon"
     )]
-    NoDaemon { host: String, reason: String },
+    NoDaemon {
+        /// The daemon's address (`DOCKER_HOST`, or the local socket).
+        host: String,
+        /// What the connection attempt answered, in the daemon's or the OS's words.
+        reason: String,
+        /// The client's error.
+        #[source]
+        source: bollard::errors::Error,
+    },
 
     /// The daemon answered a request with an error.
     #[error("docker {action} failed: {message}")]
-    Docker { action: String, message: String },
+    Docker {
+        /// The request, naming what it was about (`inspect of image redis:7`).
+        action: String,
+        /// The daemon's own words.
+        message: String,
+    },
 
     /// A reference the user wrote is not a valid image reference.
-    #[error("invalid image reference `{reference}`: {reason}")]
-    InvalidReference { reference: String, reason: String },
+    // The parser's message already names the reference: shown once, not twice.
+    #[error("{source}")]
+    InvalidReference {
+        /// The reference as written.
+        reference: String,
+        /// Why it is not valid.
+        source: BoxError,
+    },
 
     /// Pulling an image failed.
     #[error("pulling image {reference} failed: {message}")]
-    Pull { reference: String, message: String },
+    Pull {
+        /// The image reference.
+        reference: String,
+        /// The registry's or daemon's own words.
+        message: String,
+    },
 
     /// Building an image failed; `output` holds the build's own last lines.
     #[error("building image from {dockerfile} failed: {message}\n--- build output ---\n{output}")]
     Build {
+        /// The Dockerfile.
         dockerfile: PathBuf,
+        /// What failed, in the builder's words.
         message: String,
+        /// The build's last output lines.
         output: String,
     },
 
     /// The build context could not be read.
-    #[error("reading build context {context}: {message}")]
-    BuildContext { context: PathBuf, message: String },
+    #[error("reading build context {context}: {source}")]
+    BuildContext {
+        /// The context folder.
+        context: PathBuf,
+        /// What could not be read, or which `.dockerignore` line is invalid.
+        source: BoxError,
+    },
 
     /// A user-named tag exists but dockside did not build it, so it is not ours to replace.
     #[error(
         "image {reference} exists and was not built by dockside; refusing to overwrite it \
          (remove it with `docker rmi {reference}` or choose another `image` tag)"
     )]
-    ForeignImage { reference: String },
+    ForeignImage {
+        /// The tag the user chose.
+        reference: String,
+    },
 
     /// A file or folder dockside needed could not be read or written.
     #[error("{action} {path}: {source}")]
     Io {
+        /// What dockside was doing (`reading`, `creating lock folder`, ...).
         action: &'static str,
+        /// The file or folder.
         path: PathBuf,
+        /// What the OS said.
         #[source]
         source: std::io::Error,
     },
 
     /// Starting a container failed.
     #[error("starting a container from image {image} failed: {message}")]
-    Start { image: String, message: String },
+    Start {
+        /// The image reference.
+        image: String,
+        /// What failed, in the daemon's words where it answered.
+        message: String,
+    },
 
     /// A container did not become ready in time, or died while dockside waited.
     #[error(
@@ -72,25 +124,59 @@ pub enum Error {
         exit = exit_code.map(|c| format!("; it exited with code {c}")).unwrap_or_default()
     )]
     NotReady {
+        /// The container's name.
         container: String,
+        /// Its image reference.
         image: String,
+        /// The readiness conditions still pending.
         awaited: String,
+        /// How long dockside waited.
         elapsed: Duration,
-        /// Container exit codes are 0–255 (−1 when the daemon gave none).
+        /// The exit code, when the container exited while awaited. Container exit codes are
+        /// 0–255 (−1 when the daemon gave none).
         exit_code: Option<i32>,
+        /// The container's last log lines.
         logs: String,
     },
 
     /// A request to a running container (exec, logs, copy, ...) failed.
     #[error("{action} in container {container} failed: {message}")]
     Container {
+        /// The container's name.
         container: String,
+        /// The request (`inspect`, `start`, ...).
         action: String,
+        /// The daemon's own words.
         message: String,
     },
 }
 
 impl Error {
+    /// No daemon answered at `host`: the daemon's words, and the client's error as the source.
+    pub(crate) fn no_daemon(host: String, source: bollard::errors::Error) -> Self {
+        Error::NoDaemon {
+            host,
+            reason: daemon_words(&source),
+            source,
+        }
+    }
+
+    /// `reference` is not a valid image reference, for the reason `source` gives.
+    pub(crate) fn invalid_reference(reference: &str, source: impl Into<BoxError>) -> Self {
+        Error::InvalidReference {
+            reference: reference.to_owned(),
+            source: source.into(),
+        }
+    }
+
+    /// The build context folder `context` could not be read, for the reason `source` gives.
+    pub(crate) fn build_context(context: impl Into<PathBuf>, source: impl Into<BoxError>) -> Self {
+        Error::BuildContext {
+            context: context.into(),
+            source: source.into(),
+        }
+    }
+
     pub(crate) fn io(
         action: &'static str,
         path: impl Into<PathBuf>,
@@ -128,4 +214,40 @@ pub(crate) fn is_not_found(err: &bollard::errors::Error) -> bool {
             ..
         }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn an_invalid_reference_is_named_once_and_keeps_its_cause() {
+        let err = crate::image::parse_reference("Redis").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid image reference \"Redis\": repository name must be lowercase"
+        );
+        assert!(matches!(&err, Error::InvalidReference { reference, .. } if reference == "Redis"));
+        let cause = err.source().expect("the parser's error as the source");
+        assert_eq!(cause.to_string(), err.to_string());
+    }
+
+    #[test]
+    fn an_unreadable_context_keeps_its_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let spec = crate::BuildSpec::new(missing.join("Dockerfile"));
+        let err = crate::Image::Build(spec).resolve().unwrap_err();
+        assert!(matches!(err, Error::BuildContext { .. }), "{err:?}");
+        let message = err.to_string();
+        assert!(message.starts_with("reading build context"), "{message}");
+        assert!(message.contains("missing"), "{message}");
+        let cause = err.source().expect("the context's error as the source");
+        assert!(
+            cause.to_string().contains("cannot read dockerfile"),
+            "{cause}"
+        );
+    }
 }

@@ -30,7 +30,7 @@ impl Session {
         let runtime = crate::rt::runtime()?;
         // Made on this runtime and used only on it, for the start-up below.
         let docker = match runtime.block_on(crate::docker::connect()) {
-            Err(Error::NoDaemon { host, reason }) if config::skip_without_docker() => {
+            Err(Error::NoDaemon { host, reason, .. }) if config::skip_without_docker() => {
                 eprintln!(
                     "dockside: skipping {}: no docker daemon at {host} ({reason})",
                     spec.name

@@ -117,11 +117,8 @@ fn scan(spec: &BuildSpec) -> Result<Context> {
     context::scan(&spec.context, &spec.dockerfile).map_err(|e| context_error(spec, e))
 }
 
-fn context_error(spec: &BuildSpec, err: impl std::fmt::Display) -> Error {
-    Error::BuildContext {
-        context: spec.context.clone(),
-        message: err.to_string(),
-    }
+fn context_error(spec: &BuildSpec, err: context::ContextError) -> Error {
+    Error::build_context(&spec.context, err)
 }
 
 /// `dockside/<name>:<hash>`, the name taken from the Dockerfile's folder (and its file name when

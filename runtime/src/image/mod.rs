@@ -137,10 +137,7 @@ fn block_on<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> 
 }
 
 pub(crate) fn parse_reference(text: &str) -> Result<Reference> {
-    reference::parse(text).map_err(|e| Error::InvalidReference {
-        reference: text.to_owned(),
-        reason: e.to_string(),
-    })
+    reference::parse(text).map_err(|e| Error::invalid_reference(text, e))
 }
 
 async fn ensure_pulled(reference: &Reference) -> Result<ResolvedImage> {
