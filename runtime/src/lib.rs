@@ -15,6 +15,8 @@
 //! really ready, hands it to the test, and removes it afterwards. See the README for every
 //! argument and environment variable.
 
+#![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
+
 mod config;
 mod container;
 mod docker;

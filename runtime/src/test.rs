@@ -18,6 +18,8 @@ pub struct TestSpec {
 }
 
 impl TestSpec {
+    /// A test named `name` (for labels and messages) in the crate whose folder is
+    /// `manifest_dir`, against which relative Dockerfile paths are resolved.
     pub fn new(name: &'static str, manifest_dir: &'static str) -> Self {
         TestSpec {
             name,
@@ -26,6 +28,7 @@ impl TestSpec {
         }
     }
 
+    /// Adds the container of the next parameter.
     pub fn container(mut self, spec: ContainerSpec) -> Self {
         self.containers.push(spec);
         self
@@ -33,6 +36,7 @@ impl TestSpec {
 }
 
 /// The test's containers, taken in parameter order.
+#[derive(Debug)]
 pub struct Args {
     containers: std::vec::IntoIter<Container>,
 }
@@ -62,6 +66,7 @@ impl Args {
     label = "this parameter receives a container"
 )]
 pub trait FromContainer {
+    /// The parameter's value, made from its started container.
     fn from_container(container: Container) -> Self;
 }
 
@@ -73,6 +78,7 @@ impl FromContainer for Container {
 
 /// Return types of test functions: `()` or `Result<(), E>`, as for `#[test]`.
 pub trait Outcome {
+    /// Whether the test failed, so its containers' logs are reported.
     fn is_failure(&self) -> bool;
     /// What a test that was skipped (no daemon, and skipping was asked for) returns.
     fn passed() -> Self;

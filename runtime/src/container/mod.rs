@@ -42,8 +42,11 @@ struct Inner {
 /// What a command run with [`Container::exec`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExecOutput {
+    /// The command's exit code.
     pub exit_code: i64,
+    /// What it wrote to stdout, decoded as UTF-8 (invalid bytes replaced).
     pub stdout: String,
+    /// What it wrote to stderr, decoded likewise.
     pub stderr: String,
 }
 

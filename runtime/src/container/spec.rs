@@ -10,7 +10,10 @@ use std::time::Duration;
 use super::Container;
 use crate::image::{BuildSpec, Image};
 
-/// A custom readiness probe: called until it reports ready or the startup timeout passes.
+/// A custom readiness probe: called again until it reports ready or the startup timeout passes.
+///
+/// The timeout is checked between calls: a call that never returns is not cut off, so a probe
+/// should bound its own I/O (e.g. with `tokio::time::timeout`).
 pub type Probe = Arc<
     dyn Fn(Container) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync,
 >;
@@ -32,23 +35,40 @@ pub enum Wait {
 }
 
 impl Wait {
+    /// Waits until the server inside the container listens on `port`.
     pub fn port(port: u16) -> Wait {
         Wait::Port(port)
     }
 
+    /// Waits until a line of the container's output matches the regular expression `pattern`.
     pub fn log(pattern: impl Into<String>) -> Wait {
         Wait::Log(pattern.into())
     }
 
+    /// Waits until Docker reports the container healthy.
     pub fn healthy() -> Wait {
         Wait::Healthy
     }
 
+    /// Waits until `GET path` on container port `port` answers with a 2xx status.
     pub fn http(port: u16, path: impl Into<String>) -> Wait {
         Wait::Http(port, path.into())
     }
 
     /// Wraps an async probe: `async fn(Container) -> R` where `R` is `bool` or `Result<(), E: Display>`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use dockside::{Container, Wait};
+    ///
+    /// async fn answers(web: Container) -> std::io::Result<()> {
+    ///     let connect = tokio::net::TcpStream::connect(web.addr(80));
+    ///     tokio::time::timeout(Duration::from_secs(1), connect).await??;
+    ///     Ok(())
+    /// }
+    ///
+    /// let wait = Wait::custom(answers);
+    /// ```
     pub fn custom<F, Fut>(probe: F) -> Wait
     where
         F: Fn(Container) -> Fut + Send + Sync + 'static,
@@ -80,8 +100,9 @@ impl fmt::Display for Wait {
     }
 }
 
-/// What a custom probe may return.
+/// What a custom probe may return: `bool` (`true` is ready) or `Result<(), E: Display>`.
 pub trait ProbeOutcome {
+    /// `Ok(())` when ready, else why not yet, as the timeout error will show it.
     fn into_probe_result(self) -> Result<(), String>;
 }
 
@@ -167,37 +188,45 @@ impl ContainerSpec {
         self
     }
 
+    /// A `--build-arg` for the Dockerfile build; later pairs win over earlier ones of a name.
     pub fn build_arg(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.build_args.push((name.into(), value.into()));
         self
     }
 
+    /// The stage of a multi-stage Dockerfile to build (`--target`).
     pub fn target(mut self, stage: impl Into<String>) -> Self {
         self.target = Some(stage.into());
         self
     }
 
+    /// The command, replacing the image's `CMD`.
     pub fn cmd<S: AsRef<str>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
         self.cmd = Some(strings(args));
         self
     }
 
+    /// The entrypoint, replacing the image's `ENTRYPOINT`.
     pub fn entrypoint<S: AsRef<str>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
         self.entrypoint = Some(strings(args));
         self
     }
 
+    /// An environment variable of the container.
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.push((key.into(), value.into()));
         self
     }
 
+    /// A label on the container, besides the ones dockside sets.
     pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.labels.push((key.into(), value.into()));
         self
     }
 
-    /// Publishes a container port on an ephemeral 127.0.0.1 port; by default readiness waits for it.
+    /// Publishes a container port on an ephemeral host port, on 127.0.0.1 when the daemon is
+    /// local (`unix://`) and on all of the daemon host's interfaces otherwise; by default
+    /// readiness waits for it.
     pub fn port(mut self, port: u16) -> Self {
         self.ports.push(port);
         self
@@ -215,21 +244,26 @@ impl ContainerSpec {
         self
     }
 
+    /// How long dockside waits, once the container runs, for it to become ready; the default
+    /// is `DOCKSIDE_STARTUP_TIMEOUT` (60 s).
     pub fn startup_timeout(mut self, timeout: Duration) -> Self {
         self.startup_timeout = Some(timeout);
         self
     }
 
+    /// The user the command runs as (`name`, `uid` or `uid:gid`).
     pub fn user(mut self, user: impl Into<String>) -> Self {
         self.user = Some(user.into());
         self
     }
 
+    /// The working directory of the command.
     pub fn workdir(mut self, dir: impl Into<String>) -> Self {
         self.workdir = Some(dir.into());
         self
     }
 
+    /// A tmpfs mounted at `path` in the container.
     pub fn tmpfs(mut self, path: impl Into<String>) -> Self {
         self.tmpfs.push(path.into());
         self
