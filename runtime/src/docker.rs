@@ -22,7 +22,8 @@ pub(crate) async fn connect() -> Result<Docker> {
     docker.negotiate_version().await.map_err(no_daemon)
 }
 
-/// Whether the daemon runs on this machine, so its containers' processes are visible in /proc.
+/// Whether `DOCKER_HOST` names a unix socket: dockside then takes the daemon for a local one,
+/// whose containers' processes are visible in /proc and whose loopback is the test's.
 pub(crate) fn is_local() -> bool {
     config::docker_host().starts_with("unix://")
 }

@@ -1,8 +1,8 @@
 //! Support code for dockside's integration tests, which run against a real Docker daemon.
 //!
 //! - [`proxy`]: a Docker API proxy on a unix socket that counts requests and injects the faults
-//!   a healthy daemon cannot be made to produce (STYLE.md: faults are injected at the socket,
-//!   bollard is never mocked).
+//!   a healthy daemon cannot be made to produce: faults are injected at the socket, so bollard
+//!   is never mocked.
 //! - [`fixture`]: the fixture program every test image runs, and build contexts holding it.
 //! - [`docker_cli`]: assertions through the `docker` CLI, independent of dockside's own code.
 

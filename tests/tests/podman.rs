@@ -3,7 +3,7 @@
 //! The requests go through a recording proxy that changes nothing, so the test sees which
 //! builder dockside asked for (Podman 4.3 accepts `version=2` and builds anyway).
 //! Each test starts its own Podman with private configuration and storage in a temporary
-//! directory, so nothing on the machine changes and parallel runs do not meet.
+//! directory, so the host's own Podman setup is left alone and parallel runs do not meet.
 
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 //! `image = "..."` alone pulls a missing image, from a registry this test starts on loopback
-//! (Debian's `docker-registry`), since our machines reach no public registry.
+//! (Debian's `docker-registry`), so the suite needs no public registry.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};

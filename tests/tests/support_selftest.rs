@@ -2,7 +2,7 @@
 //! counting, streaming, upgrades, injected faults) and the fixture program in a container.
 //!
 //! The `docker` CLI drives the daemon here, so these tests do not depend on dockside's runtime.
-//! It runs with `DOCKER_BUILDKIT=0` because the machine has no buildx plugin.
+//! It runs with `DOCKER_BUILDKIT=0`, so the `docker` CLI needs no buildx plugin.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -1,8 +1,8 @@
 //! Removing the images of a Dockerfile that its current content no longer builds.
 //!
 //! Content-hash tags never overwrite each other, so every edit of a Dockerfile leaves its old
-//! image behind. Pruning is explicit (DESIGN: removing images "to be safe" races with tests using
-//! them) and careful: only images carrying dockside's labels for this very Dockerfile, never the
+//! image behind. Pruning is explicit, because removing images "to be safe" races with tests using
+//! them, and careful: only images carrying dockside's labels for this very Dockerfile, never the
 //! current one, never one a container uses.
 
 use std::collections::HashMap;
