@@ -21,6 +21,7 @@ mod docker;
 mod error;
 pub mod image;
 mod labels;
+mod process;
 mod session;
 
 #[doc(hidden)]

@@ -8,10 +8,11 @@ use bollard::models::{
 use bollard::query_parameters::InspectContainerOptions;
 use bollard::Docker;
 
-use super::{cleanup, wait, Container, ContainerSpec};
+use super::{wait, Container, ContainerSpec};
 use crate::error::{daemon_words, Error, Result};
 use crate::image::ResolvedImage;
 use crate::labels::{self, Owner};
+use crate::process::registry;
 
 /// Who is starting a container: recorded in its labels.
 pub(crate) struct Origin<'a> {
@@ -40,7 +41,7 @@ pub(crate) async fn start(
         .create_container(None, create_body(spec, image, origin))
         .await
         .map_err(failed)?;
-    cleanup::track_container(&created.id);
+    registry::track_container(&created.id);
     origin
         .created
         .lock()

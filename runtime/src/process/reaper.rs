@@ -1,0 +1,73 @@
+//! The start-up reaper: removes what dockside processes killed outright (SIGKILL, the OOM
+//! killer) left behind, since they could not clean up themselves.
+
+use std::collections::HashMap;
+
+use bollard::query_parameters::{ListContainersOptionsBuilder, ListNetworksOptionsBuilder};
+use bollard::Docker;
+
+use crate::container::cleanup::{remove_container, remove_network};
+use crate::error::daemon_words;
+use crate::labels::{self, Owner};
+
+/// Removes the containers and networks of dockside processes that are gone (killed with
+/// SIGKILL, or by the OOM killer, before they could clean up). Runs once per process, before its
+/// first container starts. Objects without dockside's label, and those whose owner lives or runs
+/// on another host, are never touched.
+pub(crate) async fn reap_orphans(docker: &Docker) {
+    static DONE: once_cell::sync::OnceCell<()> = once_cell::sync::OnceCell::new();
+    if DONE.set(()).is_err() {
+        return;
+    }
+    let filters = HashMap::from([("label", vec![format!("{}=true", labels::MANAGED)])]);
+    let listed = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::new()
+                .all(true)
+                .filters(&filters)
+                .build(),
+        ))
+        .await;
+    let orphans: Vec<String> = match listed {
+        Ok(containers) => containers
+            .into_iter()
+            .filter(|c| owner_is_gone(c.labels.as_ref()))
+            .filter_map(|c| c.id)
+            .collect(),
+        Err(e) => {
+            return eprintln!(
+                "dockside: could not list containers to clean up: {}",
+                daemon_words(&e)
+            )
+        }
+    };
+    for id in &orphans {
+        eprintln!("dockside: removing container {id} left behind by a process that is gone");
+        if let Err(e) = remove_container(docker, id).await {
+            eprintln!("dockside: {e}");
+        }
+    }
+    let networks = docker
+        .list_networks(Some(
+            ListNetworksOptionsBuilder::new().filters(&filters).build(),
+        ))
+        .await
+        .unwrap_or_default();
+    for network in networks
+        .into_iter()
+        .filter(|n| owner_is_gone(n.labels.as_ref()))
+    {
+        if let Some(id) = network.id {
+            if let Err(e) = remove_network(docker, &id).await {
+                eprintln!("dockside: {e}");
+            }
+        }
+    }
+}
+
+fn owner_is_gone(labels: Option<&HashMap<String, String>>) -> bool {
+    labels
+        .and_then(|l| l.get(labels::OWNER))
+        .and_then(|owner| Owner::parse(owner))
+        .is_some_and(|owner| owner.is_gone())
+}
