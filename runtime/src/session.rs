@@ -15,7 +15,8 @@ use crate::container::start::{self, Origin};
 use crate::container::Container;
 use crate::error::{daemon_words, Error, Result};
 use crate::image::ResolvedImage;
-use crate::labels::{self, Owner};
+use crate::labels;
+use crate::process::owner::Owner;
 use crate::process::{reaper, registry, signals};
 
 pub(crate) struct Session {

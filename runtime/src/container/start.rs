@@ -11,7 +11,8 @@ use bollard::Docker;
 use super::{wait, Container, ContainerSpec};
 use crate::error::{daemon_words, Error, Result};
 use crate::image::ResolvedImage;
-use crate::labels::{self, Owner};
+use crate::labels;
+use crate::process::owner::Owner;
 use crate::process::registry;
 
 /// Who is starting a container: recorded in its labels.

@@ -8,7 +8,8 @@ use bollard::Docker;
 
 use crate::container::cleanup::{remove_container, remove_network};
 use crate::error::daemon_words;
-use crate::labels::{self, Owner};
+use crate::labels;
+use crate::process::owner::Owner;
 
 /// Removes the containers and networks of dockside processes that are gone (killed with
 /// SIGKILL, or by the OOM killer, before they could clean up). Runs once per process, before its
