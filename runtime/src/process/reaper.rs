@@ -13,8 +13,9 @@ use crate::process::owner::Owner;
 
 /// Removes the containers and networks of dockside processes that are gone (killed with
 /// SIGKILL, or by the OOM killer, before they could clean up). Runs once per process, before its
-/// first container starts. Objects without dockside's label, and those whose owner lives or runs
-/// on another host, are never touched.
+/// first container starts. Objects without dockside's label, and those whose owner is not
+/// provably gone ([`Owner::is_gone`]: it may live on another host or in another PID namespace,
+/// or this process cannot see), are never touched.
 pub(crate) async fn reap_orphans(docker: &Docker) {
     static DONE: once_cell::sync::OnceCell<()> = once_cell::sync::OnceCell::new();
     if DONE.set(()).is_err() {
