@@ -10,6 +10,10 @@ pub(crate) const MANAGED: &str = "dockside.managed";
 pub(crate) const SESSION: &str = "dockside.session";
 /// The creating process, as [`crate::process::owner::Owner::label`] writes it.
 pub(crate) const OWNER: &str = "dockside.owner";
+/// On containers created under `DOCKSIDE_KEEP`: `always` or `on-failure`. Labels cannot change
+/// after creation, so the policy is recorded up front, and the reaper never removes a container
+/// carrying it: the test's own process removes an `on-failure` container after a pass.
+pub(crate) const KEEP: &str = "dockside.keep";
 /// The test that created a container.
 pub(crate) const TEST: &str = "dockside.test";
 /// The test parameter a container was handed to.

@@ -98,7 +98,7 @@ impl Session {
         let ids: Vec<String> = self.containers.iter().map(|c| c.id().to_owned()).collect();
         if keep {
             for container in &self.containers {
-                registry::forget_container(container.id());
+                registry::keep(container.id(), self.network.as_deref());
                 let ports: Vec<String> = container
                     .published_ports()
                     .into_iter()

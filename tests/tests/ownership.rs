@@ -52,3 +52,49 @@ fn a_live_owner_in_another_pid_namespace_keeps_its_container() {
 fn a_live_owner_without_a_readable_proc_keeps_its_container() {
     survives_a_run_beside_an_owner_under(WITHOUT_PROC);
 }
+
+// ---- DOCKSIDE_KEEP: kept containers outlive later runs ----
+
+#[docker_test(dockerfile = "fixtures/Dockerfile", cmd = ["sleep"])]
+#[ignore = "run by the keep tests"]
+fn child_keeps_a_container(kept: Container) {
+    println!("container-id={}", kept.id());
+    assert!(
+        std::env::var("DOCKSIDE_TEST_FAIL").is_err(),
+        "failing as asked"
+    );
+}
+
+/// Runs `child_keeps_a_container` with `envs`, then a normal dockside process (whose start-up
+/// reaper sweeps), and asserts the kept container is still there.
+fn a_kept_container_outlives_the_next_run(envs: &[(&str, &str)]) {
+    let keeper = child::run("child_keeps_a_container", envs);
+    let id = keeper
+        .printed("container-id")
+        .pop()
+        .unwrap_or_else(|| panic!("no container-id\n{}", keeper.output()));
+    let announced = keeper.output().contains("kept container kept");
+    let sweep = child::run("child_starts_up_quickly", &[]);
+    let survived = exists(&id);
+    docker_cli::remove_container(&id);
+    assert!(announced, "{}", keeper.output());
+    assert!(sweep.passed(), "{}", sweep.output());
+    assert!(
+        survived,
+        "kept container {id} was removed by the next run\n{}",
+        sweep.output()
+    );
+}
+
+#[test]
+fn a_container_kept_always_outlives_the_next_run() {
+    a_kept_container_outlives_the_next_run(&[("DOCKSIDE_KEEP", "always")]);
+}
+
+#[test]
+fn a_container_kept_on_failure_outlives_the_next_run() {
+    a_kept_container_outlives_the_next_run(&[
+        ("DOCKSIDE_KEEP", "on-failure"),
+        ("DOCKSIDE_TEST_FAIL", "1"),
+    ]);
+}

@@ -9,6 +9,7 @@ use bollard::query_parameters::InspectContainerOptions;
 use bollard::Docker;
 
 use super::{wait, Container, ContainerSpec};
+use crate::config::Keep;
 use crate::error::{daemon_words, Error, Result};
 use crate::image::ResolvedImage;
 use crate::labels;
@@ -77,6 +78,11 @@ fn create_body(
     labels.insert(labels::OWNER.to_owned(), origin.owner.label());
     labels.insert(labels::TEST.to_owned(), origin.test.to_owned());
     labels.insert(labels::NAME.to_owned(), spec.name.clone());
+    match crate::config::keep() {
+        Keep::Always => labels.insert(labels::KEEP.to_owned(), "always".to_owned()),
+        Keep::OnFailure => labels.insert(labels::KEEP.to_owned(), "on-failure".to_owned()),
+        Keep::Never => None,
+    };
     if let Some(session) = crate::config::session() {
         labels.insert(labels::SESSION.to_owned(), session);
     }

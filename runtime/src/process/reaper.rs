@@ -33,7 +33,7 @@ pub(crate) async fn reap_orphans(docker: &Docker) {
     let orphans: Vec<String> = match listed {
         Ok(containers) => containers
             .into_iter()
-            .filter(|c| owner_is_gone(c.labels.as_ref()))
+            .filter(|c| owner_is_gone(c.labels.as_ref()) && !is_kept(c.labels.as_ref()))
             .filter_map(|c| c.id)
             .collect(),
         Err(e) => {
@@ -60,11 +60,23 @@ pub(crate) async fn reap_orphans(docker: &Docker) {
         .filter(|n| owner_is_gone(n.labels.as_ref()))
     {
         if let Some(id) = network.id {
-            if let Err(e) = remove_network(docker, &id).await {
-                eprintln!("dockside: {e}");
+            match remove_network(docker, &id).await {
+                // A kept container still uses it; it goes at a start-up after the user removed
+                // the container.
+                Err(e) if e.to_string().contains("active endpoints") => {}
+                Err(e) => eprintln!("dockside: {e}"),
+                Ok(()) => {}
             }
         }
     }
+}
+
+/// Whether the container was created under `DOCKSIDE_KEEP`: it is the user's to remove, even
+/// when its owner is gone. An `on-failure` container whose owner passed was removed by that
+/// owner; one whose owner was killed outright is kept, as a test that never finished has not
+/// passed.
+fn is_kept(labels: Option<&HashMap<String, String>>) -> bool {
+    labels.is_some_and(|l| l.contains_key(labels::KEEP))
 }
 
 fn owner_is_gone(labels: Option<&HashMap<String, String>>) -> bool {

@@ -12,33 +12,48 @@ pub(crate) struct Live {
     pub(crate) networks: BTreeSet<String>,
 }
 
-static LIVE: Lazy<Mutex<Live>> = Lazy::new(Default::default);
+/// What this process holds.
+#[derive(Default)]
+struct Registry {
+    live: Live,
+}
 
-fn live() -> std::sync::MutexGuard<'static, Live> {
+static REGISTRY: Lazy<Mutex<Registry>> = Lazy::new(Default::default);
+
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
     // A panic while holding the lock cannot leave the sets half-updated: each update is one insert.
-    LIVE.lock().unwrap_or_else(|p| p.into_inner())
+    REGISTRY.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 pub(crate) fn track_container(id: &str) {
-    live().containers.insert(id.to_owned());
+    registry().live.containers.insert(id.to_owned());
 }
 
 pub(crate) fn track_network(id: &str) {
-    live().networks.insert(id.to_owned());
+    registry().live.networks.insert(id.to_owned());
 }
 
-/// Stops tracking a container: it was removed, or the user asked to keep it (then not even a
-/// signal removes it).
+/// Stops tracking a removed container.
 pub(crate) fn forget_container(id: &str) {
-    live().containers.remove(id);
+    registry().live.containers.remove(id);
+}
+
+/// Hands a container, and the network it is attached to, over to the user (`DOCKSIDE_KEEP`):
+/// from now on not even a signal removes them.
+pub(crate) fn keep(container: &str, network: Option<&str>) {
+    let mut registry = registry();
+    registry.live.containers.remove(container);
+    if let Some(network) = network {
+        registry.live.networks.remove(network);
+    }
 }
 
 /// Stops tracking a removed network.
 pub(crate) fn forget_network(id: &str) {
-    live().networks.remove(id);
+    registry().live.networks.remove(id);
 }
 
 /// Takes everything still tracked, for a last-minute removal.
 pub(crate) fn take_all() -> Live {
-    std::mem::take(&mut *live())
+    std::mem::take(&mut registry().live)
 }
