@@ -39,11 +39,15 @@ pub(crate) async fn start(
         image: image.reference.clone(),
         message: daemon_words(&e),
     };
+    // Counted while in flight, so a signal handler knows to wait for the answer: the daemon may
+    // have made the container before this process learns its id.
+    let creating = registry::creating();
     let created = docker
         .create_container(None, create_body(spec, image, origin))
         .await
         .map_err(failed)?;
     registry::track_container(&created.id);
+    drop(creating);
     origin
         .created
         .lock()

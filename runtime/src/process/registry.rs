@@ -12,10 +12,14 @@ pub(crate) struct Live {
     pub(crate) networks: BTreeSet<String>,
 }
 
-/// What this process holds.
+/// What this process holds: the live objects, what it kept for the user (which nothing of
+/// dockside's may remove), and how many container creations are awaiting the daemon's answer
+/// (their containers may exist already, untracked).
 #[derive(Default)]
 struct Registry {
     live: Live,
+    kept: BTreeSet<String>,
+    creating: usize,
 }
 
 static REGISTRY: Lazy<Mutex<Registry>> = Lazy::new(Default::default);
@@ -43,9 +47,36 @@ pub(crate) fn forget_container(id: &str) {
 pub(crate) fn keep(container: &str, network: Option<&str>) {
     let mut registry = registry();
     registry.live.containers.remove(container);
+    registry.kept.insert(container.to_owned());
     if let Some(network) = network {
         registry.live.networks.remove(network);
+        registry.kept.insert(network.to_owned());
     }
+}
+
+/// Whether this process kept the container or network `id` for the user.
+pub(crate) fn is_kept(id: &str) -> bool {
+    registry().kept.contains(id)
+}
+
+/// Counts a container creation as in flight until the returned guard is dropped.
+pub(crate) fn creating() -> Creating {
+    registry().creating += 1;
+    Creating
+}
+
+/// A container creation in flight; see [`creating`].
+pub(crate) struct Creating;
+
+impl Drop for Creating {
+    fn drop(&mut self) {
+        registry().creating -= 1;
+    }
+}
+
+/// Whether any container creation awaits the daemon's answer.
+pub(crate) fn creations_in_flight() -> bool {
+    registry().creating > 0
 }
 
 /// Stops tracking a removed network.
