@@ -24,6 +24,7 @@ mod error;
 pub mod image;
 mod labels;
 mod names;
+mod process;
 mod rt;
 mod session;
 mod test;

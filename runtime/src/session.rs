@@ -14,7 +14,9 @@ use crate::container::start::{self, Origin};
 use crate::container::Container;
 use crate::error::{daemon_words, Error, Result};
 use crate::image::ResolvedImage;
-use crate::labels::{self, Owner};
+use crate::labels;
+use crate::process::owner::Owner;
+use crate::process::{reaper, registry, signals};
 use crate::test::TestSpec;
 
 pub(crate) struct Session {
@@ -40,8 +42,8 @@ impl Session {
             Err(e) => return Err(e),
             Ok(docker) => docker,
         };
-        runtime.block_on(cleanup::reap_orphans(&docker));
-        cleanup::install_signal_handler();
+        runtime.block_on(reaper::reap_orphans(&docker));
+        signals::install_signal_handler();
         let images = spec
             .containers
             .iter()
@@ -96,7 +98,7 @@ impl Session {
         let ids: Vec<String> = self.containers.iter().map(|c| c.id().to_owned()).collect();
         if keep {
             for container in &self.containers {
-                cleanup::forget_container(container.id());
+                registry::keep(container.id(), self.network.as_deref());
                 let ports: Vec<String> = container
                     .published_ports()
                     .into_iter()
@@ -176,7 +178,7 @@ async fn create_network(docker: &Docker, spec: &TestSpec, owner: &Owner) -> Resu
             action: format!("creation of network {name}"),
             message: daemon_words(&e),
         })?;
-    cleanup::track_network(&created.id);
+    registry::track_network(&created.id);
     Ok(created.id)
 }
 

@@ -10,5 +10,6 @@ pub mod child;
 pub mod docker_cli;
 pub mod fixture;
 pub mod http;
+pub mod isolated;
 pub mod proxy;
 pub mod require;

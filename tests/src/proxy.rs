@@ -64,6 +64,13 @@ pub enum Fault {
         status: u16,
         message: String,
     },
+    /// Forward matching requests, then hold the daemon's answer for `delay` before relaying
+    /// it: a request in flight, that the daemon has carried out while the client still waits.
+    DelayResponse {
+        method: String,
+        path_prefix: String,
+        delay: std::time::Duration,
+    },
     /// Answer matching requests with 200 and this JSON body, without forwarding them: a
     /// daemon of another kind (Podman, an old engine) as far as that endpoint is concerned.
     Respond {
@@ -326,6 +333,17 @@ async fn handle(
             return Ok(error_response(StatusCode::BAD_GATEWAY, &message));
         }
     };
+
+    if let Fault::DelayResponse {
+        method: m,
+        path_prefix,
+        delay,
+    } = &fault
+    {
+        if matches(m, path_prefix, &method, &path) {
+            tokio::time::sleep(*delay).await;
+        }
+    }
 
     if response.status() == StatusCode::SWITCHING_PROTOCOLS {
         let upstream_upgrade = hyper::upgrade::on(&mut response);

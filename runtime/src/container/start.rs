@@ -8,10 +8,13 @@ use bollard::models::{
 use bollard::query_parameters::InspectContainerOptions;
 use bollard::Docker;
 
-use super::{cleanup, wait, Container, ContainerSpec};
+use super::{wait, Container, ContainerSpec};
+use crate::config::Keep;
 use crate::error::{daemon_words, Error, Result};
 use crate::image::ResolvedImage;
-use crate::labels::{self, Owner};
+use crate::labels;
+use crate::process::owner::Owner;
+use crate::process::registry;
 
 /// Who is starting a container: recorded in its labels.
 pub(crate) struct Origin<'a> {
@@ -36,11 +39,15 @@ pub(crate) async fn start(
         image: image.reference.clone(),
         message: daemon_words(&e),
     };
+    // Counted while in flight, so a signal handler knows to wait for the answer: the daemon may
+    // have made the container before this process learns its id.
+    let creating = registry::creating();
     let created = docker
         .create_container(None, create_body(spec, image, origin))
         .await
         .map_err(failed)?;
-    cleanup::track_container(&created.id);
+    registry::track_container(&created.id);
+    drop(creating);
     origin
         .created
         .lock()
@@ -75,6 +82,11 @@ fn create_body(
     labels.insert(labels::OWNER.to_owned(), origin.owner.label());
     labels.insert(labels::TEST.to_owned(), origin.test.to_owned());
     labels.insert(labels::NAME.to_owned(), spec.name.clone());
+    match crate::config::keep() {
+        Keep::Always => labels.insert(labels::KEEP.to_owned(), "always".to_owned()),
+        Keep::OnFailure => labels.insert(labels::KEEP.to_owned(), "on-failure".to_owned()),
+        Keep::Never => None,
+    };
     if let Some(session) = crate::config::session() {
         labels.insert(labels::SESSION.to_owned(), session);
     }
