@@ -52,6 +52,28 @@ pub enum Error {
     )]
     ForeignImage { reference: String },
 
+    /// The lock folder could be used or changed by someone else, so dockside does not trust it.
+    #[error(
+        "lock folder {path} {reason}; dockside only uses a folder that it owns and that no other \
+         user can write: remove it (`rm -rf {path}`) or set DOCKSIDE_LOCK_DIR to such a folder"
+    )]
+    UnsafeLockDir { path: PathBuf, reason: String },
+
+    /// A lock file is not a regular file of this user (for example a planted symlink).
+    #[error(
+        "lock file {path} {reason}; dockside neither follows nor writes it: remove it \
+         (`rm {path}`) if you did not put it there on purpose"
+    )]
+    UnsafeLockFile { path: PathBuf, reason: String },
+
+    /// Something dockside waited for did not finish within its time limit.
+    #[error("{what} did not finish within {limit:?}; {variable} sets this limit")]
+    Timeout {
+        what: String,
+        limit: Duration,
+        variable: &'static str,
+    },
+
     /// A file or folder dockside needed could not be read or written.
     #[error("{action} {path}: {source}")]
     Io {

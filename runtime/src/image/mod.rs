@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use bollard::Docker;
 use once_cell::sync::{Lazy, OnceCell};
 
+use crate::config;
 use crate::error::{daemon_words, is_not_found, Error, Result};
 use crate::labels;
 use lock::ImageLock;
@@ -89,19 +90,43 @@ impl Image {
     }
 
     fn resolve_uncached(&self) -> Result<ResolvedImage> {
+        // One limit for everything done under the lock; waiters read it from the lock file.
+        let limit = config::image_timeout();
         match self {
             Image::Pull(text) => {
                 let reference = parse_reference(text)?;
-                let _lock = ImageLock::acquire(&reference.normalized())?;
-                block_on(ensure_pulled(&reference))
+                let _lock = ImageLock::acquire(&lock_key(&reference), limit)?;
+                let what = || format!("pulling image {}", reference.familiar());
+                block_on(image_work(what, limit, ensure_pulled(&reference)))
             }
             Image::Build(spec) => {
                 let plan = build::Plan::new(spec)?;
-                let _lock = ImageLock::acquire(&plan.tag)?;
-                block_on(plan.ensure_built())
+                let _lock = ImageLock::acquire(&lock_key(&parse_reference(&plan.tag)?), limit)?;
+                let what = format!(
+                    "building image {} from {}",
+                    plan.tag,
+                    spec.dockerfile.display()
+                );
+                let what = move || what;
+                block_on(image_work(what, limit, plan.ensure_built()))
             }
         }
     }
+}
+
+/// The lock of one image reference: a pull of `x` and a build tagged `docker.io/library/x:latest`
+/// change the same tag, so they take the same lock.
+fn lock_key(reference: &Reference) -> String {
+    reference.normalized()
+}
+
+/// Bounds a pull or a build, its whole stream included, by `DOCKSIDE_IMAGE_TIMEOUT`.
+async fn image_work<T>(
+    what: impl FnOnce() -> String,
+    limit: std::time::Duration,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    crate::docker::bounded(what, limit, "DOCKSIDE_IMAGE_TIMEOUT", work).await
 }
 
 /// The process-wide cell of one image. Cells live for the whole process, like the images.
@@ -159,14 +184,6 @@ async fn ensure_pulled(reference: &Reference) -> Result<ResolvedImage> {
     })
 }
 
-/// Pulls `reference` unless the daemon already has it (used for bases of builds as well).
-pub(crate) async fn ensure_present(docker: &Docker, reference: &Reference) -> Result<()> {
-    if inspect(docker, &reference.familiar()).await?.is_none() {
-        pull::pull(docker, reference).await?;
-    }
-    Ok(())
-}
-
 /// What dockside needs to know of an image on the daemon.
 pub(crate) struct Found {
     pub(crate) id: String,
@@ -178,16 +195,27 @@ impl Found {
         self.labels.get(labels::CONTENT_HASH).map(String::as_str)
     }
 
-    pub(crate) fn is_managed(&self) -> bool {
-        self.labels
-            .get(labels::MANAGED)
-            .is_some_and(|v| v == "true")
+    /// Whether dockside built this image for `tag` (in its familiar form). Labels are inherited:
+    /// an image built `FROM` a dockside image carries that image's `dockside.*` labels, but its
+    /// `dockside.tag` then names the parent's tag, not its own.
+    pub(crate) fn built_by_dockside_as(&self, tag: &str) -> bool {
+        built_by_dockside_as(&self.labels, tag)
     }
+}
+
+/// The one rule telling dockside's own images from images that merely inherited its labels.
+pub(crate) fn built_by_dockside_as(image_labels: &HashMap<String, String>, tag: &str) -> bool {
+    let label = |key: &str| image_labels.get(key).map(String::as_str);
+    label(labels::MANAGED) == Some("true") && label(labels::TAG) == Some(tag)
 }
 
 /// Inspects `reference`; `None` when the daemon does not have it.
 pub(crate) async fn inspect(docker: &Docker, reference: &str) -> Result<Option<Found>> {
-    match docker.inspect_image(reference).await {
+    let answer = crate::docker::within(|| format!("inspect of image {reference}"), async {
+        Ok(docker.inspect_image(reference).await)
+    })
+    .await?;
+    match answer {
         Ok(image) => Ok(Some(Found {
             id: image.id.unwrap_or_default(),
             labels: image.config.and_then(|c| c.labels).unwrap_or_default(),
