@@ -51,6 +51,84 @@ impl ImageLock {
     }
 }
 
+impl ImageLock {
+    /// The build failure another process of this run recorded for content `hash`, if any.
+    ///
+    /// Only under nextest (`NEXTEST_RUN_ID`), where each test is a process; under `cargo test`
+    /// a test binary is one process and its in-process cell holds the failure.
+    pub(crate) fn recorded_failure(&self, hash: &str) -> Result<Option<RecordedFailure>> {
+        let Some(path) = failure_record(hash) else {
+            return Ok(None);
+        };
+        let mut file = match open_record(&path, false) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("opening build failure record", &path, e)),
+        };
+        check_own(&file, &path)?;
+        let mut text = String::new();
+        file.read_to_string(&mut text)
+            .map_err(|e| Error::io("reading build failure record", &path, e))?;
+        Ok(RecordedFailure::parse(&text))
+    }
+
+    /// Records that the build of content `hash` failed in this run, so the run's other
+    /// processes fail at once with the same report instead of building again. Best effort: a
+    /// record that cannot be written only costs another attempt.
+    pub(crate) fn record_failure(&self, hash: &str, failure: &RecordedFailure) {
+        let Some(path) = failure_record(hash) else {
+            return;
+        };
+        // Created new (never an existing file, never through a symlink) and 0600.
+        if let Ok(mut file) = open_record(&path, true) {
+            let _ = file.write_all(failure.to_json().as_bytes());
+        }
+    }
+}
+
+/// A failed build as another process of the run reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RecordedFailure {
+    /// The process whose build failed.
+    pub(crate) pid: u32,
+    pub(crate) message: String,
+    pub(crate) output: String,
+}
+
+impl RecordedFailure {
+    fn to_json(&self) -> String {
+        serde_json::json!({ "pid": self.pid, "message": self.message, "output": self.output })
+            .to_string()
+    }
+
+    /// `None` for a record cut short (its writer died mid-write): the build is then tried again.
+    fn parse(text: &str) -> Option<RecordedFailure> {
+        let value: serde_json::Value = serde_json::from_str(text).ok()?;
+        Some(RecordedFailure {
+            pid: u32::try_from(value.get("pid")?.as_u64()?).ok()?,
+            message: value.get("message")?.as_str()?.to_owned(),
+            output: value.get("output")?.as_str()?.to_owned(),
+        })
+    }
+}
+
+/// `<lock folder>/<hash of run id and content hash>.failed`, when there is a nextest run.
+fn failure_record(hash: &str) -> Option<PathBuf> {
+    let run = config::session()?;
+    let digest = hex::encode(Sha256::digest(format!("{run}\0{hash}").as_bytes()));
+    Some(config::lock_dir().join(format!("{}.failed", &digest[..32])))
+}
+
+fn open_record(path: &Path, create: bool) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(!create)
+        .write(create)
+        .create_new(create)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
 impl Drop for ImageLock {
     fn drop(&mut self) {
         // Closing the file would release the lock too; unlocking first says what we mean.
@@ -157,6 +235,12 @@ fn open_own(path: &Path) -> Result<File> {
             },
             _ => Error::io("opening lock file", path, e),
         })?;
+    check_own(&file, path)?;
+    Ok(file)
+}
+
+/// Refuses a file in the lock folder that is not a regular file of this user.
+fn check_own(file: &File, path: &Path) -> Result<()> {
     let meta = file
         .metadata()
         .map_err(|e| Error::io("inspecting lock file", path, e))?;
@@ -176,7 +260,7 @@ fn open_own(path: &Path) -> Result<File> {
             path: path.to_owned(),
             reason,
         }),
-        None => Ok(file),
+        None => Ok(()),
     }
 }
 
@@ -231,6 +315,17 @@ mod tests {
     fn lock_names_are_stable_and_distinct() {
         assert_eq!(lock_file_name("a:1"), lock_file_name("a:1"));
         assert_ne!(lock_file_name("a:1"), lock_file_name("a:2"));
+    }
+
+    #[test]
+    fn failure_records_round_trip() {
+        let failure = RecordedFailure {
+            pid: 42,
+            message: "step `RUN x` failed: \"quoted\"".to_owned(),
+            output: "line 1\nline 2".to_owned(),
+        };
+        assert_eq!(RecordedFailure::parse(&failure.to_json()), Some(failure));
+        assert_eq!(RecordedFailure::parse("{\"pid\": 4"), None);
     }
 
     #[test]

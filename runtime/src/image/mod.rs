@@ -86,7 +86,25 @@ impl Image {
     /// Blocks the calling thread; call it from synchronous code (or `spawn_blocking`).
     pub fn resolve(&self) -> Result<ResolvedImage> {
         let cell = cell_for(self);
-        cell.get_or_try_init(|| self.resolve_uncached()).cloned()
+        // A failed build is remembered like a success (it fails every later test of this
+        // process at once); any other error is not, since it may not recur.
+        let answer = cell.get_or_try_init(|| match self.resolve_uncached() {
+            Ok(image) => Ok(Ok(image)),
+            Err(Error::Build {
+                dockerfile,
+                message,
+                output,
+            }) => Ok(Err(FailedBuild {
+                dockerfile,
+                message,
+                output,
+            })),
+            Err(other) => Err(other),
+        })?;
+        match answer {
+            Ok(image) => Ok(image.clone()),
+            Err(failed) => Err(failed.to_error()),
+        }
     }
 
     fn resolve_uncached(&self) -> Result<ResolvedImage> {
@@ -101,14 +119,38 @@ impl Image {
             }
             Image::Build(spec) => {
                 let plan = build::Plan::new(spec)?;
-                let _lock = ImageLock::acquire(&lock_key(&parse_reference(&plan.tag)?), limit)?;
+                let lock = ImageLock::acquire(&lock_key(&parse_reference(&plan.tag)?), limit)?;
+                let hash = plan.hash().to_owned();
+                if let Some(failed) = lock.recorded_failure(&hash)? {
+                    return Err(Error::Build {
+                        dockerfile: spec.dockerfile.clone(),
+                        message: format!(
+                            "{} (the build failed in process {} of this nextest run, which \
+                             does not try it again; the next run does)",
+                            failed.message, failed.pid
+                        ),
+                        output: failed.output,
+                    });
+                }
                 let what = format!(
                     "building image {} from {}",
                     plan.tag,
                     spec.dockerfile.display()
                 );
                 let what = move || what;
-                block_on(image_work(what, limit, plan.ensure_built()))
+                let built = block_on(image_work(what, limit, plan.ensure_built()));
+                if let Err(Error::Build {
+                    message, output, ..
+                }) = &built
+                {
+                    let failure = lock::RecordedFailure {
+                        pid: std::process::id(),
+                        message: message.clone(),
+                        output: output.clone(),
+                    };
+                    lock.record_failure(&hash, &failure);
+                }
+                built
             }
         }
     }
@@ -129,10 +171,32 @@ async fn image_work<T>(
     crate::docker::bounded(what, limit, "DOCKSIDE_IMAGE_TIMEOUT", work).await
 }
 
+/// What a process remembers of one image: the image, or the failure of its build.
+type Answer = std::result::Result<ResolvedImage, FailedBuild>;
+
+/// A build that failed in this process, replayed to every later test that needs the image.
+struct FailedBuild {
+    dockerfile: PathBuf,
+    message: String,
+    output: String,
+}
+
+impl FailedBuild {
+    fn to_error(&self) -> Error {
+        Error::Build {
+            dockerfile: self.dockerfile.clone(),
+            message: format!(
+                "{} (the build failed earlier in this process, which does not try it again)",
+                self.message
+            ),
+            output: self.output.clone(),
+        }
+    }
+}
+
 /// The process-wide cell of one image. Cells live for the whole process, like the images.
-fn cell_for(image: &Image) -> Arc<OnceCell<ResolvedImage>> {
-    static CELLS: Lazy<Mutex<HashMap<Image, Arc<OnceCell<ResolvedImage>>>>> =
-        Lazy::new(Default::default);
+fn cell_for(image: &Image) -> Arc<OnceCell<Answer>> {
+    static CELLS: Lazy<Mutex<HashMap<Image, Arc<OnceCell<Answer>>>>> = Lazy::new(Default::default);
     // A poisoned map only means another test panicked while inserting; the map is still whole.
     let mut cells = CELLS.lock().unwrap_or_else(|p| p.into_inner());
     cells.entry(cache_key(image)).or_default().clone()
