@@ -39,10 +39,16 @@ pub(crate) fn startup_timeout() -> Duration {
     duration_var("DOCKSIDE_STARTUP_TIMEOUT").unwrap_or(Duration::from_secs(60))
 }
 
-/// Per-request timeout towards the daemon (`DOCKSIDE_DOCKER_TIMEOUT`, default 600 s); builds
-/// and pulls are single requests, so this bounds them too.
+/// Per-request timeout towards the daemon (`DOCKSIDE_DOCKER_TIMEOUT`, default 600 s). A build's
+/// or a pull's stream is bounded by [`image_timeout`] instead.
 pub(crate) fn docker_timeout() -> Duration {
     duration_var("DOCKSIDE_DOCKER_TIMEOUT").unwrap_or(Duration::from_secs(600))
+}
+
+/// How long one build or pull may take in all, its whole stream included
+/// (`DOCKSIDE_IMAGE_TIMEOUT`, default 30 min).
+pub(crate) fn image_timeout() -> Duration {
+    duration_var("DOCKSIDE_IMAGE_TIMEOUT").unwrap_or(Duration::from_secs(30 * 60))
 }
 
 /// How many of a container's last log lines a failing test prints (`DOCKSIDE_LOG_LINES`, default 50).
@@ -118,12 +124,10 @@ pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
     Some(total)
 }
 
-/// The real uid of this process, read without libc: /proc/self belongs to it.
+/// The effective uid of this process: the owner of the files and folders it creates.
 pub(crate) fn current_uid() -> u32 {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self")
-        .map(|m| m.uid())
-        .unwrap_or(0)
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
 }
 
 #[cfg(test)]

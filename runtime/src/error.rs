@@ -96,6 +96,41 @@ pub enum Error {
         reference: String,
     },
 
+    /// The lock folder could be used or changed by someone else, so dockside does not trust it.
+    #[error(
+        "lock folder {path} {reason}; dockside only uses a folder that it owns and that no other \
+         user can write: remove it (`rm -rf {path}`) or set DOCKSIDE_LOCK_DIR to such a folder"
+    )]
+    UnsafeLockDir {
+        /// The lock folder.
+        path: PathBuf,
+        /// What is wrong with it (its owner or mode).
+        reason: String,
+    },
+
+    /// A lock file is not a regular file of this user (for example a planted symlink).
+    #[error(
+        "lock file {path} {reason}; dockside neither follows nor writes it: remove it \
+         (`rm {path}`) if you did not put it there on purpose"
+    )]
+    UnsafeLockFile {
+        /// The lock file.
+        path: PathBuf,
+        /// What it is instead of a regular file of this user.
+        reason: String,
+    },
+
+    /// Something dockside waited for did not finish within its time limit.
+    #[error("{what} did not finish within {limit:?}; {variable} sets this limit")]
+    Timeout {
+        /// What was waited for, naming the image, container or lock.
+        what: String,
+        /// The limit that ran out.
+        limit: Duration,
+        /// The environment variable that sets the limit.
+        variable: &'static str,
+    },
+
     /// A file or folder dockside needed could not be read or written.
     #[error("{action} {path}: {source}")]
     Io {

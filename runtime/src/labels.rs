@@ -22,3 +22,6 @@ pub(crate) const NAME: &str = "dockside.name";
 pub(crate) const CONTENT_HASH: &str = "dockside.content-hash";
 /// On built images: the Dockerfile they were built from.
 pub(crate) const DOCKERFILE: &str = "dockside.dockerfile";
+/// On built images: the tag dockside built them for. Images built `FROM` a dockside image inherit
+/// every `dockside.*` label; this one then names the parent's tag, which tells the two apart.
+pub(crate) const TAG: &str = "dockside.tag";

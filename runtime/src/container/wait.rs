@@ -58,8 +58,29 @@ pub(crate) async fn until_ready(
             .await);
         }
         let mut still = Vec::new();
-        for (wait, regex) in pending {
-            match check(docker, container, &state, &wait, regex.as_ref()).await {
+        let mut checks = pending.into_iter();
+        while let Some((wait, regex)) = checks.next() {
+            // One deadline for the whole phase: a check that never returns (a custom probe
+            // stuck on a connection) is cut off when the time is up, like a failing one.
+            let left = timeout.saturating_sub(started.elapsed());
+            let checked = tokio::time::timeout(
+                left,
+                check(docker, container, &state, &wait, regex.as_ref()),
+            )
+            .await;
+            let Ok(checked) = checked else {
+                still.push((wait, regex));
+                still.extend(checks);
+                return Err(not_ready(
+                    docker,
+                    container,
+                    describe(&still),
+                    started.elapsed(),
+                    None,
+                )
+                .await);
+            };
+            match checked {
                 Check::Ready => {}
                 Check::NotYet => still.push((wait, regex)),
                 Check::Never(reason) => {
@@ -88,7 +109,7 @@ pub(crate) async fn until_ready(
             )
             .await);
         }
-        tokio::time::sleep(delay).await;
+        tokio::time::sleep(delay.min(timeout.saturating_sub(started.elapsed()))).await;
         delay = (delay * 2).min(Duration::from_millis(250));
     }
 }

@@ -9,7 +9,9 @@ use bollard::Docker;
 use futures_util::StreamExt;
 
 use super::context::{self, Context};
-use super::{dockerfile, ensure_present, inspect, parse_reference, BuildSpec, ResolvedImage};
+use sha2::{Digest, Sha256};
+
+use super::{dockerfile, inspect, parse_reference, BuildSpec, Image, ResolvedImage};
 use crate::error::{daemon_words, Error, Result};
 use crate::labels;
 
@@ -26,11 +28,19 @@ pub(super) struct Plan {
 }
 
 impl Plan {
+    /// Scans the context and resolves the base images (pulling the missing ones, each once per
+    /// run like any pulled image): blocks the calling thread.
     pub(super) fn new(spec: &BuildSpec) -> Result<Plan> {
         let context = scan(spec)?;
-        let hash = context
+        let files_hash = context
             .content_hash(&spec.build_args, spec.target.as_deref())
             .map_err(|e| context_error(spec, e))?;
+        let bases = dockerfile::base_images(&context.dockerfile_text(), &spec.build_args);
+        let base_ids = bases
+            .iter()
+            .map(|base| Ok(Image::Pull(base.clone()).resolve()?.id))
+            .collect::<Result<Vec<String>>>()?;
+        let hash = with_bases(&files_hash, &base_ids);
         let tag = match &spec.tag {
             Some(tag) => parse_reference(tag)?.familiar(),
             None => content_tag(&spec.dockerfile, &hash),
@@ -52,13 +62,13 @@ impl Plan {
     pub(super) async fn ensure_built(self) -> Result<ResolvedImage> {
         let docker = crate::docker::connect().await?;
         if let Some(found) = inspect(&docker, &self.tag).await? {
-            if found.content_hash() == Some(self.hash.as_str()) {
+            if self.is_this_build(&found) {
                 return Ok(ResolvedImage {
                     id: found.id,
                     reference: self.tag,
                 });
             }
-            if !found.is_managed() {
+            if !found.built_by_dockside_as(&self.tag) {
                 return Err(Error::ForeignImage {
                     reference: self.tag,
                 });
@@ -67,33 +77,42 @@ impl Plan {
         // The text the hash was computed from, not a second read that could see a newer file.
         let text = self.context.dockerfile_text().into_owned();
         self.refuse_remote_frontend(&text)?;
-        for base in dockerfile::base_images(&text, &self.spec.build_args) {
-            ensure_present(&docker, &parse_reference(&base)?).await?;
-        }
 
-        let (spec, tag, hash) = (self.spec.clone(), self.tag.clone(), self.hash.clone());
-        let reported = run_build(&docker, &spec, self.context, &tag, &hash).await?;
+        let (spec, tag) = (self.spec.clone(), self.tag.clone());
+        let hash = self.hash.clone();
+        let (reported, output) = run_build(&docker, &spec, self.context, &tag, &hash).await?;
         // Whatever the stream said, the daemon's answer to an inspect is the authority: under
         // BuildKit a concurrent identical build can make ours fail at tagging with
         // "already exists" although the tag now names exactly the image we wanted.
-        match inspect(&docker, &tag).await? {
-            Some(found) if found.content_hash() == Some(hash.as_str()) => Ok(ResolvedImage {
+        let failed = |message: String| Error::Build {
+            dockerfile: spec.dockerfile.clone(),
+            message,
+            output: output.clone(),
+        };
+        let confirmed = inspect(&docker, &tag).await;
+        let found = match confirmed {
+            Ok(found) => found,
+            Err(e) => {
+                return Err(failed(format!(
+                    "{}, and confirming the result failed: {e}",
+                    reported.describe(&tag)
+                )))
+            }
+        };
+        match found {
+            Some(found) if is_build_of(&found, &tag, &hash) => Ok(ResolvedImage {
                 id: found.id,
                 reference: tag,
             }),
-            _ => Err(Error::Build {
-                dockerfile: spec.dockerfile.clone(),
-                message: match reported {
-                    Outcome::Built => {
-                        format!("the build finished but {tag} is not the image it built")
-                    }
-                    Outcome::AlreadyExists(words) => {
-                        format!("{words}, and {tag} does not name an image of this content")
-                    }
-                },
-                output: String::new(),
-            }),
+            _ => Err(failed(format!(
+                "{}, but {tag} does not name an image of this content",
+                reported.describe(&tag)
+            ))),
         }
+    }
+
+    fn is_this_build(&self, found: &super::Found) -> bool {
+        is_build_of(found, &self.tag, &self.hash)
     }
 
     /// A `# syntax=` line makes BuildKit fetch a frontend image from a registry, which fails or
@@ -111,6 +130,25 @@ impl Plan {
             None => Ok(()),
         }
     }
+}
+
+/// Whether `found` is the image dockside built for `tag` from content `hash`, and not an image
+/// that inherited those labels from a parent.
+fn is_build_of(found: &super::Found, tag: &str, hash: &str) -> bool {
+    found.built_by_dockside_as(tag) && found.content_hash() == Some(hash)
+}
+
+/// The content hash: the files' hash and the image IDs the `FROM` lines resolve to, so a base
+/// tag that moves to another image (a newer pull, a rebuilt local base) makes a new hash.
+fn with_bases(files_hash: &str, base_ids: &[String]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(b"dockside-bases-v1\0");
+    hasher.update(files_hash.as_bytes());
+    for id in base_ids {
+        hasher.update(b"\0");
+        hasher.update(id.as_bytes());
+    }
+    hex::encode(hasher.finalize())
 }
 
 fn scan(spec: &BuildSpec) -> Result<Context> {
@@ -175,6 +213,29 @@ enum Outcome {
     Built,
     /// BuildKit's tagging step found the tag already there (its words).
     AlreadyExists(String),
+}
+
+impl Outcome {
+    fn describe(&self, tag: &str) -> String {
+        match self {
+            Outcome::Built => format!("the build of {tag} finished"),
+            Outcome::AlreadyExists(words) => words.clone(),
+        }
+    }
+}
+
+/// Whether a build's stream error is BuildKit's tagging step finding `tag` already there
+/// (`image "docker.io/library/x:1": already exists`, or `docker tag`'s `... AlreadyExists`
+/// variant), and not a step's error that merely contains those words: no step may have failed,
+/// and the words must name the tag itself.
+fn is_tagging_conflict(error: &str, tag: &str, a_step_failed: bool) -> bool {
+    let Ok(reference) = parse_reference(tag) else {
+        return false;
+    };
+    let quoted = format!("\"{}\"", reference.normalized());
+    let conflict = error.contains(&format!("{quoted}: already exists"))
+        || (error.contains(&quoted) && error.trim_end().ends_with("AlreadyExists"));
+    !a_step_failed && conflict
 }
 
 /// Which builder a build uses, and why, for the one line on stderr that says so.
@@ -274,7 +335,7 @@ async fn run_build(
     context: Context,
     tag: &str,
     hash: &str,
-) -> Result<Outcome> {
+) -> Result<(Outcome, String)> {
     eprintln!(
         "dockside: building image {tag} from {}",
         spec.dockerfile.display()
@@ -284,6 +345,7 @@ async fn run_build(
         (labels::MANAGED.to_owned(), "true".to_owned()),
         (labels::CONTENT_HASH.to_owned(), hash.to_owned()),
         (labels::DOCKERFILE.to_owned(), dockerfile_label(spec)),
+        (labels::TAG.to_owned(), tag.to_owned()),
     ]);
     let build_args: HashMap<String, String> = spec.build_args.iter().cloned().collect();
     let mut options = BuildImageOptionsBuilder::new()
@@ -309,9 +371,9 @@ async fn run_build(
         match item {
             Ok(info) => log.record(info),
             Err(bollard::errors::Error::DockerStreamError { error })
-                if error.contains("already exists") =>
+                if is_tagging_conflict(&error, tag, log.failed_step.is_some()) =>
             {
-                return Ok(Outcome::AlreadyExists(error));
+                return Ok((Outcome::AlreadyExists(error), log.tail()));
             }
             Err(e) => {
                 return Err(Error::Build {
@@ -322,7 +384,7 @@ async fn run_build(
             }
         }
     }
-    Ok(Outcome::Built)
+    Ok((Outcome::Built, log.tail()))
 }
 
 /// The build's output as it streams: progress to stderr, the last lines kept for errors.
@@ -489,6 +551,30 @@ mod tests {
             assert_eq!(choice.version, expected, "{env:?} {version:?}");
             assert!(choice.reason.contains(reason), "{env:?}: {}", choice.reason);
         }
+    }
+
+    #[test]
+    fn only_the_tagging_step_conflict_counts_as_already_exists() {
+        let tag = "dockside/web:0123";
+        let buildkit =
+            r#"failed to export image: image "docker.io/dockside/web:0123": already exists"#;
+        let docker_tag = r#"tagging "docker.io/dockside/web:0123" after deleting the existing one: AlreadyExists"#;
+        let run_step = r#"process "/bin/sh -c echo already exists && false" did not complete successfully: exit code: 1"#;
+        let other_tag = r#"image "docker.io/library/other:1": already exists"#;
+        assert!(is_tagging_conflict(buildkit, tag, false));
+        assert!(is_tagging_conflict(docker_tag, tag, false));
+        assert!(!is_tagging_conflict(buildkit, tag, true), "a step failed");
+        assert!(!is_tagging_conflict(run_step, tag, false));
+        assert!(!is_tagging_conflict(other_tag, tag, false));
+    }
+
+    #[test]
+    fn base_ids_change_the_hash() {
+        let files = "f".repeat(64);
+        let one = with_bases(&files, &["sha256:1".to_owned()]);
+        assert_ne!(one, with_bases(&files, &["sha256:2".to_owned()]));
+        assert_ne!(one, with_bases(&files, &[]));
+        assert_eq!(one, with_bases(&files, &["sha256:1".to_owned()]));
     }
 
     #[test]

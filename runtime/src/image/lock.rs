@@ -1,16 +1,30 @@
 //! The cross-process build lock: one advisory file lock per image, in a per-user folder.
 //!
 //! The OS releases an `fs2` lock when its holder dies, so a builder killed mid-build never wedges
-//! the processes waiting behind it.
+//! the processes waiting behind it. A holder that lives but hangs is bounded by its own time
+//! limit, which it writes into the lock file; a waiter gives up a margin after that.
+//!
+//! The folder may sit in a shared `/tmp`, where another user could have made it first or planted
+//! symlinks in it: it is used only when it belongs to this user and nobody else can write it, and
+//! lock files are never followed through a symlink nor written unless they are this user's own
+//! regular files.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::PathBuf;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
 use crate::config;
 use crate::error::{Error, Result};
+
+/// How often a waiter tries the lock again.
+const POLL: Duration = Duration::from_millis(100);
+/// The longest a waiter gives a holder beyond the holder's own limit (for its last inspect and
+/// for writing its answer); short limits get a margin as long as themselves.
+const MAX_MARGIN: Duration = Duration::from_secs(30);
 
 /// Held while this process inspects and builds (or pulls) one image.
 pub(crate) struct ImageLock {
@@ -18,33 +32,101 @@ pub(crate) struct ImageLock {
 }
 
 impl ImageLock {
-    /// Blocks until this process holds the lock for `image`.
+    /// Waits until this process holds the lock for `image`, which it then holds for at most
+    /// `limit` (recorded in the file for the waiters).
     ///
     /// While another process holds it, says so on stderr, naming the image and the holder's pid
     /// (which each holder writes into the file): a test waiting a minute for someone else's
-    /// build should not look hung.
-    pub(crate) fn acquire(image: &str) -> Result<ImageLock> {
+    /// build should not look hung. Gives up when a holder keeps it past its limit plus a margin.
+    pub(crate) fn acquire(image: &str, limit: Duration) -> Result<ImageLock> {
         let dir = config::lock_dir();
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating lock folder", &dir, e))?;
+        ensure_private_dir(&dir)?;
         let path = dir.join(lock_file_name(image));
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::io("opening lock file", &path, e))?;
+        let mut file = open_own(&path)?;
         if fs2::FileExt::try_lock_exclusive(&file).is_err() {
-            eprintln!(
-                "dockside: waiting for {} to finish preparing image {image} (lock {})",
-                holder(&mut file),
-                path.display()
-            );
-            fs2::FileExt::lock_exclusive(&file).map_err(|e| Error::io("locking", &path, e))?;
+            wait_for_holder(&mut file, &path, image, limit)?;
         }
-        record_holder(&mut file).map_err(|e| Error::io("writing lock file", &path, e))?;
+        record_holder(&mut file, limit).map_err(|e| Error::io("writing lock file", &path, e))?;
         Ok(ImageLock { file })
     }
+}
+
+impl ImageLock {
+    /// The build failure another process of this run recorded for content `hash`, if any.
+    ///
+    /// Only under nextest (`NEXTEST_RUN_ID`), where each test is a process; under `cargo test`
+    /// a test binary is one process and its in-process cell holds the failure.
+    pub(crate) fn recorded_failure(&self, hash: &str) -> Result<Option<RecordedFailure>> {
+        let Some(path) = failure_record(hash) else {
+            return Ok(None);
+        };
+        let mut file = match open_record(&path, false) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("opening build failure record", &path, e)),
+        };
+        check_own(&file, &path)?;
+        let mut text = String::new();
+        file.read_to_string(&mut text)
+            .map_err(|e| Error::io("reading build failure record", &path, e))?;
+        Ok(RecordedFailure::parse(&text))
+    }
+
+    /// Records that the build of content `hash` failed in this run, so the run's other
+    /// processes fail at once with the same report instead of building again. Best effort: a
+    /// record that cannot be written only costs another attempt.
+    pub(crate) fn record_failure(&self, hash: &str, failure: &RecordedFailure) {
+        let Some(path) = failure_record(hash) else {
+            return;
+        };
+        // Created new (never an existing file, never through a symlink) and 0600.
+        if let Ok(mut file) = open_record(&path, true) {
+            let _ = file.write_all(failure.to_json().as_bytes());
+        }
+    }
+}
+
+/// A failed build as another process of the run reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RecordedFailure {
+    /// The process whose build failed.
+    pub(crate) pid: u32,
+    pub(crate) message: String,
+    pub(crate) output: String,
+}
+
+impl RecordedFailure {
+    fn to_json(&self) -> String {
+        serde_json::json!({ "pid": self.pid, "message": self.message, "output": self.output })
+            .to_string()
+    }
+
+    /// `None` for a record cut short (its writer died mid-write): the build is then tried again.
+    fn parse(text: &str) -> Option<RecordedFailure> {
+        let value: serde_json::Value = serde_json::from_str(text).ok()?;
+        Some(RecordedFailure {
+            pid: u32::try_from(value.get("pid")?.as_u64()?).ok()?,
+            message: value.get("message")?.as_str()?.to_owned(),
+            output: value.get("output")?.as_str()?.to_owned(),
+        })
+    }
+}
+
+/// `<lock folder>/<hash of run id and content hash>.failed`, when there is a nextest run.
+fn failure_record(hash: &str) -> Option<PathBuf> {
+    let run = config::session()?;
+    let digest = hex::encode(Sha256::digest(format!("{run}\0{hash}").as_bytes()));
+    Some(config::lock_dir().join(format!("{}.failed", &digest[..32])))
+}
+
+fn open_record(path: &Path, create: bool) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(!create)
+        .write(create)
+        .create_new(create)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
 }
 
 impl Drop for ImageLock {
@@ -54,27 +136,175 @@ impl Drop for ImageLock {
     }
 }
 
+/// Polls the lock until it is ours, restarting the holder's allowance whenever another process
+/// takes it over, and fails once one holder keeps it past its limit plus the margin.
+fn wait_for_holder(file: &mut File, path: &Path, image: &str, own_limit: Duration) -> Result<()> {
+    let mut holder = Holder::read(file);
+    let mut since = Instant::now();
+    eprintln!(
+        "dockside: waiting for {} to finish preparing image {image} (lock {})",
+        holder.describe(),
+        path.display()
+    );
+    loop {
+        std::thread::sleep(POLL);
+        if fs2::FileExt::try_lock_exclusive(&*file).is_ok() {
+            return Ok(());
+        }
+        let now = Holder::read(file);
+        if now.pid != holder.pid {
+            eprintln!(
+                "dockside: still waiting for image {image}: now {} holds its lock",
+                now.describe()
+            );
+            holder = now;
+            since = Instant::now();
+        }
+        let limit = holder.limit.unwrap_or(own_limit);
+        let allowed = limit + margin(limit);
+        if since.elapsed() >= allowed {
+            return Err(Error::Timeout {
+                what: format!(
+                    "{} preparing image {image} (lock {}; its own limit is {limit:?}, waited \
+                     {:?})",
+                    holder.describe(),
+                    path.display(),
+                    since.elapsed()
+                ),
+                limit: allowed,
+                variable: "DOCKSIDE_IMAGE_TIMEOUT",
+            });
+        }
+    }
+}
+
+fn margin(limit: Duration) -> Duration {
+    limit.min(MAX_MARGIN)
+}
+
+/// Creates `dir` (0700) when missing, and refuses one that another user owns or could write.
+fn ensure_private_dir(dir: &Path) -> Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io("creating lock folder", dir, e))?;
+    let meta =
+        std::fs::symlink_metadata(dir).map_err(|e| Error::io("inspecting lock folder", dir, e))?;
+    let unsafe_dir = |reason: String| Error::UnsafeLockDir {
+        path: dir.to_owned(),
+        reason,
+    };
+    if meta.file_type().is_symlink() {
+        return Err(unsafe_dir("is a symbolic link".to_owned()));
+    }
+    if !meta.is_dir() {
+        return Err(unsafe_dir("is not a folder".to_owned()));
+    }
+    let uid = config::current_uid();
+    if meta.uid() != uid {
+        return Err(unsafe_dir(format!(
+            "belongs to uid {}, not to this user (uid {uid})",
+            meta.uid()
+        )));
+    }
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(unsafe_dir(format!(
+            "can be written by other users (mode {mode:04o})"
+        )));
+    }
+    Ok(())
+}
+
+/// Opens (or creates, 0600) a lock file without following a symlink, and refuses anything but a
+/// regular file of this user: only such a file is ever written.
+fn open_own(path: &Path) -> Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => Error::UnsafeLockFile {
+                path: path.to_owned(),
+                reason: "is a symbolic link".to_owned(),
+            },
+            _ => Error::io("opening lock file", path, e),
+        })?;
+    check_own(&file, path)?;
+    Ok(file)
+}
+
+/// Refuses a file in the lock folder that is not a regular file of this user.
+fn check_own(file: &File, path: &Path) -> Result<()> {
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::io("inspecting lock file", path, e))?;
+    let uid = config::current_uid();
+    let reason = if !meta.is_file() {
+        Some("is not a regular file".to_owned())
+    } else if meta.uid() != uid {
+        Some(format!(
+            "belongs to uid {}, not to this user (uid {uid})",
+            meta.uid()
+        ))
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(Error::UnsafeLockFile {
+            path: path.to_owned(),
+            reason,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// One lock file per image, named by a hash so any reference makes a valid file name.
 fn lock_file_name(image: &str) -> PathBuf {
     let digest = hex::encode(Sha256::digest(image.as_bytes()));
     PathBuf::from(format!("{}.lock", &digest[..32]))
 }
 
-fn holder(file: &mut File) -> String {
-    let mut text = String::new();
-    let _ = file
-        .seek(SeekFrom::Start(0))
-        .and_then(|_| file.read_to_string(&mut text));
-    match text.trim() {
-        "" => "another process".to_owned(),
-        pid => format!("process {pid}"),
+/// What a holder wrote into the lock file: `<pid> <limit in ms>`.
+struct Holder {
+    pid: Option<u32>,
+    limit: Option<Duration>,
+}
+
+impl Holder {
+    fn read(file: &mut File) -> Holder {
+        let mut text = String::new();
+        let _ = file
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| file.read_to_string(&mut text));
+        let mut words = text.split_whitespace();
+        Holder {
+            pid: words.next().and_then(|w| w.parse().ok()),
+            limit: words
+                .next()
+                .and_then(|w| w.parse().ok())
+                .map(Duration::from_millis),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self.pid {
+            Some(pid) => format!("process {pid}"),
+            None => "another process".to_owned(),
+        }
     }
 }
 
-fn record_holder(file: &mut File) -> std::io::Result<()> {
+/// Called only on a file [`open_own`] accepted: this user's own regular file.
+fn record_holder(file: &mut File, limit: Duration) -> std::io::Result<()> {
     file.set_len(0)?;
     file.seek(SeekFrom::Start(0))?;
-    write!(file, "{}", std::process::id())
+    write!(file, "{} {}", std::process::id(), limit.as_millis())
 }
 
 #[cfg(test)]
@@ -85,5 +315,22 @@ mod tests {
     fn lock_names_are_stable_and_distinct() {
         assert_eq!(lock_file_name("a:1"), lock_file_name("a:1"));
         assert_ne!(lock_file_name("a:1"), lock_file_name("a:2"));
+    }
+
+    #[test]
+    fn failure_records_round_trip() {
+        let failure = RecordedFailure {
+            pid: 42,
+            message: "step `RUN x` failed: \"quoted\"".to_owned(),
+            output: "line 1\nline 2".to_owned(),
+        };
+        assert_eq!(RecordedFailure::parse(&failure.to_json()), Some(failure));
+        assert_eq!(RecordedFailure::parse("{\"pid\": 4"), None);
+    }
+
+    #[test]
+    fn margins_are_as_long_as_short_limits() {
+        assert_eq!(margin(Duration::from_secs(2)), Duration::from_secs(2));
+        assert_eq!(margin(Duration::from_secs(600)), MAX_MARGIN);
     }
 }

@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex};
 use bollard::Docker;
 use once_cell::sync::{Lazy, OnceCell};
 
+use crate::config;
 use crate::error::{daemon_words, is_not_found, Error, Result};
 use crate::labels;
 use lock::ImageLock;
@@ -90,29 +91,117 @@ impl Image {
     /// Blocks the calling thread; call it from synchronous code (or `spawn_blocking`).
     pub fn resolve(&self) -> Result<ResolvedImage> {
         let cell = cell_for(self);
-        cell.get_or_try_init(|| self.resolve_uncached()).cloned()
+        // A failed build is remembered like a success (it fails every later test of this
+        // process at once); any other error is not, since it may not recur.
+        let answer = cell.get_or_try_init(|| match self.resolve_uncached() {
+            Ok(image) => Ok(Ok(image)),
+            Err(Error::Build {
+                dockerfile,
+                message,
+                output,
+            }) => Ok(Err(FailedBuild {
+                dockerfile,
+                message,
+                output,
+            })),
+            Err(other) => Err(other),
+        })?;
+        match answer {
+            Ok(image) => Ok(image.clone()),
+            Err(failed) => Err(failed.to_error()),
+        }
     }
 
     fn resolve_uncached(&self) -> Result<ResolvedImage> {
+        // One limit for everything done under the lock; waiters read it from the lock file.
+        let limit = config::image_timeout();
         match self {
             Image::Pull(text) => {
                 let reference = parse_reference(text)?;
-                let _lock = ImageLock::acquire(&reference.normalized())?;
-                block_on(ensure_pulled(&reference))
+                let _lock = ImageLock::acquire(&lock_key(&reference), limit)?;
+                let what = || format!("pulling image {}", reference.familiar());
+                block_on(image_work(what, limit, ensure_pulled(&reference)))
             }
             Image::Build(spec) => {
                 let plan = build::Plan::new(spec)?;
-                let _lock = ImageLock::acquire(&plan.tag)?;
-                block_on(plan.ensure_built())
+                let lock = ImageLock::acquire(&lock_key(&parse_reference(&plan.tag)?), limit)?;
+                let hash = plan.hash().to_owned();
+                if let Some(failed) = lock.recorded_failure(&hash)? {
+                    return Err(Error::Build {
+                        dockerfile: spec.dockerfile.clone(),
+                        message: format!(
+                            "{} (the build failed in process {} of this nextest run, which \
+                             does not try it again; the next run does)",
+                            failed.message, failed.pid
+                        ),
+                        output: failed.output,
+                    });
+                }
+                let what = format!(
+                    "building image {} from {}",
+                    plan.tag,
+                    spec.dockerfile.display()
+                );
+                let what = move || what;
+                let built = block_on(image_work(what, limit, plan.ensure_built()));
+                if let Err(Error::Build {
+                    message, output, ..
+                }) = &built
+                {
+                    let failure = lock::RecordedFailure {
+                        pid: std::process::id(),
+                        message: message.clone(),
+                        output: output.clone(),
+                    };
+                    lock.record_failure(&hash, &failure);
+                }
+                built
             }
         }
     }
 }
 
+/// The lock of one image reference: a pull of `x` and a build tagged `docker.io/library/x:latest`
+/// change the same tag, so they take the same lock.
+fn lock_key(reference: &Reference) -> String {
+    reference.normalized()
+}
+
+/// Bounds a pull or a build, its whole stream included, by `DOCKSIDE_IMAGE_TIMEOUT`.
+async fn image_work<T>(
+    what: impl FnOnce() -> String,
+    limit: std::time::Duration,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    crate::docker::bounded(what, limit, "DOCKSIDE_IMAGE_TIMEOUT", work).await
+}
+
+/// What a process remembers of one image: the image, or the failure of its build.
+type Answer = std::result::Result<ResolvedImage, FailedBuild>;
+
+/// A build that failed in this process, replayed to every later test that needs the image.
+struct FailedBuild {
+    dockerfile: PathBuf,
+    message: String,
+    output: String,
+}
+
+impl FailedBuild {
+    fn to_error(&self) -> Error {
+        Error::Build {
+            dockerfile: self.dockerfile.clone(),
+            message: format!(
+                "{} (the build failed earlier in this process, which does not try it again)",
+                self.message
+            ),
+            output: self.output.clone(),
+        }
+    }
+}
+
 /// The process-wide cell of one image. Cells live for the whole process, like the images.
-fn cell_for(image: &Image) -> Arc<OnceCell<ResolvedImage>> {
-    static CELLS: Lazy<Mutex<HashMap<Image, Arc<OnceCell<ResolvedImage>>>>> =
-        Lazy::new(Default::default);
+fn cell_for(image: &Image) -> Arc<OnceCell<Answer>> {
+    static CELLS: Lazy<Mutex<HashMap<Image, Arc<OnceCell<Answer>>>>> = Lazy::new(Default::default);
     // A poisoned map only means another test panicked while inserting; the map is still whole.
     let mut cells = CELLS.lock().unwrap_or_else(|p| p.into_inner());
     cells.entry(cache_key(image)).or_default().clone()
@@ -161,14 +250,6 @@ async fn ensure_pulled(reference: &Reference) -> Result<ResolvedImage> {
     })
 }
 
-/// Pulls `reference` unless the daemon already has it (used for bases of builds as well).
-pub(crate) async fn ensure_present(docker: &Docker, reference: &Reference) -> Result<()> {
-    if inspect(docker, &reference.familiar()).await?.is_none() {
-        pull::pull(docker, reference).await?;
-    }
-    Ok(())
-}
-
 /// What dockside needs to know of an image on the daemon.
 pub(crate) struct Found {
     pub(crate) id: String,
@@ -180,16 +261,27 @@ impl Found {
         self.labels.get(labels::CONTENT_HASH).map(String::as_str)
     }
 
-    pub(crate) fn is_managed(&self) -> bool {
-        self.labels
-            .get(labels::MANAGED)
-            .is_some_and(|v| v == "true")
+    /// Whether dockside built this image for `tag` (in its familiar form). Labels are inherited:
+    /// an image built `FROM` a dockside image carries that image's `dockside.*` labels, but its
+    /// `dockside.tag` then names the parent's tag, not its own.
+    pub(crate) fn built_by_dockside_as(&self, tag: &str) -> bool {
+        built_by_dockside_as(&self.labels, tag)
     }
+}
+
+/// The one rule telling dockside's own images from images that merely inherited its labels.
+pub(crate) fn built_by_dockside_as(image_labels: &HashMap<String, String>, tag: &str) -> bool {
+    let label = |key: &str| image_labels.get(key).map(String::as_str);
+    label(labels::MANAGED) == Some("true") && label(labels::TAG) == Some(tag)
 }
 
 /// Inspects `reference`; `None` when the daemon does not have it.
 pub(crate) async fn inspect(docker: &Docker, reference: &str) -> Result<Option<Found>> {
-    match docker.inspect_image(reference).await {
+    let answer = crate::docker::within(|| format!("inspect of image {reference}"), async {
+        Ok(docker.inspect_image(reference).await)
+    })
+    .await?;
+    match answer {
         Ok(image) => Ok(Some(Found {
             id: image.id.unwrap_or_default(),
             labels: image.config.and_then(|c| c.labels).unwrap_or_default(),

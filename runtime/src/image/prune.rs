@@ -17,7 +17,9 @@ use crate::labels;
 /// Removes the images dockside built from `spec`'s Dockerfile except the one of its current
 /// content, and returns the IDs of the images removed.
 ///
-/// Only images labelled `dockside.managed=true` with this Dockerfile's path are candidates. An
+/// Only images labelled `dockside.managed=true` with this Dockerfile's path, and still tagged with
+/// the tag dockside built them for (`dockside.tag`), are candidates: an image someone built
+/// `FROM` a dockside image inherits the labels but not the tag. An
 /// image a container uses (or that has other tags, which someone else may rely on) is skipped
 /// with a note on stderr, not an error: removal never forces. Untagged parent layers stay, since
 /// a concurrent classic build may be building on them.
@@ -63,9 +65,14 @@ async fn prune_stale(docker: &Docker, dockerfile: &str, current: &str) -> Result
     for image in images {
         // The daemon filtered already; checking again keeps the promise independent of how a
         // daemon (or a proxy in between) reads the filter.
+        // An image built `FROM` one of ours inherits its labels; only an image still carrying
+        // the tag dockside built it for is dockside's own.
         let label = |key: &str| image.labels.get(key).map(String::as_str);
-        let ours =
-            label(labels::MANAGED) == Some("true") && label(labels::DOCKERFILE) == Some(dockerfile);
+        let ours = label(labels::DOCKERFILE) == Some(dockerfile)
+            && image
+                .repo_tags
+                .iter()
+                .any(|tag| super::built_by_dockside_as(&image.labels, tag));
         if !ours || label(labels::CONTENT_HASH) == Some(current) {
             continue;
         }
