@@ -57,10 +57,19 @@ impl ChildRun {
     /// # Panics
     /// If the child failed or printed no image ID.
     pub fn resolved_id(&self) -> String {
-        self.resolved_ids()
+        assert!(self.passed(), "child failed:\n{}", self.output());
+        self.printed_first("resolved-id")
+    }
+
+    /// The first value the child printed for `key` (see [`ChildRun::printed`]).
+    ///
+    /// # Panics
+    /// If the child printed none, showing its output.
+    pub fn printed_first(&self, key: &str) -> String {
+        self.printed(key)
             .into_iter()
             .next()
-            .unwrap_or_else(|| panic!("the child printed no image id:\n{}", self.output()))
+            .unwrap_or_else(|| panic!("the child printed no {key}=:\n{}", self.output()))
     }
 
     /// The values the child printed as `key=value` lines on stdout. libtest may print
