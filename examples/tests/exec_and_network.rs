@@ -12,7 +12,7 @@ async fn containers_reach_each_other_by_name(
     let fetched = client
         .exec(["/fixture", "proxy-get", "--url", "http://web:8080/"])
         .await
-        .unwrap();
+        .expect("exec in the client container");
     assert_eq!(fetched.exit_code, 0, "stderr: {}", fetched.stderr);
     assert_eq!(fetched.stdout.trim(), "hello");
     assert_eq!(web.name(), "web");
@@ -21,7 +21,10 @@ async fn containers_reach_each_other_by_name(
 /// `exec` returns the exit code and both output streams.
 #[docker_test(dockerfile = "fixtures/Dockerfile", cmd = ["sleep"], env(MODE = "example"))]
 async fn runs_commands_inside(app: Container) {
-    let env = app.exec(["/fixture", "env"]).await.unwrap();
+    let env = app
+        .exec(["/fixture", "env"])
+        .await
+        .expect("exec `env` in the container");
     assert!(
         env.stdout.lines().any(|l| l == "MODE=example"),
         "{}",
@@ -31,6 +34,6 @@ async fn runs_commands_inside(app: Container) {
     let failing = app
         .exec(["/fixture", "exit", "--code", "3", "--stderr", "oops"])
         .await
-        .unwrap();
+        .expect("exec a failing command: the command fails, not the exec");
     assert_eq!((failing.exit_code, failing.stderr.trim()), (3, "oops"));
 }

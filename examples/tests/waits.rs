@@ -2,7 +2,7 @@
 //! port in `ports`; `wait` picks another signal.
 
 use dockside::{docker_test, Container};
-use dockside_examples::http_get;
+use dockside_examples::{http_get, http_get_async};
 
 /// Ready when a log line (stdout or stderr) matches the regular expression.
 #[docker_test(
@@ -12,17 +12,15 @@ use dockside_examples::http_get;
     startup_timeout = "10s"
 )]
 async fn waits_for_a_log_line(db: Container) {
-    assert!(db
-        .logs()
-        .await
-        .unwrap()
-        .contains("database system is ready"));
+    let logs = db.logs().await.expect("read the container's logs");
+    assert!(logs.contains("database system is ready"), "{logs}");
 }
 
 /// Ready when `GET /health` answers 2xx.
 #[docker_test(dockerfile = "fixtures/Dockerfile", ports = [8080], wait = http(8080, "/health"))]
 fn waits_for_http(web: Container) {
-    assert!(web.host_port(8080) > 0);
+    let body = http_get(web.addr(8080), "/health").expect("GET /health answers");
+    assert_eq!(body, "ok");
 }
 
 /// Ready when Docker reports the container healthy, here with a health check given in the test.
@@ -33,13 +31,18 @@ fn waits_for_http(web: Container) {
     wait = healthy
 )]
 fn waits_for_docker_health(web: Container) {
-    assert!(web.host_port(8080) > 0);
+    let body = http_get(web.addr(8080), "/").expect("GET / answers");
+    assert_eq!(body, "hello");
 }
 
 /// Ready when your own probe says so; it is called until it returns `true` (or `Ok(())`).
 /// (A TCP connect alone would not do: Docker's host port accepts before the server listens.)
+/// A probe runs on the test's async runtime: use async I/O, and bound each attempt with a
+/// timeout (`http_get_async` gives up after 5 s) so one silent connection cannot stall it.
 async fn answers_on_8080(web: Container) -> bool {
-    http_get(web.addr(8080), "/health").is_ok_and(|body| body == "ok")
+    http_get_async(web.addr(8080), "/health")
+        .await
+        .is_ok_and(|body| body == "ok")
 }
 
 #[docker_test(dockerfile = "fixtures/Dockerfile", ports = [8080], wait = custom(answers_on_8080))]

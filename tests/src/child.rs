@@ -3,8 +3,27 @@
 //! process-wide setting (`DOCKER_HOST`), or that ends a process (a failing test, a signal).
 //!
 //! Child tests are `#[ignore]`d so a normal run skips them; the parent runs them by exact name.
+//!
+//! Resolving an image in a fresh process is common enough to have one child body,
+//! [`resolve_from_env`], driven by the `DOCKSIDE_TEST_*` variables below: each test binary that
+//! needs it declares the child test as a one-line call, and the parent reads the answer with
+//! [`ChildRun::resolved_id`].
 
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
+
+use dockside::{BuildSpec, Image};
+
+/// The name every test binary gives its child test that calls [`resolve_from_env`].
+pub const RESOLVE: &str = "child_resolve";
+/// For [`resolve_from_env`]: the Dockerfile to build (its folder is the context).
+pub const DOCKERFILE: &str = "DOCKSIDE_TEST_DOCKERFILE";
+/// For [`resolve_from_env`]: the reference to pull, when no Dockerfile is given.
+pub const REFERENCE: &str = "DOCKSIDE_TEST_REFERENCE";
+/// For [`resolve_from_env`]: the tag the build applies (optional).
+pub const TAG: &str = "DOCKSIDE_TEST_TAG";
+/// For [`resolve_from_env`]: how many threads resolve at once (default 1).
+pub const THREADS: &str = "DOCKSIDE_TEST_THREADS";
 
 /// What a finished child test printed and how it ended.
 #[derive(Debug)]
@@ -22,6 +41,35 @@ impl ChildRun {
 
     pub fn passed(&self) -> bool {
         self.status.success()
+    }
+
+    /// The image ID each thread of a passing [`resolve_from_env`] child printed.
+    ///
+    /// # Panics
+    /// If the child failed, showing its output.
+    pub fn resolved_ids(&self) -> Vec<String> {
+        assert!(self.passed(), "child failed:\n{}", self.output());
+        self.printed("resolved-id")
+    }
+
+    /// The one image ID a passing [`resolve_from_env`] child printed.
+    ///
+    /// # Panics
+    /// If the child failed or printed no image ID.
+    pub fn resolved_id(&self) -> String {
+        assert!(self.passed(), "child failed:\n{}", self.output());
+        self.printed_first("resolved-id")
+    }
+
+    /// The first value the child printed for `key` (see [`ChildRun::printed`]).
+    ///
+    /// # Panics
+    /// If the child printed none, showing its output.
+    pub fn printed_first(&self, key: &str) -> String {
+        self.printed(key)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("the child printed no {key}=:\n{}", self.output()))
     }
 
     /// The values the child printed as `key=value` lines on stdout. libtest may print
@@ -85,4 +133,45 @@ pub fn nonce() -> String {
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     format!("{}{nanos}", std::process::id())
+}
+
+/// The body of a child test: resolves the image the parent describes in [`DOCKERFILE`] (with
+/// [`TAG`]) or [`REFERENCE`], in [`THREADS`] threads at once, and prints `resolved-id=ID` for each.
+/// A fresh process, so no in-process cell remembers an earlier answer.
+///
+/// # Panics
+/// With dockside's error message when a resolve fails, or when the parent set neither variable.
+pub fn resolve_from_env() {
+    let image = match (std::env::var(DOCKERFILE), std::env::var(REFERENCE)) {
+        (Ok(dockerfile), _) => {
+            let mut spec = BuildSpec::new(dockerfile);
+            spec.tag = std::env::var(TAG).ok();
+            Image::Build(spec)
+        }
+        (Err(_), Ok(reference)) => Image::Pull(reference),
+        (Err(_), Err(_)) => panic!("the parent sets {DOCKERFILE} or {REFERENCE}"),
+    };
+    let threads: usize = std::env::var(THREADS).map_or(1, |t| {
+        t.parse().unwrap_or_else(|e| panic!("{THREADS}={t:?}: {e}"))
+    });
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| scope.spawn(|| image.resolve()))
+            .collect();
+        for handle in handles {
+            let resolved = handle
+                .join()
+                .expect("resolver thread")
+                .unwrap_or_else(|e| panic!("{e}"));
+            println!("resolved-id={}", resolved.id);
+        }
+    });
+}
+
+/// Runs the [`RESOLVE`] child of this binary for `dockerfile`, with extra environment variables.
+pub fn resolve_dockerfile(dockerfile: &Path, envs: &[(&str, &str)]) -> ChildRun {
+    let dockerfile = dockerfile.display().to_string();
+    let mut all = vec![(DOCKERFILE, dockerfile.as_str())];
+    all.extend_from_slice(envs);
+    run(RESOLVE, &all)
 }

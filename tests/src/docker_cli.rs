@@ -118,3 +118,29 @@ pub fn run_ok(program: &str, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+/// Removes what a test created when it goes out of scope, also when the test fails half-way:
+/// push each container, image and image label as soon as it exists.
+#[derive(Debug, Default)]
+pub struct Cleanup {
+    /// Containers, removed first, with their anonymous volumes.
+    pub containers: Vec<String>,
+    /// Image references or ids (see [`remove_image`]).
+    pub images: Vec<String>,
+    /// Labels (`key=value`) whose images all go, intermediate ones of classic builds included.
+    pub labelled: Vec<String>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for id in &self.containers {
+            remove_container(id);
+        }
+        for image in &self.images {
+            remove_image(image);
+        }
+        for label in &self.labelled {
+            remove_images_labelled(label);
+        }
+    }
+}

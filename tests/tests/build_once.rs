@@ -5,9 +5,8 @@
 
 use std::path::Path;
 
-use dockside::{BuildSpec, Image};
 use dockside_tests::child::{self, ChildRun};
-use dockside_tests::docker_cli;
+use dockside_tests::docker_cli::{self, Cleanup};
 use dockside_tests::fixture::temp_context;
 use dockside_tests::proxy::{local_daemon_socket, DockerProxy, Fault};
 
@@ -19,33 +18,12 @@ const THREADS_PER_PROCESS: &str = "3";
 #[test]
 #[ignore = "run by the tests below in child processes"]
 fn child_resolve() {
-    let dockerfile = std::env::var("DOCKSIDE_TEST_DOCKERFILE").expect("parent sets the Dockerfile");
-    let mut spec = BuildSpec::new(dockerfile);
-    spec.tag = std::env::var("DOCKSIDE_TEST_TAG").ok();
-    let image = Image::Build(spec);
-    let threads: usize = std::env::var("DOCKSIDE_TEST_THREADS").map_or(1, |t| t.parse().unwrap());
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| scope.spawn(|| image.resolve()))
-            .collect();
-        for handle in handles {
-            let resolved = handle
-                .join()
-                .expect("resolver thread")
-                .unwrap_or_else(|e| panic!("{e}"));
-            println!("resolved-id={}", resolved.id);
-        }
-    });
+    child::resolve_from_env();
 }
 
 /// The image IDs the children printed; all of them must have succeeded.
 fn resolved_ids(runs: &[ChildRun]) -> Vec<String> {
-    runs.iter()
-        .flat_map(|run| {
-            assert!(run.passed(), "child failed:\n{}", run.output());
-            run.printed("resolved-id")
-        })
-        .collect()
+    runs.iter().flat_map(ChildRun::resolved_ids).collect()
 }
 
 /// Runs PROCESSES children through `proxy` and returns the build requests counted and the one
@@ -62,14 +40,14 @@ fn resolve_everywhere(
     let lock_dir = lock_dir.display().to_string();
     let mut envs = vec![
         ("DOCKER_HOST", host.as_str()),
-        ("DOCKSIDE_TEST_DOCKERFILE", dockerfile.as_str()),
-        ("DOCKSIDE_TEST_THREADS", THREADS_PER_PROCESS),
+        (child::DOCKERFILE, dockerfile.as_str()),
+        (child::THREADS, THREADS_PER_PROCESS),
         ("DOCKSIDE_LOCK_DIR", lock_dir.as_str()),
     ];
     if let Some(tag) = tag {
-        envs.push(("DOCKSIDE_TEST_TAG", tag));
+        envs.push((child::TAG, tag));
     }
-    let runs = child::run_many("child_resolve", PROCESSES, &envs);
+    let runs = child::run_many(child::RESOLVE, PROCESSES, &envs);
     let ids = resolved_ids(&runs);
     assert_eq!(
         ids.len(),
@@ -107,7 +85,12 @@ fn dockerfile_text(nonce: &str, extra: &str) -> String {
 
 /// The whole sequence for one way of naming the image.
 fn builds_once_then_never_then_once_more(tag: Option<&str>) {
+    let mut cleanup = Cleanup::default();
+    if let Some(tag) = tag {
+        cleanup.images.push(tag.to_owned());
+    }
     let nonce = child::nonce();
+    cleanup.labelled.push(format!("test.nonce={nonce}"));
     let context = temp_context(&dockerfile_text(&nonce, ""));
     let dockerfile = context.path().join("Dockerfile");
     let lock_dir = tempfile::tempdir().unwrap();
@@ -134,10 +117,6 @@ fn builds_once_then_never_then_once_more(tag: Option<&str>) {
         changed, first,
         "the changed Dockerfile must give a new image"
     );
-
-    for id in [first, changed] {
-        docker_cli::remove_image(&id);
-    }
 }
 
 #[test]
@@ -149,7 +128,6 @@ fn content_hash_tag_is_built_once_per_run_across_processes() {
 fn user_named_tag_is_built_once_and_rebuilt_when_stale() {
     let tag = format!("dockside-test-named-{}:latest", child::nonce());
     builds_once_then_never_then_once_more(Some(&tag));
-    docker_cli::remove_image(&tag);
 }
 
 /// BuildKit's "already exists" at tagging, after a build that did tag the image, is success —
@@ -157,27 +135,29 @@ fn user_named_tag_is_built_once_and_rebuilt_when_stale() {
 #[test]
 fn already_exists_at_tagging_counts_as_built() {
     let nonce = child::nonce();
+    let tag = format!("dockside-test-exists-{nonce}:latest");
+    let mut cleanup = Cleanup::default();
+    cleanup.images.push(tag.clone());
+    cleanup.labelled.push(format!("test.nonce={nonce}"));
     let context = temp_context(&dockerfile_text(&nonce, ""));
     let lock_dir = tempfile::tempdir().unwrap();
     let proxy = DockerProxy::start(&local_daemon_socket()).unwrap();
     proxy.inject(Fault::AlreadyExistsAfterBuild);
-    let tag = format!("dockside-test-exists-{nonce}:latest");
     let host = proxy.docker_host();
     let dockerfile = context.path().join("Dockerfile").display().to_string();
     let lock = lock_dir.path().display().to_string();
     let run = child::run(
-        "child_resolve",
+        child::RESOLVE,
         &[
             ("DOCKER_HOST", &host),
-            ("DOCKSIDE_TEST_DOCKERFILE", &dockerfile),
-            ("DOCKSIDE_TEST_TAG", &tag),
+            (child::DOCKERFILE, &dockerfile),
+            (child::TAG, &tag),
             ("DOCKSIDE_LOCK_DIR", &lock),
         ],
     );
-    let ids = resolved_ids(&[run]);
+    let ids = run.resolved_ids();
     assert_eq!(proxy.count("POST", "/build"), 1);
     assert_eq!(ids, vec![docker_cli::inspect(&tag, "{{.Id}}")]);
-    docker_cli::remove_image(&tag);
 }
 
 /// "already exists" that is not the tagging step's answer after a finished build is an error.
@@ -198,11 +178,11 @@ fn already_exists_for_other_content_is_an_error() {
     let host = proxy.docker_host();
     let dockerfile = context.path().join("Dockerfile").display().to_string();
     let run = child::run(
-        "child_resolve",
+        child::RESOLVE,
         &[
             ("DOCKER_HOST", &host),
-            ("DOCKSIDE_TEST_DOCKERFILE", &dockerfile),
-            ("DOCKSIDE_TEST_TAG", &tag),
+            (child::DOCKERFILE, &dockerfile),
+            (child::TAG, &tag),
         ],
     );
     assert!(!run.passed(), "{}", run.output());
@@ -219,6 +199,8 @@ fn already_exists_for_other_content_is_an_error() {
 #[test]
 fn a_waiting_process_names_the_builder() {
     let nonce = child::nonce();
+    let mut cleanup = Cleanup::default();
+    cleanup.labelled.push(format!("test.nonce={nonce}"));
     let context = temp_context(&dockerfile_text(
         &nonce,
         "RUN [\"/fixture\", \"sleep\", \"--ms\", \"3000\"]\n",
@@ -230,10 +212,10 @@ fn a_waiting_process_names_the_builder() {
     let lock = lock_dir.path().display().to_string();
     let envs = [
         ("DOCKER_HOST", host.as_str()),
-        ("DOCKSIDE_TEST_DOCKERFILE", dockerfile.as_str()),
+        (child::DOCKERFILE, dockerfile.as_str()),
         ("DOCKSIDE_LOCK_DIR", lock.as_str()),
     ];
-    let builder = child::spawn("child_resolve", &envs);
+    let builder = child::spawn(child::RESOLVE, &envs);
     let builder_pid = builder.id().to_string();
     // The builder writes its pid into the lock file once it holds the lock.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -244,7 +226,7 @@ fn a_waiting_process_names_the_builder() {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let waiter = child::run("child_resolve", &envs);
+    let waiter = child::run(child::RESOLVE, &envs);
     let builder = child::finish(builder);
     let waiter_stderr = waiter.stderr.clone();
     let ids = resolved_ids(&[builder, waiter]);
@@ -256,7 +238,6 @@ fn a_waiting_process_names_the_builder() {
         "{waiter_stderr}"
     );
     assert_eq!(proxy.count("POST", "/build"), 1);
-    docker_cli::remove_image(&ids[0]);
 }
 
 fn lock_files_name(dir: &Path, pid: &str) -> bool {

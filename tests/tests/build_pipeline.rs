@@ -4,64 +4,17 @@
 //! pruning stale images. Image content is checked through the `docker` CLI, not dockside's code.
 
 use std::fs;
-use std::path::Path;
 
 use dockside::{BuildSpec, Image, ResolvedImage};
-use dockside_tests::child::{self, ChildRun};
-use dockside_tests::docker_cli::{self, docker_ok};
+use dockside_tests::child;
+use dockside_tests::docker_cli::{self, docker_ok, Cleanup};
 use dockside_tests::fixture::temp_context;
 use dockside_tests::proxy::{local_daemon_socket, DockerProxy, Fault};
 
-/// Child: builds the Dockerfile the parent names, in a fresh process (so no in-process cell
-/// remembers an earlier answer), and prints the image ID.
 #[test]
 #[ignore = "run by the tests below in child processes"]
-fn child_build() {
-    let dockerfile = std::env::var("DOCKSIDE_TEST_DOCKERFILE").expect("parent sets the Dockerfile");
-    let resolved = Image::Build(BuildSpec::new(dockerfile))
-        .resolve()
-        .unwrap_or_else(|e| panic!("{e}"));
-    println!("resolved-id={}", resolved.id);
-}
-
-/// Runs [`child_build`] for `dockerfile` with extra environment variables.
-fn build_in_child(dockerfile: &Path, envs: &[(&str, &str)]) -> ChildRun {
-    let dockerfile = dockerfile.display().to_string();
-    let mut all = vec![("DOCKSIDE_TEST_DOCKERFILE", dockerfile.as_str())];
-    all.extend_from_slice(envs);
-    child::run("child_build", &all)
-}
-
-/// The image ID a passing child printed.
-fn child_id(run: &ChildRun) -> String {
-    assert!(run.passed(), "child failed:\n{}", run.output());
-    let ids = run.printed("resolved-id");
-    ids.into_iter()
-        .next()
-        .unwrap_or_else(|| panic!("the child printed no image id:\n{}", run.output()))
-}
-
-/// Removes what a test created, also when it fails half-way.
-#[derive(Default)]
-struct Cleanup {
-    images: Vec<String>,
-    containers: Vec<String>,
-    /// Labels (`key=value`) whose images all go, intermediate ones of classic builds included.
-    labelled: Vec<String>,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for id in &self.containers {
-            docker_cli::remove_container(id);
-        }
-        for image in &self.images {
-            docker_cli::remove_image(image);
-        }
-        for label in &self.labelled {
-            docker_cli::remove_images_labelled(label);
-        }
-    }
+fn child_resolve() {
+    child::resolve_from_env();
 }
 
 fn resolve(spec: BuildSpec, cleanup: &mut Cleanup) -> ResolvedImage {
@@ -165,13 +118,13 @@ fn an_ignored_change_builds_nothing_and_a_used_change_builds_once() {
     let host = proxy.docker_host();
     let envs = [("DOCKER_HOST", host.as_str())];
 
-    let first = child_id(&build_in_child(&dockerfile, &envs));
+    let first = child::resolve_dockerfile(&dockerfile, &envs).resolved_id();
     cleanup.images.push(first.clone());
     assert_eq!(proxy.count("POST", "/build"), 1, "a new context");
 
     proxy.reset();
     fs::write(context.path().join("ignored.txt"), "v2").unwrap();
-    let after_ignored = child_id(&build_in_child(&dockerfile, &envs));
+    let after_ignored = child::resolve_dockerfile(&dockerfile, &envs).resolved_id();
     assert_eq!(
         proxy.count("POST", "/build"),
         0,
@@ -181,7 +134,7 @@ fn an_ignored_change_builds_nothing_and_a_used_change_builds_once() {
 
     proxy.reset();
     fs::write(context.path().join("used.txt"), "v2").unwrap();
-    let after_used = child_id(&build_in_child(&dockerfile, &envs));
+    let after_used = child::resolve_dockerfile(&dockerfile, &envs).resolved_id();
     cleanup.images.push(after_used.clone());
     assert_eq!(proxy.count("POST", "/build"), 1, "a change to a used file");
     assert_ne!(after_used, first);
@@ -272,12 +225,12 @@ fn classic_builder_failure_carries_the_steps_output() {
         "FROM scratch\nCOPY fixture /fixture\nLABEL nonce=\"{nonce}\"\n\
          RUN [\"/fixture\", \"exit\", \"--code\", \"3\", \"--stdout\", \"output of the classic step\"]\n"
     ));
-    let run = build_in_child(
+    let mut cleanup = Cleanup::default();
+    cleanup.labelled.push(format!("nonce={nonce}"));
+    let run = child::resolve_dockerfile(
         &context.path().join("Dockerfile"),
         &[("DOCKER_BUILDKIT", "0")],
     );
-    let mut cleanup = Cleanup::default();
-    cleanup.labelled.push(format!("nonce={nonce}"));
     let output = run.output();
     assert!(!run.passed(), "{output}");
     assert!(
@@ -301,10 +254,10 @@ fn assert_builds_with_classic_builder(fault: Fault, envs: &[(&str, &str)]) {
     let host = proxy.docker_host();
     let mut all = vec![("DOCKER_HOST", host.as_str())];
     all.extend_from_slice(envs);
-    let run = build_in_child(&context.path().join("Dockerfile"), &all);
-    let id = child_id(&run);
     let mut cleanup = Cleanup::default();
     cleanup.labelled.push(format!("nonce={nonce}"));
+    let run = child::resolve_dockerfile(&context.path().join("Dockerfile"), &all);
+    let id = run.resolved_id();
     proxy.assert_one_classic_build();
     assert!(
         run.stderr.contains("building with the classic builder"),
@@ -376,7 +329,7 @@ fn prune_removes_only_stale_unused_dockside_images_of_the_dockerfile() {
     let mut built = Vec::new();
     for version in 1..=3 {
         fs::write(&dockerfile, text(version)).unwrap();
-        let id = child_id(&build_in_child(&dockerfile, &[]));
+        let id = child::resolve_dockerfile(&dockerfile, &[]).resolved_id();
         cleanup.images.push(id.clone());
         built.push(id);
     }

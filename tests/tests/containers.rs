@@ -100,16 +100,6 @@ fn child_panics(web: Container) {
     panic!("the body panicked");
 }
 
-fn container_id(output: &str) -> String {
-    output
-        .lines()
-        .find_map(|l| {
-            l.split_once("container-id=")
-                .map(|(_, id)| id.trim().to_owned())
-        })
-        .unwrap_or_else(|| panic!("the child printed no container id:\n{output}"))
-}
-
 #[test]
 fn removed_after_success_failure_and_panic() {
     for (name, should_pass) in [
@@ -120,7 +110,7 @@ fn removed_after_success_failure_and_panic() {
         let run = child::run(name, &[]);
         let output = run.output();
         assert_eq!(run.passed(), should_pass, "{name}:\n{output}");
-        let id = container_id(&output);
+        let id = run.printed_first("container-id");
         assert!(
             docker_cli::docker(&["container", "inspect", &id])
                 .status

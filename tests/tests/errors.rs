@@ -16,18 +16,19 @@ fn build(
 }
 
 #[test]
-#[ignore = "run by no_daemon_names_the_socket_and_how_to_start_one"]
-fn child_pull_anything() {
-    Image::Pull("example.org/anything:1".to_owned())
-        .resolve()
-        .unwrap_or_else(|e| panic!("{e}"));
+#[ignore = "run by the tests below in child processes"]
+fn child_resolve() {
+    child::resolve_from_env();
 }
 
 #[test]
 fn no_daemon_names_the_socket_and_how_to_start_one() {
     let run = child::run(
-        "child_pull_anything",
-        &[("DOCKER_HOST", "unix:///tmp/dockside-no-such.sock")],
+        child::RESOLVE,
+        &[
+            ("DOCKER_HOST", "unix:///tmp/dockside-no-such.sock"),
+            (child::REFERENCE, "example.org/anything:1"),
+        ],
     );
     let output = run.output();
     assert!(!run.passed());
@@ -78,18 +79,32 @@ fn failed_pull_carries_the_daemons_words() {
     let text = error.to_string();
     assert!(matches!(error, Error::Pull { .. }), "{error:?}");
     assert!(text.contains("127.0.0.1:1/dockside/missing:1"), "{text}");
+    // The daemon's own words, naming the address it dialled.
     assert!(
-        text.contains("connection refused") || text.contains("connect"),
+        text.contains("dial tcp 127.0.0.1:1: connect: connection refused"),
         "{text}"
     );
 }
 
+/// A reference that cannot be valid fails at once, naming it: the daemon (a proxy counting the
+/// requests) is never asked anything.
 #[test]
 fn invalid_reference_is_refused_before_any_request() {
-    let error = Image::Pull("Uppercase/Repo".to_owned())
-        .resolve()
-        .unwrap_err();
-    assert!(error.to_string().contains("Uppercase/Repo"), "{error}");
+    use dockside_tests::proxy::{local_daemon_socket, DockerProxy};
+
+    let proxy = DockerProxy::start(&local_daemon_socket()).unwrap();
+    let host = proxy.docker_host();
+    let run = child::run(
+        child::RESOLVE,
+        &[("DOCKER_HOST", &host), (child::REFERENCE, "Uppercase/Repo")],
+    );
+    let output = run.output();
+    assert!(!run.passed(), "{output}");
+    assert!(
+        output.contains("Uppercase/Repo") && output.contains("must be lowercase"),
+        "{output}"
+    );
+    assert_eq!(proxy.requests(), Vec::new(), "requests reached the daemon");
 }
 
 #[test]
@@ -229,11 +244,8 @@ fn a_dropped_build_connection_names_the_dockerfile() {
     let dockerfile = context.path().join("Dockerfile").display().to_string();
     let host = proxy.docker_host();
     let run = child::run(
-        "child_builds",
-        &[
-            ("DOCKER_HOST", &host),
-            ("DOCKSIDE_TEST_DOCKERFILE", &dockerfile),
-        ],
+        child::RESOLVE,
+        &[("DOCKER_HOST", &host), (child::DOCKERFILE, &dockerfile)],
     );
     let output = run.output();
     assert!(!run.passed(), "{output}");
@@ -241,13 +253,4 @@ fn a_dropped_build_connection_names_the_dockerfile() {
         output.contains(&format!("building image from {dockerfile} failed")),
         "{output}"
     );
-}
-
-#[test]
-#[ignore = "run by a_dropped_build_connection_names_the_dockerfile"]
-fn child_builds() {
-    let dockerfile = std::env::var("DOCKSIDE_TEST_DOCKERFILE").expect("parent sets the Dockerfile");
-    Image::Build(BuildSpec::new(dockerfile))
-        .resolve()
-        .unwrap_or_else(|e| panic!("{e}"));
 }

@@ -246,13 +246,7 @@ fn two_containers_talk_by_name_on_a_network_removed_afterwards() {
     let run = child::finish(child);
     let output = run.output();
     assert!(run.passed(), "{output}");
-    let network = output
-        .lines()
-        .find_map(|l| {
-            l.split_once("network-id=")
-                .map(|(_, id)| id.trim().to_owned())
-        })
-        .unwrap_or_else(|| panic!("the child printed no network id:\n{output}"));
+    let network = run.printed_first("network-id");
     assert!(!exists(&network), "network {network} is still there");
     assert_eq!(networks_owned_by(pid), Vec::<String>::new());
     assert_eq!(containers_owned_by(pid), Vec::<String>::new());

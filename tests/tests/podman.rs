@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use dockside::{BuildSpec, Image};
 use dockside_tests::child::{self, ChildRun};
 use dockside_tests::docker_cli;
 use dockside_tests::fixture::temp_context;
@@ -149,40 +148,15 @@ impl Drop for Podman {
     }
 }
 
-/// Child: resolves the Dockerfile the parent names, in a fresh process (so no in-process cell
-/// remembers an earlier answer), against the daemon `DOCKER_HOST` names, and prints the image ID.
 #[test]
 #[ignore = "run by the tests below in child processes"]
 fn child_resolve() {
-    let dockerfile = std::env::var("DOCKSIDE_TEST_DOCKERFILE").expect("parent sets the Dockerfile");
-    let resolved = Image::Build(BuildSpec::new(dockerfile))
-        .resolve()
-        .unwrap_or_else(|e| panic!("{e}"));
-    println!("resolved-id={}", resolved.id);
+    child::resolve_from_env();
 }
 
-/// Runs [`child_resolve`] for `dockerfile` against the daemon at `docker_host`.
+/// Resolves `dockerfile` in a child against the daemon at `docker_host`.
 fn resolve_in_child(docker_host: &str, dockerfile: &Path) -> ChildRun {
-    let dockerfile = dockerfile.display().to_string();
-    child::run(
-        "child_resolve",
-        &[
-            ("DOCKSIDE_TEST_DOCKERFILE", dockerfile.as_str()),
-            ("DOCKER_HOST", docker_host),
-        ],
-    )
-}
-
-/// The image ID a passing child printed.
-fn child_id(run: &ChildRun) -> String {
-    assert!(run.passed(), "child failed:\n{}", run.output());
-    run.stdout
-        .lines()
-        .find_map(|l| {
-            l.split_once("resolved-id=")
-                .map(|(_, id)| id.trim().to_owned())
-        })
-        .unwrap_or_else(|| panic!("the child printed no image id:\n{}", run.output()))
+    child::resolve_dockerfile(dockerfile, &[("DOCKER_HOST", docker_host)])
 }
 
 /// A Dockerfile nobody has built before. No `RUN`: a build step's container would need
@@ -202,7 +176,7 @@ fn podman_is_detected_and_builds_with_the_classic_builder() {
     let context = new_context(&nonce);
     let proxy = DockerProxy::start(&podman.socket).unwrap();
     let run = resolve_in_child(&proxy.docker_host(), &context.path().join("Dockerfile"));
-    let id = child_id(&run);
+    let id = run.resolved_id();
     proxy.assert_one_classic_build();
     assert!(
         run.stderr.contains("building with the classic builder") && run.stderr.contains("Podman"),
@@ -260,11 +234,11 @@ fn a_second_resolve_against_podman_builds_nothing() {
     let context = new_context(&nonce);
     let dockerfile = context.path().join("Dockerfile");
     let first = resolve_in_child(&podman.docker_host(), &dockerfile);
-    let first_id = child_id(&first);
+    let first_id = first.resolved_id();
     assert!(first.stderr.contains("building image"), "{}", first.stderr);
 
     let second = resolve_in_child(&podman.docker_host(), &dockerfile);
-    assert_eq!(child_id(&second), first_id);
+    assert_eq!(second.resolved_id(), first_id);
     assert!(
         !second.stderr.contains("building image"),
         "the second resolve built again:\n{}",

@@ -158,12 +158,8 @@ fn a_missing_base_image_is_pulled_before_the_build() {
 
 #[test]
 #[ignore = "run by docker_hub_images_come_from_the_mirror"]
-fn child_pull() {
-    let reference = std::env::var("DOCKSIDE_TEST_REFERENCE").expect("parent sets the reference");
-    let pulled = Image::Pull(reference)
-        .resolve()
-        .unwrap_or_else(|e| panic!("{e}"));
-    println!("resolved-id={}", pulled.id);
+fn child_resolve() {
+    child::resolve_from_env();
 }
 
 /// With `DOCKSIDE_REGISTRY_MIRROR`, a Docker Hub name is pulled from the mirror and tagged with
@@ -179,9 +175,9 @@ fn docker_hub_images_come_from_the_mirror() {
 
     let envs = [
         ("DOCKSIDE_REGISTRY_MIRROR", registry.address.as_str()),
-        ("DOCKSIDE_TEST_REFERENCE", name.as_str()),
+        (child::REFERENCE, name.as_str()),
     ];
-    let first = child::run("child_pull", &envs);
+    let first = child::run(child::RESOLVE, &envs);
     assert!(first.passed(), "{}", first.output());
     assert!(
         first.stderr.contains(&format!("pulling image {on_mirror}")),
@@ -194,7 +190,7 @@ fn docker_hub_images_come_from_the_mirror() {
         "{name} is not the mirrored image"
     );
 
-    let second = child::run("child_pull", &envs);
+    let second = child::run(child::RESOLVE, &envs);
     assert!(second.passed(), "{}", second.output());
     assert!(
         !second.stderr.contains("pulling image"),

@@ -2,6 +2,7 @@
 //! go through the given root, since `::dockside` does not exist in this crate.
 
 use dockside_renamed::{docker_test, Container};
+use dockside_tests::http;
 
 #[docker_test(
     crate = "dockside_renamed",
@@ -10,5 +11,6 @@ use dockside_renamed::{docker_test, Container};
     ports = [8080]
 )]
 async fn works_under_another_name(web: Container) {
-    assert!(web.host_port(8080) > 0);
+    let body = http::get(web.addr(8080), "/").expect("GET / answers");
+    assert_eq!(body, "hello");
 }
