@@ -26,8 +26,11 @@ pub enum Error {
     Docker { action: String, message: String },
 
     /// A reference the user wrote is not a valid image reference.
-    #[error("invalid image reference `{reference}`: {reason}")]
-    InvalidReference { reference: String, reason: String },
+    #[error("invalid image reference `{reference}`: {source}")]
+    InvalidReference {
+        reference: String,
+        source: dockside_syntax::ReferenceError,
+    },
 
     /// Pulling an image failed.
     #[error("pulling image {reference} failed: {message}")]

@@ -132,9 +132,9 @@ fn block_on<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> 
 }
 
 pub(crate) fn parse_reference(text: &str) -> Result<Reference> {
-    reference::parse(text).map_err(|e| Error::InvalidReference {
+    reference::parse(text).map_err(|source| Error::InvalidReference {
         reference: text.to_owned(),
-        reason: e.to_string(),
+        source,
     })
 }
 
