@@ -93,65 +93,18 @@ fn non_empty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
+/// The duration in variable `name`, in the syntax of `startup_timeout` (`"30s"`, `"1m30s"`). A
+/// value that does not parse is reported on stderr and ignored, so a typo does not go unnoticed
+/// yet cannot fail every test.
 fn duration_var(name: &str) -> Option<Duration> {
-    non_empty(name).and_then(|v| parse_duration(&v))
-}
-
-/// Parses "500ms", "30s", "2m", "1m30s" or plain seconds ("45").
-pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    if let Ok(secs) = text.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
-        let value: u64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        total += match &rest[..unit_len] {
-            "ms" => Duration::from_millis(value),
-            "s" => Duration::from_secs(value),
-            "m" => Duration::from_secs(value * 60),
-            "h" => Duration::from_secs(value * 3600),
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-    }
-    Some(total)
+    let text = non_empty(name)?;
+    dockside_syntax::parse_duration(&text)
+        .map_err(|reason| eprintln!("dockside: ignoring {name}=`{text}`: {reason}"))
+        .ok()
 }
 
 /// The effective uid of this process: the owner of the files and folders it creates.
 pub(crate) fn current_uid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        let cases = [
-            ("500ms", Some(500)),
-            ("30s", Some(30_000)),
-            ("2m", Some(120_000)),
-            ("1m30s", Some(90_000)),
-            ("45", Some(45_000)),
-            ("3x", None),
-            ("s", None),
-            ("", Some(0)),
-        ];
-        for (text, millis) in cases {
-            assert_eq!(
-                parse_duration(text).map(|d| d.as_millis() as u64),
-                millis,
-                "{text}"
-            );
-        }
-    }
 }

@@ -48,13 +48,12 @@ pub enum Error {
     },
 
     /// A reference the user wrote is not a valid image reference.
-    // The parser's message already names the reference: shown once, not twice.
-    #[error("{source}")]
+    #[error("invalid image reference `{reference}`: {source}")]
     InvalidReference {
         /// The reference as written.
         reference: String,
         /// Why it is not valid.
-        source: BoxError,
+        source: dockside_syntax::ReferenceError,
     },
 
     /// Pulling an image failed.
@@ -197,10 +196,10 @@ impl Error {
     }
 
     /// `reference` is not a valid image reference, for the reason `source` gives.
-    pub(crate) fn invalid_reference(reference: &str, source: impl Into<BoxError>) -> Self {
+    pub(crate) fn invalid_reference(reference: &str, source: dockside_syntax::ReferenceError) -> Self {
         Error::InvalidReference {
             reference: reference.to_owned(),
-            source: source.into(),
+            source,
         }
     }
 
@@ -262,11 +261,11 @@ mod tests {
         let err = crate::image::parse_reference("Redis").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "invalid image reference \"Redis\": repository name must be lowercase"
+            "invalid image reference `Redis`: repository name must be lowercase"
         );
         assert!(matches!(&err, Error::InvalidReference { reference, .. } if reference == "Redis"));
         let cause = err.source().expect("the parser's error as the source");
-        assert_eq!(cause.to_string(), err.to_string());
+        assert_eq!(cause.to_string(), "repository name must be lowercase");
     }
 
     #[test]

@@ -7,6 +7,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use dockside_syntax::Mount;
+
 use super::Container;
 use crate::image::{BuildSpec, Image};
 
@@ -147,7 +149,7 @@ pub struct ContainerSpec {
     pub(crate) user: Option<String>,
     pub(crate) workdir: Option<String>,
     pub(crate) tmpfs: Vec<String>,
-    pub(crate) mounts: Vec<(String, String, bool)>,
+    pub(crate) mounts: Vec<Mount>,
     pub(crate) memory: Option<u64>,
 }
 
@@ -276,8 +278,11 @@ impl ContainerSpec {
         container_path: impl Into<String>,
         read_only: bool,
     ) -> Self {
-        self.mounts
-            .push((host_path.into(), container_path.into(), read_only));
+        self.mounts.push(Mount {
+            host: host_path.into(),
+            container: container_path.into(),
+            read_only,
+        });
         self
     }
 

@@ -146,15 +146,8 @@ fn create_body(
                     .collect()
             }),
             memory: spec.memory.map(|m| i64::try_from(m).unwrap_or(i64::MAX)),
-            binds: (!spec.mounts.is_empty()).then(|| {
-                spec.mounts
-                    .iter()
-                    .map(|(host, container, read_only)| {
-                        let mode = if *read_only { "ro" } else { "rw" };
-                        format!("{host}:{container}:{mode}")
-                    })
-                    .collect()
-            }),
+            binds: (!spec.mounts.is_empty())
+                .then(|| spec.mounts.iter().map(ToString::to_string).collect()),
             ..Default::default()
         }),
         networking_config,
