@@ -4,12 +4,16 @@
 //!   a healthy daemon cannot be made to produce: faults are injected at the socket, so bollard
 //!   is never mocked.
 //! - [`fixture`]: the fixture program every test image runs, and build contexts holding it.
-//! - [`docker_cli`]: assertions through the `docker` CLI, independent of dockside's own code.
+//! - [`docker_cli`]: assertions through the `docker` CLI, independent of dockside's own code;
+//!   [`owned`]: what the daemon holds for an owner, the same way.
+//! - [`isolated`]: a child test run under `unshare` (another PID namespace, no /proc), read
+//!   while it runs.
 
 pub mod child;
 pub mod docker_cli;
 pub mod fixture;
 pub mod http;
 pub mod isolated;
+pub mod owned;
 pub mod proxy;
 pub mod require;

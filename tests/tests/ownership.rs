@@ -5,14 +5,9 @@ use std::time::Duration;
 
 use dockside::{docker_test, Container};
 use dockside_tests::child;
-use dockside_tests::docker_cli::{self, docker};
+use dockside_tests::docker_cli;
 use dockside_tests::isolated::{self, OTHER_PID_NAMESPACE, WITHOUT_PROC};
-
-fn exists(id: &str) -> bool {
-    docker(&["inspect", "--format", "{{.Id}}", id])
-        .status
-        .success()
-}
+use dockside_tests::owned::exists;
 
 #[docker_test(dockerfile = "fixtures/Dockerfile", cmd = ["sleep"])]
 #[ignore = "run by the ownership tests"]

@@ -5,34 +5,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use dockside::{docker_test, Container};
-use dockside_tests::docker_cli::{self, docker, docker_ok};
+use dockside_tests::docker_cli;
 use dockside_tests::isolated::{self, Running};
+use dockside_tests::owned::{containers_owned_by, exists};
 use dockside_tests::proxy::{local_daemon_socket, DockerProxy, Fault};
-
-fn exists(id: &str) -> bool {
-    docker(&["inspect", "--format", "{{.Id}}", id])
-        .status
-        .success()
-}
-
-/// Containers (running or not) whose `dockside.owner` label names process `pid`.
-fn containers_owned_by(pid: u32) -> Vec<String> {
-    docker_ok(&[
-        "ps",
-        "--all",
-        "--no-trunc",
-        "--filter",
-        "label=dockside.managed=true",
-        "--format",
-        "{{.ID}} {{.Label \"dockside.owner\"}}",
-    ])
-    .lines()
-    .filter_map(|line| {
-        let (id, owner) = line.split_once(' ')?;
-        (owner.split('/').nth(2) == Some(pid.to_string().as_str())).then(|| id.to_owned())
-    })
-    .collect()
-}
 
 fn send(signal: &str, child: &Running) {
     let sent = Command::new("kill")
