@@ -10,9 +10,9 @@ mod context;
 // Every public item of these two is an entry point of a fuzz target (`crate::__fuzz`), reachable
 // from outside only when fuzzing.
 #[cfg_attr(not(fuzzing), allow(unreachable_pub))]
-mod dockerfile;
+pub(crate) mod dockerfile;
 #[cfg_attr(not(fuzzing), allow(unreachable_pub))]
-mod dockerignore;
+pub(crate) mod dockerignore;
 mod lock;
 mod prune;
 mod pull;

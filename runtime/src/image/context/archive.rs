@@ -76,3 +76,18 @@ fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
     header.set_gid(0);
     header
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use crate::image::context::testing::*;
+
+    #[test]
+    fn long_paths_survive_the_archive() {
+        let dir = context_dir();
+        let long = format!("{}/{}/file.txt", "d".repeat(90), "e".repeat(90));
+        write(dir.path(), &long, "deep");
+        let tar = tar_of(&scan_dir(dir.path()));
+        let entry = tar.iter().find(|e| e.0 == long).unwrap();
+        assert_eq!(entry.4, b"deep");
+    }
+}

@@ -99,3 +99,82 @@ fn path_bytes(path: &Path) -> Cow<'_, [u8]> {
         Cow::Owned(text) => Cow::Owned(text.into_bytes()),
     }
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
+
+    use crate::image::context::testing::*;
+
+    #[test]
+    fn hash_follows_content_mode_dockerfile_args_and_target() {
+        let dir = context_dir();
+        write(dir.path(), "run.sh", "echo");
+        let context = scan_dir(dir.path());
+        let base = context.content_hash(&[], None).unwrap();
+        assert_eq!(base.len(), 64);
+        assert!(base.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(
+            context.content_hash(&[], None).unwrap(),
+            base,
+            "deterministic"
+        );
+
+        let args = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let ab = context
+            .content_hash(&args(&[("A", "1"), ("B", "2")]), None)
+            .unwrap();
+        let ba = context
+            .content_hash(&args(&[("B", "2"), ("A", "1")]), None)
+            .unwrap();
+        assert_eq!(ab, ba, "build args are sorted");
+        assert_ne!(ab, base);
+        assert_ne!(
+            context.content_hash(&args(&[("A", "12")]), None).unwrap(),
+            context.content_hash(&args(&[("A1", "2")]), None).unwrap()
+        );
+        assert_ne!(
+            context
+                .content_hash(&args(&[("A", "1"), ("B", "2")]), None)
+                .unwrap(),
+            context
+                .content_hash(&args(&[("A", "1"), ("B", "3")]), None)
+                .unwrap()
+        );
+        let targeted = context.content_hash(&[], Some("test")).unwrap();
+        assert_ne!(targeted, base);
+        assert_ne!(context.content_hash(&[], Some("")).unwrap(), base);
+
+        fs::set_permissions(dir.path().join("run.sh"), fs::Permissions::from_mode(0o755)).unwrap();
+        let executable = hash(dir.path());
+        assert_ne!(executable, base, "mode bits count");
+        write(dir.path(), "Dockerfile", "FROM scratch\n");
+        assert_ne!(hash(dir.path()), executable, "the dockerfile counts");
+    }
+
+    #[test]
+    fn hash_ignores_mtimes_and_location() {
+        let one = context_dir();
+        let two = context_dir();
+        for dir in [&one, &two] {
+            write(dir.path(), "a/b.txt", "same");
+        }
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        fs::File::options()
+            .write(true)
+            .open(two.path().join("a/b.txt"))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        assert_eq!(hash(one.path()), hash(two.path()));
+        let tar_one = scan_dir(one.path()).write_tar(Vec::new()).unwrap();
+        let tar_two = scan_dir(two.path()).write_tar(Vec::new()).unwrap();
+        assert_eq!(tar_one, tar_two, "the archive is reproducible");
+    }
+}

@@ -234,52 +234,10 @@ pub(super) mod testing {
 
 #[cfg(all(test, unix))]
 mod tests {
-    use std::os::unix::fs::{symlink, PermissionsExt};
+    use std::os::unix::fs::symlink;
 
     use super::testing::*;
     use super::*;
-
-    #[test]
-    fn walks_sorted_with_kinds_and_modes() {
-        let dir = context_dir();
-        write(dir.path(), "b.txt", "bee");
-        write(dir.path(), "a/z.txt", "zed");
-        write(dir.path(), "a.txt", "ay");
-        let run = dir.path().join("a/run.sh");
-        fs::write(&run, "#!/bin/sh\n").unwrap();
-        fs::set_permissions(&run, fs::Permissions::from_mode(0o755)).unwrap();
-        fs::set_permissions(dir.path().join("a.txt"), fs::Permissions::from_mode(0o600)).unwrap();
-
-        let context = scan_dir(dir.path());
-        assert_eq!(
-            paths(&context),
-            ["Dockerfile", "a", "a/run.sh", "a/z.txt", "a.txt", "b.txt"]
-        );
-        assert_eq!(context.dockerfile_name(), "Dockerfile");
-        let entry = |path: &str| {
-            context
-                .entries()
-                .iter()
-                .find(|e| e.path == path)
-                .unwrap()
-                .clone()
-        };
-        assert_eq!(entry("a").kind, EntryKind::Dir);
-        assert_eq!(entry("a/run.sh").mode, 0o755);
-        assert_eq!(entry("a.txt").mode, 0o600);
-        assert_eq!(entry("b.txt").kind, EntryKind::File { size: 3 });
-
-        let tar = tar_of(&context);
-        let names: Vec<&str> = tar.iter().map(|e| e.0.as_str()).collect();
-        assert_eq!(names, paths(&context));
-        let run = tar.iter().find(|e| e.0 == "a/run.sh").unwrap();
-        assert_eq!(
-            (run.1, run.2, run.4.as_slice()),
-            (tar::EntryType::Regular, 0o755, &b"#!/bin/sh\n"[..])
-        );
-        let a = tar.iter().find(|e| e.0 == "a").unwrap();
-        assert_eq!(a.1, tar::EntryType::Directory);
-    }
 
     #[test]
     fn symlinks_are_kept_and_never_followed() {
@@ -378,94 +336,6 @@ mod tests {
     }
 
     #[test]
-    fn hash_follows_content_mode_dockerfile_args_and_target() {
-        let dir = context_dir();
-        write(dir.path(), "run.sh", "echo");
-        let context = scan_dir(dir.path());
-        let base = context.content_hash(&[], None).unwrap();
-        assert_eq!(base.len(), 64);
-        assert!(base.bytes().all(|b| b.is_ascii_hexdigit()));
-        assert_eq!(
-            context.content_hash(&[], None).unwrap(),
-            base,
-            "deterministic"
-        );
-
-        let args = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
-        let ab = context
-            .content_hash(&args(&[("A", "1"), ("B", "2")]), None)
-            .unwrap();
-        let ba = context
-            .content_hash(&args(&[("B", "2"), ("A", "1")]), None)
-            .unwrap();
-        assert_eq!(ab, ba, "build args are sorted");
-        assert_ne!(ab, base);
-        assert_ne!(
-            context.content_hash(&args(&[("A", "12")]), None).unwrap(),
-            context.content_hash(&args(&[("A1", "2")]), None).unwrap()
-        );
-        assert_ne!(
-            context
-                .content_hash(&args(&[("A", "1"), ("B", "2")]), None)
-                .unwrap(),
-            context
-                .content_hash(&args(&[("A", "1"), ("B", "3")]), None)
-                .unwrap()
-        );
-        let targeted = context.content_hash(&[], Some("test")).unwrap();
-        assert_ne!(targeted, base);
-        assert_ne!(context.content_hash(&[], Some("")).unwrap(), base);
-
-        fs::set_permissions(dir.path().join("run.sh"), fs::Permissions::from_mode(0o755)).unwrap();
-        let executable = hash(dir.path());
-        assert_ne!(executable, base, "mode bits count");
-        write(dir.path(), "Dockerfile", "FROM scratch\n");
-        assert_ne!(hash(dir.path()), executable, "the dockerfile counts");
-    }
-
-    #[test]
-    fn hash_ignores_mtimes_and_location() {
-        let one = context_dir();
-        let two = context_dir();
-        for dir in [&one, &two] {
-            write(dir.path(), "a/b.txt", "same");
-        }
-        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
-        fs::File::options()
-            .write(true)
-            .open(two.path().join("a/b.txt"))
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
-        assert_eq!(hash(one.path()), hash(two.path()));
-        let tar_one = scan_dir(one.path()).write_tar(Vec::new()).unwrap();
-        let tar_two = scan_dir(two.path()).write_tar(Vec::new()).unwrap();
-        assert_eq!(tar_one, tar_two, "the archive is reproducible");
-    }
-
-    #[test]
-    fn dockerfile_and_dockerignore_are_always_sent() {
-        let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), ".dockerignore", ".dockerignore\ndocker\n");
-        write(dir.path(), "docker/test.Dockerfile", "FROM scratch\n");
-        write(dir.path(), "docker/other.txt", "left out");
-        write(dir.path(), "app.txt", "kept");
-        let context = scan(dir.path(), &dir.path().join("docker/test.Dockerfile")).unwrap();
-        assert_eq!(context.dockerfile_name(), "docker/test.Dockerfile");
-        assert_eq!(
-            paths(&context),
-            [".dockerignore", "app.txt", "docker/test.Dockerfile"]
-        );
-        let names: Vec<String> = tar_of(&context).into_iter().map(|e| e.0).collect();
-        assert_eq!(names, paths(&context));
-    }
-
-    #[test]
     fn dockerfile_outside_the_context() {
         let project = tempfile::tempdir().unwrap();
         write(
@@ -503,98 +373,6 @@ mod tests {
         write(project.path(), "ctx/.dockside/mine", "x");
         let err = scan(&context_dir, &dockerfile).unwrap_err().to_string();
         assert!(err.contains("contains `.dockside`"), "{err}");
-    }
-
-    #[test]
-    fn exceptions_reach_into_excluded_folders() {
-        let dir = context_dir();
-        write(
-            dir.path(),
-            ".dockerignore",
-            "*\n!Dockerfile\n!src\nsrc/gen\n!src/gen/keep.rs\n",
-        );
-        for path in [
-            "README.md",
-            "src/lib.rs",
-            "src/gen/drop.rs",
-            "src/gen/keep.rs",
-            "other/x",
-        ] {
-            write(dir.path(), path, path);
-        }
-        let context = scan_dir(dir.path());
-        assert_eq!(
-            paths(&context),
-            [
-                ".dockerignore",
-                "Dockerfile",
-                "src",
-                "src/gen/keep.rs",
-                "src/lib.rs"
-            ]
-        );
-        let tar = tar_of(&context);
-        let keep = tar.iter().find(|e| e.0 == "src/gen/keep.rs").unwrap();
-        assert_eq!(keep.4, b"src/gen/keep.rs");
-    }
-
-    #[test]
-    fn excluded_folders_are_not_entered_without_exceptions() {
-        use std::os::unix::ffi::OsStrExt;
-        let dir = context_dir();
-        write(dir.path(), ".dockerignore", "skipped\n");
-        let bad = std::ffi::OsStr::from_bytes(b"bad-\xff-name");
-        fs::create_dir_all(dir.path().join("skipped")).unwrap();
-        fs::write(dir.path().join("skipped").join(bad), "x").unwrap();
-        // Entering "skipped" would fail on the name that is not UTF-8.
-        assert_eq!(
-            paths(&scan_dir(dir.path())),
-            [".dockerignore", "Dockerfile"]
-        );
-        write(dir.path(), ".dockerignore", "skipped\n!skipped/nothing\n");
-        let err = scan(dir.path(), &dir.path().join("Dockerfile"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("not valid UTF-8") && err.contains("bad-"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn long_paths_survive_the_archive() {
-        let dir = context_dir();
-        let long = format!("{}/{}/file.txt", "d".repeat(90), "e".repeat(90));
-        write(dir.path(), &long, "deep");
-        let tar = tar_of(&scan_dir(dir.path()));
-        let entry = tar.iter().find(|e| e.0 == long).unwrap();
-        assert_eq!(entry.4, b"deep");
-    }
-
-    #[test]
-    fn errors_name_the_path() {
-        let dir = context_dir();
-        let missing = dir.path().join("Missing.Dockerfile");
-        let err = scan(dir.path(), &missing).unwrap_err().to_string();
-        assert!(
-            err.starts_with("cannot read dockerfile") && err.contains("Missing.Dockerfile"),
-            "{err}"
-        );
-
-        let gone = dir.path().join("gone");
-        let err = scan(&gone, &dir.path().join("Dockerfile"))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("gone"), "{err}");
-
-        write(dir.path(), ".dockerignore", "ok\na[\n");
-        let err = scan(dir.path(), &dir.path().join("Dockerfile"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains(".dockerignore") && err.contains("line 2"),
-            "{err}"
-        );
     }
 
     #[test]

@@ -191,3 +191,152 @@ fn mode_bits(meta: &fs::Metadata) -> u32 {
         0o644
     }
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+    use crate::image::context::testing::*;
+
+    #[test]
+    fn walks_sorted_with_kinds_and_modes() {
+        let dir = context_dir();
+        write(dir.path(), "b.txt", "bee");
+        write(dir.path(), "a/z.txt", "zed");
+        write(dir.path(), "a.txt", "ay");
+        let run = dir.path().join("a/run.sh");
+        fs::write(&run, "#!/bin/sh\n").unwrap();
+        fs::set_permissions(&run, fs::Permissions::from_mode(0o755)).unwrap();
+        fs::set_permissions(dir.path().join("a.txt"), fs::Permissions::from_mode(0o600)).unwrap();
+
+        let context = scan_dir(dir.path());
+        assert_eq!(
+            paths(&context),
+            ["Dockerfile", "a", "a/run.sh", "a/z.txt", "a.txt", "b.txt"]
+        );
+        assert_eq!(context.dockerfile_name(), "Dockerfile");
+        let entry = |path: &str| {
+            context
+                .entries()
+                .iter()
+                .find(|e| e.path == path)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(entry("a").kind, EntryKind::Dir);
+        assert_eq!(entry("a/run.sh").mode, 0o755);
+        assert_eq!(entry("a.txt").mode, 0o600);
+        assert_eq!(entry("b.txt").kind, EntryKind::File { size: 3 });
+
+        let tar = tar_of(&context);
+        let names: Vec<&str> = tar.iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(names, paths(&context));
+        let run = tar.iter().find(|e| e.0 == "a/run.sh").unwrap();
+        assert_eq!(
+            (run.1, run.2, run.4.as_slice()),
+            (tar::EntryType::Regular, 0o755, &b"#!/bin/sh\n"[..])
+        );
+        let a = tar.iter().find(|e| e.0 == "a").unwrap();
+        assert_eq!(a.1, tar::EntryType::Directory);
+    }
+
+    #[test]
+    fn dockerfile_and_dockerignore_are_always_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), ".dockerignore", ".dockerignore\ndocker\n");
+        write(dir.path(), "docker/test.Dockerfile", "FROM scratch\n");
+        write(dir.path(), "docker/other.txt", "left out");
+        write(dir.path(), "app.txt", "kept");
+        let context = scan(dir.path(), &dir.path().join("docker/test.Dockerfile")).unwrap();
+        assert_eq!(context.dockerfile_name(), "docker/test.Dockerfile");
+        assert_eq!(
+            paths(&context),
+            [".dockerignore", "app.txt", "docker/test.Dockerfile"]
+        );
+        let names: Vec<String> = tar_of(&context).into_iter().map(|e| e.0).collect();
+        assert_eq!(names, paths(&context));
+    }
+
+    #[test]
+    fn exceptions_reach_into_excluded_folders() {
+        let dir = context_dir();
+        write(
+            dir.path(),
+            ".dockerignore",
+            "*\n!Dockerfile\n!src\nsrc/gen\n!src/gen/keep.rs\n",
+        );
+        for path in [
+            "README.md",
+            "src/lib.rs",
+            "src/gen/drop.rs",
+            "src/gen/keep.rs",
+            "other/x",
+        ] {
+            write(dir.path(), path, path);
+        }
+        let context = scan_dir(dir.path());
+        assert_eq!(
+            paths(&context),
+            [
+                ".dockerignore",
+                "Dockerfile",
+                "src",
+                "src/gen/keep.rs",
+                "src/lib.rs"
+            ]
+        );
+        let tar = tar_of(&context);
+        let keep = tar.iter().find(|e| e.0 == "src/gen/keep.rs").unwrap();
+        assert_eq!(keep.4, b"src/gen/keep.rs");
+    }
+
+    #[test]
+    fn excluded_folders_are_not_entered_without_exceptions() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = context_dir();
+        write(dir.path(), ".dockerignore", "skipped\n");
+        let bad = std::ffi::OsStr::from_bytes(b"bad-\xff-name");
+        fs::create_dir_all(dir.path().join("skipped")).unwrap();
+        fs::write(dir.path().join("skipped").join(bad), "x").unwrap();
+        // Entering "skipped" would fail on the name that is not UTF-8.
+        assert_eq!(
+            paths(&scan_dir(dir.path())),
+            [".dockerignore", "Dockerfile"]
+        );
+        write(dir.path(), ".dockerignore", "skipped\n!skipped/nothing\n");
+        let err = scan(dir.path(), &dir.path().join("Dockerfile"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("not valid UTF-8") && err.contains("bad-"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_path() {
+        let dir = context_dir();
+        let missing = dir.path().join("Missing.Dockerfile");
+        let err = scan(dir.path(), &missing).unwrap_err().to_string();
+        assert!(
+            err.starts_with("cannot read dockerfile") && err.contains("Missing.Dockerfile"),
+            "{err}"
+        );
+
+        let gone = dir.path().join("gone");
+        let err = scan(&gone, &dir.path().join("Dockerfile"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("gone"), "{err}");
+
+        write(dir.path(), ".dockerignore", "ok\na[\n");
+        let err = scan(dir.path(), &dir.path().join("Dockerfile"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(".dockerignore") && err.contains("line 2"),
+            "{err}"
+        );
+    }
+}
