@@ -8,8 +8,6 @@ use bollard::Docker;
 
 use crate::config;
 use crate::error::{Error, Result};
-// `container/cleanup.rs` still reaches the runtime through this module.
-pub(crate) use crate::rt::runtime;
 
 /// Connects to the daemon named by `DOCKER_HOST` (or the local socket) and settles on an API
 /// version both sides speak: bollard asks for a newer one than older engines accept.

@@ -142,7 +142,7 @@ fn wait_and_clean_up(read_end: libc::c_int) {
         return;
     }
     let signal = RECEIVED.load(Ordering::SeqCst);
-    if let Ok(runtime) = crate::docker::runtime() {
+    if let Ok(runtime) = crate::rt::runtime() {
         // The timer needs the runtime's context, so it is made inside the future.
         let cleaned = runtime
             .block_on(async { tokio::time::timeout(CLEANUP_LIMIT, remove_everything()).await });
