@@ -27,6 +27,15 @@ mod session;
 #[path = "private.rs"]
 pub mod __private;
 
+/// The parsers the fuzz targets in `fuzz/` drive; built only under `cargo fuzz` (`--cfg fuzzing`),
+/// never part of the API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod __fuzz {
+    pub use crate::image::dockerfile::{base_images, syntax_directive};
+    pub use crate::image::dockerignore::DockerIgnore;
+}
+
 pub use container::{Container, ContainerSpec, ExecOutput, Probe, ProbeOutcome, Wait};
 pub use dockside_macros::docker_test;
 pub use error::{Error, Result};
