@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 
-use dockside::__fuzz::{base_images, syntax_directive};
+use dockside_fuzz::dockerfile::{base_images, syntax_directive};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

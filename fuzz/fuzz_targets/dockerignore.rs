@@ -5,7 +5,7 @@
 
 #![no_main]
 
-use dockside::__fuzz::DockerIgnore;
+use dockside_fuzz::dockerignore::DockerIgnore;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

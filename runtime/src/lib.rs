@@ -33,15 +33,6 @@ mod test;
 #[path = "private.rs"]
 pub mod __private;
 
-/// The parsers the fuzz targets in `fuzz/` drive; compiled only under `cargo fuzz`, which sets
-/// `--cfg fuzzing`.
-#[cfg(fuzzing)]
-#[doc(hidden)]
-pub mod __fuzz {
-    pub use crate::image::dockerfile::{base_images, syntax_directive};
-    pub use crate::image::dockerignore::{DockerIgnore, DockerIgnoreError};
-}
-
 pub use container::{Container, ContainerSpec, ExecOutput, Probe, ProbeOutcome, Wait};
 pub use dockside_macros::docker_test;
 pub use error::{Error, Result};
