@@ -4,6 +4,7 @@
 //! resolve it once) → a cross-process file lock (nextest's processes resolve it once) → inspect →
 //! pull or build only when the image is missing or stale.
 
+mod auth;
 mod build;
 mod build_body;
 mod context;

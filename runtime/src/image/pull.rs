@@ -6,6 +6,7 @@ use bollard::query_parameters::{CreateImageOptionsBuilder, TagImageOptionsBuilde
 use bollard::Docker;
 use futures_util::StreamExt;
 
+use super::auth;
 use super::reference::Reference;
 use crate::config;
 use crate::error::{daemon_words, Error, Result};
@@ -41,9 +42,11 @@ pub(crate) async fn pull(docker: &Docker, reference: &Reference) -> Result<()> {
         })
 }
 
-/// Pulls `reference` from its own registry, showing progress on stderr at most once a second.
+/// Pulls `reference` from its own registry, with that registry's credential when one is
+/// configured, showing progress on stderr at most once a second.
 async fn pull_from(docker: &Docker, reference: &Reference) -> Result<()> {
     let shown = reference.familiar();
+    let credentials = auth::lookup(reference).await?;
     eprintln!("dockside: pulling image {shown}");
     let options = CreateImageOptionsBuilder::new()
         .from_image(&reference.name())
@@ -54,12 +57,20 @@ async fn pull_from(docker: &Docker, reference: &Reference) -> Result<()> {
                 .unwrap_or_else(|| reference.tag_or_latest()),
         )
         .build();
-    let mut progress = docker.create_image(Some(options), None, None);
+    let mut progress = docker.create_image(Some(options), None, credentials.for_daemon());
     let mut last_report = Instant::now();
     while let Some(item) = progress.next().await {
-        let info = item.map_err(|e| Error::Pull {
-            reference: shown.clone(),
-            message: daemon_words(&e),
+        let info = item.map_err(|e| {
+            let words = daemon_words(&e);
+            let message = if auth::is_refusal(&words) {
+                format!("{words} ({})", credentials.explain())
+            } else {
+                words
+            };
+            Error::Pull {
+                reference: shown.clone(),
+                message,
+            }
         })?;
         if last_report.elapsed() >= Duration::from_secs(1) {
             last_report = Instant::now();
