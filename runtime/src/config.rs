@@ -3,9 +3,29 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Where bollard will connect: `DOCKER_HOST`, else the local socket.
+/// The daemon's address (`unix:///…`, `tcp://…`), found as [`crate::endpoint::find`] says; a
+/// context that cannot be read shows as its name, and connecting then fails with the reason.
 pub(crate) fn docker_host() -> String {
-    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned())
+    match crate::endpoint::find() {
+        Ok(endpoint) => endpoint.host,
+        Err(bad) => bad.tried.last().cloned().unwrap_or_default(),
+    }
+}
+
+/// The host address published ports are bound to on the daemon's machine
+/// (`DOCKSIDE_PUBLISH_ADDRESS`), replacing the choice [`crate::endpoint::publish`] makes. A value
+/// that is not an IP address is reported on stderr and ignored.
+pub(crate) fn publish_address() -> Option<std::net::IpAddr> {
+    let text = non_empty("DOCKSIDE_PUBLISH_ADDRESS")?;
+    text.parse()
+        .map_err(|e| eprintln!("dockside: ignoring DOCKSIDE_PUBLISH_ADDRESS=`{text}`: {e}"))
+        .ok()
+}
+
+/// The value of environment variable `name`, unless unset or empty (an empty value counts as
+/// unset, as it does for the Docker CLI).
+pub(crate) fn env(name: &str) -> Option<String> {
+    non_empty(name)
 }
 
 /// Folder of the per-image advisory lock files, shared by every test process of one user.
