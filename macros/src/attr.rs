@@ -1,14 +1,16 @@
 //! Parsing: the tokens of `#[docker_test(...)]` and `#[container(...)]` into typed arguments.
 //!
-//! This module turns tokens into values (strings, lists, port numbers, durations, byte sizes)
-//! and rejects what cannot become one: a wrong literal, an unknown or repeated key. Rules about
-//! the values (the image grammar, files on disk, which keys need which) live in `valid.rs`.
+//! This module turns tokens into values (strings, lists, port numbers, durations, byte sizes,
+//! mounts) as the key's row in `keys.rs` says, and rejects what cannot become one: a wrong
+//! literal, an unknown or repeated key. Rules about the values (image references, files on
+//! disk, which keys need which) live in `valid.rs`.
 //!
 //! Each `key ...` entry is parsed on its own, so one bad entry does not hide the errors of the
 //! others: its error is recorded and parsing resumes after the next comma.
 
 use std::mem;
 
+use dockside_syntax::Mount;
 use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::ext::IdentExt;
 use syn::meta::ParseNestedMeta;
@@ -21,39 +23,31 @@ use syn::{
 };
 
 use crate::errors::Errors;
-use crate::units;
+use crate::keys::{self, Key, Kind, KEYS};
 
-/// The keys a container accepts, in `#[docker_test(...)]` and in `#[container(...)]`.
-pub(crate) const CONTAINER_KEYS: &[&str] = &[
-    "image",
-    "dockerfile",
-    "context",
-    "target",
-    "build_arg",
-    "cmd",
-    "entrypoint",
-    "env",
-    "labels",
-    "ports",
-    "wait",
-    "healthcheck",
-    "startup_timeout",
-    "user",
-    "workdir",
-    "tmpfs",
-    "mounts",
-    "memory",
-];
+/// One `key = value` (or `key(...)`) entry: its row, the key as written (for spans), the value.
+pub(crate) struct Arg {
+    pub(crate) key: &'static Key,
+    pub(crate) ident: Ident,
+    pub(crate) value: Value,
+}
 
-/// One `key = value` (or `key(...)`) entry: the key, kept for spans, and its parsed value.
-pub(crate) struct Arg<T> {
-    pub(crate) key: Ident,
-    pub(crate) value: T,
+/// A parsed value; which variant a key gets follows from its [`Kind`].
+pub(crate) enum Value {
+    Str(LitStr),
+    List(Vec<LitStr>),
+    Pairs(Vec<Pair>),
+    Ports(Vec<Port>),
+    Wait(Wait),
+    Millis(u64),
+    Bytes(u64),
+    /// Each mount with the literal it was written in, for spans.
+    Mounts(Vec<(LitStr, Mount)>),
 }
 
 /// `#[docker_test(...)]`: the runtime's path and the container arguments given at top level.
 pub(crate) struct TestArgs {
-    pub(crate) krate: Option<Arg<Path>>,
+    pub(crate) krate: Option<Path>,
     pub(crate) container: ContainerArgs,
 }
 
@@ -65,27 +59,8 @@ pub(crate) struct ContainerArgs {
     pub(crate) given: bool,
     /// Parsing reported an error, so checks that look at several keys would only add noise.
     pub(crate) malformed: bool,
-    pub(crate) image: Option<Arg<LitStr>>,
-    pub(crate) dockerfile: Option<Arg<LitStr>>,
-    pub(crate) context: Option<Arg<LitStr>>,
-    pub(crate) target: Option<Arg<LitStr>>,
-    pub(crate) build_args: Vec<Arg<Vec<Pair>>>,
-    pub(crate) cmd: Option<Arg<Vec<LitStr>>>,
-    pub(crate) entrypoint: Option<Arg<Vec<LitStr>>>,
-    pub(crate) env: Vec<Arg<Vec<Pair>>>,
-    pub(crate) labels: Vec<Arg<Vec<Pair>>>,
-    pub(crate) ports: Option<Arg<Vec<Port>>>,
-    pub(crate) wait: Option<Arg<Wait>>,
-    pub(crate) healthcheck: Option<Arg<Vec<LitStr>>>,
-    /// Milliseconds.
-    pub(crate) startup_timeout: Option<Arg<u64>>,
-    pub(crate) user: Option<Arg<LitStr>>,
-    pub(crate) workdir: Option<Arg<LitStr>>,
-    pub(crate) tmpfs: Option<Arg<Vec<LitStr>>>,
-    /// `"host:container[:ro|:rw]"` bind mounts.
-    pub(crate) mounts: Option<Arg<Vec<LitStr>>>,
-    /// Bytes.
-    pub(crate) memory: Option<Arg<u64>>,
+    /// The entries in the order written; only [`Kind::Pairs`] keys appear more than once.
+    pub(crate) args: Vec<Arg>,
 }
 
 /// `NAME = "value"` inside `env(...)`, `labels(...)` or `build_arg(...)`. A name written as
@@ -114,15 +89,18 @@ pub(crate) enum Wait {
 pub(crate) fn test_args(tokens: TokenStream, errors: &mut Errors) -> TestArgs {
     let mut krate = None;
     let mut container = ContainerArgs::new(Span::call_site());
-    let found = parse_entries(tokens, |key, meta, errors| {
-        if key == "crate" {
-            let path = crate_path(meta, key)?;
-            set(&mut krate, key, path, errors);
+    let found = parse_entries(tokens, |ident, meta, errors| {
+        if ident == "crate" {
+            let path = crate_path(meta, ident)?;
+            match krate {
+                Some(_) => errors.at(ident.span(), "`crate` set more than once"),
+                None => krate = Some(path),
+            }
             Ok(())
-        } else if container.entry(key, meta, errors)? {
+        } else if container.entry(ident, meta, errors)? {
             Ok(())
         } else {
-            Err(unknown_key(key, true))
+            Err(unknown_key(ident, true))
         }
     });
     container.malformed = !found.is_empty();
@@ -185,16 +163,16 @@ pub(crate) fn container_args(
     errors: &mut Errors,
 ) -> ContainerArgs {
     let mut args = ContainerArgs::new(origin);
-    let found = parse_entries(tokens, |key, meta, errors| {
-        if args.entry(key, meta, errors)? {
+    let found = parse_entries(tokens, |ident, meta, errors| {
+        if args.entry(ident, meta, errors)? {
             Ok(())
-        } else if key == "crate" {
+        } else if ident == "crate" {
             Err(Error::new(
-                key.span(),
+                ident.span(),
                 "`crate` goes in `#[docker_test(...)]`, not in `#[container(...)]`",
             ))
         } else {
-            Err(unknown_key(key, false))
+            Err(unknown_key(ident, false))
         }
     });
     args.malformed = !found.is_empty();
@@ -208,55 +186,48 @@ impl ContainerArgs {
             origin,
             given: false,
             malformed: false,
-            image: None,
-            dockerfile: None,
-            context: None,
-            target: None,
-            build_args: Vec::new(),
-            cmd: None,
-            entrypoint: None,
-            env: Vec::new(),
-            labels: Vec::new(),
-            ports: None,
-            wait: None,
-            healthcheck: None,
-            startup_timeout: None,
-            user: None,
-            workdir: None,
-            tmpfs: None,
-            mounts: None,
-            memory: None,
+            args: Vec::new(),
         }
     }
 
-    /// Parses the entry starting with `key`; `Ok(false)` when `key` is no container key.
+    /// The first entry of the key called `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<&Arg> {
+        self.args.iter().find(|arg| arg.key.name == name)
+    }
+
+    /// Parses the entry starting with `ident` as its row says; `Ok(false)` when `ident` is no
+    /// container key.
     fn entry(
         &mut self,
-        key: &Ident,
+        ident: &Ident,
         meta: &ParseNestedMeta,
         errors: &mut Errors,
     ) -> syn::Result<bool> {
         self.given = true;
-        match key.to_string().as_str() {
-            "image" => set(&mut self.image, key, string(meta, key)?, errors),
-            "dockerfile" => set(&mut self.dockerfile, key, string(meta, key)?, errors),
-            "context" => set(&mut self.context, key, string(meta, key)?, errors),
-            "target" => set(&mut self.target, key, string(meta, key)?, errors),
-            "user" => set(&mut self.user, key, string(meta, key)?, errors),
-            "workdir" => set(&mut self.workdir, key, string(meta, key)?, errors),
-            "cmd" => set(&mut self.cmd, key, strings(meta, key)?, errors),
-            "entrypoint" => set(&mut self.entrypoint, key, strings(meta, key)?, errors),
-            "healthcheck" => set(&mut self.healthcheck, key, strings(meta, key)?, errors),
-            "tmpfs" => set(&mut self.tmpfs, key, strings(meta, key)?, errors),
-            "mounts" => set(&mut self.mounts, key, strings(meta, key)?, errors),
-            "ports" => set(&mut self.ports, key, ports(meta, key, errors)?, errors),
-            "wait" => set(&mut self.wait, key, syn::parse2(value(meta, key)?)?, errors),
-            "startup_timeout" => set(&mut self.startup_timeout, key, duration(meta, key)?, errors),
-            "memory" => set(&mut self.memory, key, memory(meta, key)?, errors),
-            "env" => self.env.push(pairs(meta, key)?),
-            "labels" => self.labels.push(pairs(meta, key)?),
-            "build_arg" => self.build_args.push(pairs(meta, key)?),
-            _ => return Ok(false),
+        let Some(key) = keys::find(&ident.to_string()) else {
+            return Ok(false);
+        };
+        let value = match key.kind {
+            Kind::Image | Kind::File | Kind::Directory | Kind::Text | Kind::AbsolutePath => {
+                Value::Str(string(meta, ident)?)
+            }
+            Kind::Command | Kind::Strings | Kind::Paths => Value::List(strings(meta, ident)?),
+            Kind::Mounts => Value::Mounts(mounts(meta, ident, errors)?),
+            Kind::Pairs(_) => Value::Pairs(pairs(meta, ident)?),
+            Kind::Ports => Value::Ports(ports(meta, ident, errors)?),
+            Kind::Wait => Value::Wait(syn::parse2(value(meta, ident)?)?),
+            Kind::Duration => Value::Millis(duration(meta, ident)?),
+            Kind::Size => Value::Bytes(size(meta, ident)?),
+        };
+        let repeatable = matches!(key.kind, Kind::Pairs(_));
+        if !repeatable && self.get(key.name).is_some() {
+            errors.at(ident.span(), format!("`{ident}` set more than once"));
+        } else {
+            self.args.push(Arg {
+                key,
+                ident: ident.clone(),
+                value,
+            });
         }
         Ok(true)
     }
@@ -291,7 +262,7 @@ fn entry_key(path: &Path) -> syn::Result<Ident> {
 }
 
 fn unknown_key(key: &Ident, top_level: bool) -> Error {
-    let mut accepted: Vec<String> = CONTAINER_KEYS.iter().map(|k| format!("`{k}`")).collect();
+    let mut accepted: Vec<String> = KEYS.iter().map(|k| format!("`{}`", k.name)).collect();
     if top_level {
         accepted.push("`crate`".to_owned());
     }
@@ -302,17 +273,6 @@ fn unknown_key(key: &Ident, top_level: bool) -> Error {
             accepted.join(", ")
         ),
     )
-}
-
-fn set<T>(slot: &mut Option<Arg<T>>, key: &Ident, value: T, errors: &mut Errors) {
-    if slot.is_some() {
-        errors.at(key.span(), format!("`{key}` set more than once"));
-    } else {
-        *slot = Some(Arg {
-            key: key.clone(),
-            value,
-        });
-    }
 }
 
 /// The tokens up to the next comma at this level (token trees keep brackets whole).
@@ -407,24 +367,51 @@ fn port_number(int: &LitInt) -> syn::Result<Port> {
     }
 }
 
-fn duration(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<u64> {
+/// `key = "text"`, read by one of `dockside-syntax`'s parsers.
+fn syntax<T, E: std::fmt::Display>(
+    meta: &ParseNestedMeta,
+    key: &Ident,
+    what: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> syn::Result<T> {
     let lit = string(meta, key)?;
-    units::duration_millis(&lit.value()).map_err(|reason| {
+    parse(&lit.value()).map_err(|reason| {
         Error::new(
             lit.span(),
-            format!("invalid duration `{}`: {reason}", lit.value()),
+            format!("invalid {what} `{}`: {reason}", lit.value()),
         )
     })
 }
 
-fn memory(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<u64> {
-    let lit = string(meta, key)?;
-    units::memory_bytes(&lit.value()).map_err(|reason| {
-        Error::new(
-            lit.span(),
-            format!("invalid memory size `{}`: {reason}", lit.value()),
-        )
-    })
+fn duration(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<u64> {
+    let duration = syntax(meta, key, "duration", dockside_syntax::parse_duration)?;
+    // Parsed from a sum of milliseconds held in a u64, so it fits.
+    Ok(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn size(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<u64> {
+    syntax(meta, key, "memory size", dockside_syntax::parse_size)
+}
+
+/// `mounts = ["host:/container:ro"]`; each bad element is its own error.
+fn mounts(
+    meta: &ParseNestedMeta,
+    key: &Ident,
+    errors: &mut Errors,
+) -> syn::Result<Vec<(LitStr, Mount)>> {
+    Ok(strings(meta, key)?
+        .into_iter()
+        .filter_map(|lit| match dockside_syntax::parse_mount(&lit.value()) {
+            Ok(mount) => Some((lit, mount)),
+            Err(reason) => {
+                errors.at(
+                    lit.span(),
+                    format!("invalid mount `{}`: {reason}", lit.value()),
+                );
+                None
+            }
+        })
+        .collect())
 }
 
 fn crate_path(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<Path> {
@@ -441,7 +428,7 @@ fn crate_path(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<Path> {
 }
 
 /// `key(NAME = "value", ...)`.
-fn pairs(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<Arg<Vec<Pair>>> {
+fn pairs(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<Vec<Pair>> {
     // Parsed as tokens of its own so an error inside leaves no half-read group behind.
     let list = |input: ParseStream| {
         if !input.peek(token::Paren) {
@@ -454,11 +441,10 @@ fn pairs(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<Arg<Vec<Pair>>> {
         parenthesized!(content in input);
         Punctuated::<Pair, Token![,]>::parse_terminated(&content)
     };
-    let pairs = list.parse2(rest_of_entry(meta.input)?)?;
-    Ok(Arg {
-        key: key.clone(),
-        value: pairs.into_iter().collect(),
-    })
+    Ok(list
+        .parse2(rest_of_entry(meta.input)?)?
+        .into_iter()
+        .collect())
 }
 
 impl syn::parse::Parse for Pair {
@@ -538,70 +524,11 @@ mod tests {
         (args, errors.messages())
     }
 
-    fn values(lits: &[LitStr]) -> Vec<String> {
-        lits.iter().map(LitStr::value).collect()
-    }
-
-    fn pair_values(lists: &[Arg<Vec<Pair>>]) -> Vec<(String, String)> {
-        lists
-            .iter()
-            .flat_map(|list| &list.value)
-            .map(|pair| (pair.key.value(), pair.value.value()))
-            .collect()
-    }
-
-    #[test]
-    fn parses_every_key() {
-        let (args, errors) = parse(quote! {
-            image = "x:1", dockerfile = "d/Dockerfile", context = "d", target = "t",
-            build_arg(V = "1"), build_arg("W" = "2"),
-            cmd = ["sh", "-c", "x"], entrypoint = [], env(A = "b", r#type = "c"),
-            labels("com.x.y" = "v"), ports = [8080, 5432], wait = http(8080, "/h"),
-            healthcheck = ["/bin/check"], startup_timeout = "1m30s", user = "1000",
-            workdir = "/srv", tmpfs = ["/tmp", "/run"], memory = "512m", crate = "dockside2",
-        });
-        assert_eq!(errors, Vec::<String>::new());
-        let c = &args.container;
-        assert!(c.given && !c.malformed);
-        assert_eq!(c.image.as_ref().unwrap().value.value(), "x:1");
-        assert_eq!(c.dockerfile.as_ref().unwrap().value.value(), "d/Dockerfile");
-        assert_eq!(c.context.as_ref().unwrap().value.value(), "d");
-        assert_eq!(c.target.as_ref().unwrap().value.value(), "t");
-        assert_eq!(
-            pair_values(&c.build_args),
-            [("V".into(), "1".into()), ("W".into(), "2".into())]
-        );
-        assert_eq!(values(&c.cmd.as_ref().unwrap().value), ["sh", "-c", "x"]);
-        assert!(c.entrypoint.as_ref().unwrap().value.is_empty());
-        assert_eq!(
-            pair_values(&c.env),
-            [("A".into(), "b".into()), ("type".into(), "c".into())]
-        );
-        assert_eq!(pair_values(&c.labels), [("com.x.y".into(), "v".into())]);
-        let ports: Vec<u16> = c
-            .ports
-            .as_ref()
-            .unwrap()
-            .value
-            .iter()
-            .map(|p| p.number)
-            .collect();
-        assert_eq!(ports, [8080, 5432]);
-        assert!(matches!(
-            &c.wait.as_ref().unwrap().value,
-            Wait::Http(Port { number: 8080, .. }, path) if path.value() == "/h"
-        ));
-        assert_eq!(
-            values(&c.healthcheck.as_ref().unwrap().value),
-            ["/bin/check"]
-        );
-        assert_eq!(c.startup_timeout.as_ref().unwrap().value, 90_000);
-        assert_eq!(c.user.as_ref().unwrap().value.value(), "1000");
-        assert_eq!(c.workdir.as_ref().unwrap().value.value(), "/srv");
-        assert_eq!(values(&c.tmpfs.as_ref().unwrap().value), ["/tmp", "/run"]);
-        assert_eq!(c.memory.as_ref().unwrap().value, 512 << 20);
-        let krate = &args.krate.unwrap().value;
-        assert_eq!(quote!(#krate).to_string(), "dockside2");
+    fn image(args: &ContainerArgs) -> Option<String> {
+        match &args.get("image")?.value {
+            Value::Str(lit) => Some(lit.value()),
+            _ => None,
+        }
     }
 
     #[test]
@@ -614,60 +541,10 @@ mod tests {
     }
 
     #[test]
-    fn wait_kinds() {
-        let wait = |tokens: TokenStream| syn::parse2::<Wait>(tokens).map_err(|e| e.to_string());
-        assert!(matches!(
-            wait(quote!(port(80))),
-            Ok(Wait::Port(Port { number: 80, .. }))
-        ));
-        assert!(matches!(wait(quote!(log("ready")) ), Ok(Wait::Log(l)) if l.value() == "ready"));
-        assert!(matches!(wait(quote!(healthy)), Ok(Wait::Healthy)));
-        assert!(matches!(wait(quote!(custom(a::b))), Ok(Wait::Custom(p)) if p.segments.len() == 2));
-        assert_eq!(
-            wait(quote!(ready)).err().unwrap(),
-            "unknown wait `ready`; expected `port(..)`, `log(..)`, `healthy`, `http(..)` or `custom(..)`"
-        );
-        assert_eq!(wait(quote!(port)).err().unwrap(), "expected `port(8080)`");
-        assert_eq!(
-            wait(quote!(port(80, 81))).err().unwrap(),
-            "expected `port(8080)`"
-        );
-        assert!(wait(quote!(port(0)))
-            .err()
-            .unwrap()
-            .contains("out of range"));
-        assert!(wait(quote!(healthy())).is_err());
-    }
-
-    #[test]
-    fn unknown_key_lists_the_accepted_ones() {
-        let (args, errors) = parse(quote!(imag = "x"));
-        assert_eq!(
-            errors,
-            [
-                "unknown argument `imag`; expected one of `image`, `dockerfile`, `context`, \
-              `target`, `build_arg`, `cmd`, `entrypoint`, `env`, `labels`, `ports`, `wait`, \
-              `healthcheck`, `startup_timeout`, `user`, `workdir`, `tmpfs`, `mounts`, `memory`, `crate`"
-            ]
-        );
-        assert!(args.container.given && args.container.malformed);
-    }
-
-    #[test]
-    fn repeated_key_keeps_the_first() {
-        let (args, errors) = parse(quote!(image = "a", image = "b", crate = "x", crate = "y"));
-        assert_eq!(
-            errors,
-            ["`image` set more than once", "`crate` set more than once"]
-        );
-        assert_eq!(args.container.image.unwrap().value.value(), "a");
-    }
-
-    #[test]
-    fn reports_every_bad_entry() {
+    fn reports_every_bad_entry_and_keeps_the_good_ones() {
         let (args, errors) = parse(quote! {
-            image = 5, ports = [0, "x", 80, 70000], startup_timeout = "soon", memory = "lots",
-            bogus = [1, 2], cmd = "x", env = "A", wait = port, user, workdir =, tmpfs = ["/t"],
+            image = 5, ports = [0, "x", 80, 70000], bogus = [1, 2], cmd = "x", env = "A",
+            wait = port, user, workdir =, tmpfs = ["/t"], image = "a", image = "b",
         });
         assert_eq!(
             errors,
@@ -676,10 +553,6 @@ mod tests {
                 "port 0 is out of range: expected 1 to 65535",
                 "expected a port number, an integer from 1 to 65535",
                 "port 70000 is out of range: expected 1 to 65535",
-                "invalid duration `soon`: expected a number and a unit (`h`, `m`, `s` or `ms`), \
-                 largest unit first, like `500ms`, `30s` or `1m30s`",
-                "invalid memory size `lots`: expected a number of bytes with an optional `b`, \
-                 `k`, `m` or `g` suffix, like `512m`",
                 "unknown argument `bogus`; expected one of `image`, `dockerfile`, `context`, \
                  `target`, `build_arg`, `cmd`, `entrypoint`, `env`, `labels`, `ports`, `wait`, \
                  `healthcheck`, `startup_timeout`, `user`, `workdir`, `tmpfs`, `mounts`, `memory`, `crate`",
@@ -688,26 +561,60 @@ mod tests {
                 "expected `port(8080)`",
                 "expected `=`",
                 "expected a value after `workdir =`",
+                "`image` set more than once",
             ]
         );
-        // The good parts are kept.
-        let ports: Vec<u16> = args
-            .container
-            .ports
-            .unwrap()
-            .value
-            .iter()
-            .map(|p| p.number)
-            .collect();
+        let ports = match &args.container.get("ports").unwrap().value {
+            Value::Ports(ports) => ports.iter().map(|p| p.number).collect::<Vec<_>>(),
+            _ => unreachable!(),
+        };
         assert_eq!(ports, [80]);
-        assert!(args.container.tmpfs.is_some());
+        assert!(args.container.get("tmpfs").is_some());
+        assert_eq!(image(&args.container).as_deref(), Some("a"));
+        assert!(args.container.malformed);
+    }
+
+    #[test]
+    fn pairs_add_up_and_mounts_are_typed() {
+        let (args, errors) = parse(quote! {
+            env(A = "b"), env(r#type = "c", "x.y" = "d"), mounts = ["src:/src:ro", "bad"],
+        });
+        assert_eq!(
+            errors,
+            [
+                "invalid mount `bad`: a mount is `host:container`, `host:container:ro` or \
+              `host:container:rw`"
+            ]
+        );
+        let names: Vec<String> = args
+            .container
+            .args
+            .iter()
+            .flat_map(|arg| match &arg.value {
+                Value::Pairs(pairs) => pairs.iter().map(|p| p.key.value()).collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        assert_eq!(names, ["A", "type", "x.y"]);
+        let Value::Mounts(mounts) = &args.container.get("mounts").unwrap().value else {
+            unreachable!()
+        };
+        let (host, container, read_only) = (
+            &mounts[0].1.host,
+            &mounts[0].1.container,
+            mounts[0].1.read_only,
+        );
+        assert_eq!(
+            (host.as_str(), container.as_str(), read_only),
+            ("src", "/src", true)
+        );
     }
 
     #[test]
     fn an_error_inside_a_group_does_not_leak() {
         let (args, errors) = parse(quote!(env(A = 1, B = "c"), image = "x"));
         assert_eq!(errors, ["expected string literal"]);
-        assert!(args.container.image.is_some());
+        assert!(image(&args.container).is_some());
         let (_, errors) = parse(quote!(labels(a.b = "c")));
         assert_eq!(errors, ["expected `=`"]);
         let (_, errors) = parse(quote!(ports = [80 81]));
@@ -734,14 +641,8 @@ mod tests {
                 "expected `#[container(...)]`, like `#[container(image = \"alpine\")]`",
             ]
         );
-        let images: Vec<Option<String>> = params
-            .iter()
-            .map(|p| {
-                p.as_ref()
-                    .and_then(|a| a.image.as_ref())
-                    .map(|i| i.value.value())
-            })
-            .collect();
+        let images: Vec<Option<String>> =
+            params.iter().map(|p| p.as_ref().and_then(image)).collect();
         assert_eq!(
             images,
             [Some("a".into()), None, Some("b".into()), None, None]
@@ -771,7 +672,7 @@ mod tests {
             errors.messages(),
             ["`crate` goes in `#[docker_test(...)]`, not in `#[container(...)]`"]
         );
-        assert!(args.image.is_some() && args.malformed);
+        assert!(image(&args).is_some() && args.malformed);
         let mut errors = Errors::default();
         container_args(quote!(nope = 1), Span::call_site(), &mut errors);
         assert!(!errors.messages()[0].contains("`crate`"));

@@ -2,14 +2,16 @@
 
 use std::path::{Path, PathBuf};
 
+use dockside_syntax::Mount;
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{Ident, ItemFn, LitStr, Visibility};
+use syn::{ItemFn, LitStr, Visibility};
 
-use crate::attr::{self, Arg, ContainerArgs, Pair, Port, Wait};
+use crate::attr::{self, ContainerArgs, Pair, Port, Value, Wait};
 use crate::errors::Errors;
+use crate::keys::{Kind, KEYS};
 use crate::valid::{self, Container};
 
 /// Expands `#[docker_test(args)] item`, looking for Dockerfiles in the crate being compiled.
@@ -44,7 +46,7 @@ pub(crate) fn expand(
         return quote!(#errors #func);
     }
     let root = match &test.krate {
-        Some(krate) => krate.value.to_token_stream(),
+        Some(krate) => krate.to_token_stream(),
         None => quote!(::dockside),
     };
     test_fn(&func, &containers, &root)
@@ -96,109 +98,61 @@ fn container_spec(container: &Container, root: &TokenStream) -> TokenStream {
     quote!(#root::__private::ContainerSpec::new(#name) #calls)
 }
 
-/// One builder call per setting, in a fixed order.
+/// One builder call per setting (one per element for the kinds the runtime takes one at a
+/// time), in the order of the key table.
 fn builder_calls(args: &ContainerArgs, root: &TokenStream) -> TokenStream {
-    let mut calls = TokenStream::new();
-    calls.extend(string(args.image.as_ref(), "image"));
-    calls.extend(string(args.dockerfile.as_ref(), "dockerfile"));
-    calls.extend(string(args.context.as_ref(), "context"));
-    calls.extend(string(args.target.as_ref(), "target"));
-    calls.extend(pairs(&args.build_args, "build_arg"));
-    calls.extend(list(args.cmd.as_ref(), "cmd"));
-    calls.extend(list(args.entrypoint.as_ref(), "entrypoint"));
-    calls.extend(pairs(&args.env, "env"));
-    calls.extend(pairs(&args.labels, "label"));
-    calls.extend(each(args.ports.as_ref(), "port", port_literal));
-    calls.extend(args.wait.as_ref().map(|wait| {
-        let value = wait_expr(&wait.value, root);
-        call(&wait.key, "wait", &value)
-    }));
-    calls.extend(list(args.healthcheck.as_ref(), "healthcheck"));
-    calls.extend(args.startup_timeout.as_ref().map(|timeout| {
-        let millis = Literal::u64_unsuffixed(timeout.value);
-        let value = quote!(::core::time::Duration::from_millis(#millis));
-        call(&timeout.key, "startup_timeout", &value)
-    }));
-    calls.extend(string(args.user.as_ref(), "user"));
-    calls.extend(string(args.workdir.as_ref(), "workdir"));
-    calls.extend(each(
-        args.tmpfs.as_ref(),
-        "tmpfs",
-        ToTokens::to_token_stream,
-    ));
-    calls.extend(each(args.mounts.as_ref(), "mount", mount_args));
-    calls.extend(args.memory.as_ref().map(|memory| {
-        let bytes = Literal::u64_unsuffixed(memory.value);
-        call(&memory.key, "memory", &bytes)
-    }));
-    calls
+    KEYS.iter()
+        .flat_map(|key| args.args.iter().filter(move |arg| arg.key.name == key.name))
+        .flat_map(|arg| {
+            let call = |value: &dyn ToTokens| {
+                let method = format_ident!("{}", arg.key.method, span = arg.ident.span());
+                // Spanned on the user's key so a runtime without the method fails there.
+                quote_spanned!(arg.ident.span()=> .#method(#value))
+            };
+            match &arg.value {
+                Value::Str(lit) => vec![call(lit)],
+                Value::List(items) if arg.key.kind == Kind::Paths => {
+                    items.iter().map(|item| call(item)).collect()
+                }
+                // Nothing to infer the element type from (`entrypoint = []`).
+                Value::List(items) if items.is_empty() => {
+                    vec![call(&quote!(&[] as &[&::core::primitive::str]))]
+                }
+                Value::List(items) => vec![call(&quote!(&[#(#items),*]))],
+                Value::Pairs(pairs) => pairs
+                    .iter()
+                    .map(|Pair { key, value }| call(&quote!(#key, #value)))
+                    .collect(),
+                Value::Ports(ports) => ports.iter().map(|port| call(&port_literal(port))).collect(),
+                Value::Wait(wait) => vec![call(&wait_expr(wait, root))],
+                Value::Millis(millis) => {
+                    let millis = Literal::u64_unsuffixed(*millis);
+                    vec![call(&quote!(::core::time::Duration::from_millis(#millis)))]
+                }
+                Value::Bytes(bytes) => vec![call(&Literal::u64_unsuffixed(*bytes))],
+                Value::Mounts(mounts) => mounts
+                    .iter()
+                    .map(|(lit, mount)| call(&mount_args(lit, mount)))
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 /// `host, container, read_only` for the runtime's `.mount(...)`; a relative host path is made
-/// absolute from the crate directory at compile time, as `dockerfile` is checked there. The
-/// value was validated before expansion, so a malformed one cannot reach here.
-fn mount_args(lit: &LitStr) -> TokenStream {
-    let Ok(mount) = crate::valid::Mount::parse(&lit.value()) else {
-        return quote_spanned!(lit.span()=> ::core::compile_error!("invalid mount"));
-    };
-    let (container, read_only) = (&mount.container, mount.read_only);
-    let host = &mount.host;
-    let host = if std::path::Path::new(host).is_absolute() {
+/// absolute from the crate directory at compile time, as `dockerfile` is checked there.
+fn mount_args(lit: &LitStr, mount: &Mount) -> TokenStream {
+    let Mount {
+        host,
+        container,
+        read_only,
+    } = mount;
+    let host = if Path::new(host).is_absolute() {
         quote!(#host)
     } else {
         quote!(::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), "/", #host))
     };
     quote_spanned!(lit.span()=> #host, #container, #read_only)
-}
-
-/// `.method(value)`, spanned on the user's key so a runtime without the method fails there.
-fn call(key: &Ident, method: &str, value: &dyn ToTokens) -> TokenStream {
-    let method = format_ident!("{}", method, span = key.span());
-    quote_spanned!(key.span()=> .#method(#value))
-}
-
-fn string(arg: Option<&Arg<LitStr>>, method: &str) -> Option<TokenStream> {
-    arg.map(|arg| call(&arg.key, method, &arg.value))
-}
-
-fn list(arg: Option<&Arg<Vec<LitStr>>>, method: &str) -> Option<TokenStream> {
-    arg.map(|arg| {
-        let items = &arg.value;
-        let value = if items.is_empty() {
-            // Nothing to infer the element type from (`entrypoint = []`).
-            quote!(&[] as &[&::core::primitive::str])
-        } else {
-            quote!(&[#(#items),*])
-        };
-        call(&arg.key, method, &value)
-    })
-}
-
-/// One call per element, for settings the runtime takes one at a time (ports, tmpfs paths).
-fn each<T>(
-    arg: Option<&Arg<Vec<T>>>,
-    method: &str,
-    value: impl Fn(&T) -> TokenStream,
-) -> Vec<TokenStream> {
-    arg.iter()
-        .flat_map(|arg| {
-            arg.value
-                .iter()
-                .map(|item| call(&arg.key, method, &value(item)))
-        })
-        .collect()
-}
-
-/// One `.method(key, value)` per pair of every `env(...)`-like list.
-fn pairs(lists: &[Arg<Vec<Pair>>], method: &str) -> Vec<TokenStream> {
-    lists
-        .iter()
-        .flat_map(|list| {
-            list.value
-                .iter()
-                .map(|Pair { key, value }| call(&list.key, method, &quote!(#key, #value)))
-        })
-        .collect()
 }
 
 fn port_literal(port: &Port) -> TokenStream {
@@ -281,7 +235,7 @@ mod tests {
                 #[ignore]
                 pub fn two(
                     #[container(image = "a", wait = healthy, healthcheck = ["/c"], labels("k.l" = "v"))] #[allow(unused)] r#one: Container,
-                    #[container(dockerfile = "Cargo.toml", context = ".", target = "t", build_arg(A = "1", B = "2"), cmd = ["c"], entrypoint = [], user = "u", workdir = "/w", tmpfs = ["/t", "/r"], memory = "1k", wait = custom(probe::ready), ports = [1])] mut two: Option<Container>,
+                    #[container(dockerfile = "Cargo.toml", context = ".", target = "t", build_arg(A = "1", B = "2"), cmd = ["c"], entrypoint = [], user = "u", workdir = "/w", tmpfs = ["/t", "/r"], memory = "1k", wait = custom(probe::ready), ports = [1], mounts = ["src:/src:ro", "/tmp:/t"])] mut two: Option<Container>,
                 ) -> Result<(), String> { Ok(()) }
             },
         );
@@ -317,6 +271,8 @@ mod tests {
                         .workdir("/w")
                         .tmpfs("/t")
                         .tmpfs("/r")
+                        .mount(::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), "/", "src"), "/src", true)
+                        .mount("/tmp", "/t", false)
                         .memory(1024)
                 );
                 dockside2::__private::run_sync(__dockside_spec, |mut __dockside_args| two(__dockside_args.take(), __dockside_args.take()))

@@ -2,17 +2,18 @@
 //! which re-exports it, rather than on this crate.
 //!
 //! This crate only parses, checks and emits glue; everything that talks to Docker lives in the
-//! `dockside` runtime. Layout: `attr.rs` parses the arguments, `valid.rs` checks them,
-//! `expand.rs` writes the test; `reference.rs` and `units.rs` read image references, durations
-//! and sizes.
+//! `dockside` runtime. Layout: `keys.rs` declares the container keys, `attr.rs` parses the
+//! arguments, `valid.rs` checks them, `expand.rs` writes the test. Image references,
+//! durations, sizes and mounts are read by `dockside-syntax`, the parser the runtime uses too.
+//! Only this file touches `proc_macro`; the rest works on `proc_macro2` types, so it can be
+//! unit-tested and fuzzed outside a compiler.
 
 extern crate proc_macro;
 
 mod attr;
 mod errors;
 mod expand;
-mod reference;
-mod units;
+mod keys;
 mod valid;
 
 /// Turns a function that takes containers into a test that starts them.
@@ -59,7 +60,7 @@ mod valid;
 ///
 /// | Argument | Example | Meaning |
 /// |---|---|---|
-/// | `image` | `image = "ghcr.io/o/app:1.2"` | Image to run (pulled when missing). A Docker reference: `[host[:port]/]path[:tag][@sha256:<64 hex>]`, lowercase path; checked at compile time. With `dockerfile`, the built image is also known by this name. |
+/// | `image` | `image = "ghcr.io/o/app:1.2"` | Image to run (pulled when missing). A Docker reference: `[host[:port]/]path[:tag][@digest]` (digest `sha256:`, `sha384:` or `sha512:` with its lowercase hex), lowercase path, at most 255 characters with the registry, not a bare 64-hex image ID; checked at compile time by the parser the runtime uses. With `dockerfile`, the built image is also known by this name. |
 /// | `dockerfile` | `dockerfile = "fixtures/web/Dockerfile"` | Build the image from this Dockerfile, relative to the crate's directory (`CARGO_MANIFEST_DIR`); must exist at compile time. |
 /// | `context` | `context = "fixtures"` | Build context directory, relative to the crate's directory; must exist. Default: the Dockerfile's directory. Needs `dockerfile`. |
 /// | `target` | `target = "runtime"` | Build stage to stop at. Needs `dockerfile`. |

@@ -1,18 +1,19 @@
 //! Checks: rules about the parsed values, the files they name, and the function's shape.
 //!
-//! Checks on one value always run. Checks that relate several keys (`image` or `dockerfile`
-//! present, keys that need `dockerfile`, wait ports listed in `ports`) are skipped for an
-//! attribute that already failed to parse: a misspelt `imag` should not also report a missing
-//! `image`.
+//! Checks on one value always run, as the key's kind in `keys.rs` says. Checks that relate
+//! several keys (`image` or `dockerfile` present, keys that need `dockerfile`, wait ports listed
+//! in `ports`) are skipped for an attribute that already failed to parse: a misspelt `imag`
+//! should not also report a missing `image`.
 
 use std::collections::HashSet;
 use std::path::Path;
 
+use dockside_syntax::Mount;
 use syn::{Error, FnArg, Ident, ItemFn, LitStr, Pat, PatIdent, PatType, Type};
 
-use crate::attr::{Arg, ContainerArgs, Pair, TestArgs, Wait};
+use crate::attr::{Arg, ContainerArgs, Pair, Port, TestArgs, Value, Wait};
 use crate::errors::Errors;
-use crate::reference;
+use crate::keys::{Key, Kind, KEYS};
 
 /// One container parameter of the test function, with the arguments that configure it.
 pub(crate) struct Container<'a> {
@@ -158,67 +159,84 @@ fn param<'a>(input: &'a FnArg, errors: &mut Errors) -> Option<(&'a Ident, &'a Ty
     }
 }
 
+/// The checks of one container: each value as its kind requires, then repeats across entries,
+/// then (for a well-formed attribute) the rules that relate keys.
 fn check_container(args: &ContainerArgs, manifest_dir: Option<&Path>, errors: &mut Errors) {
-    if let Some(image) = &args.image {
-        check_image(&image.value, errors);
-    }
-    if let Some(dockerfile) = &args.dockerfile {
-        check_in_crate(&dockerfile.value, Entry::File, manifest_dir, errors);
-    }
-    if let Some(context) = &args.context {
-        check_in_crate(&context.value, Entry::Directory, manifest_dir, errors);
-    }
-    for arg in [&args.target, &args.user].into_iter().flatten() {
-        not_empty(&arg.value, &arg.key, errors);
-    }
-    for arg in [&args.cmd, &args.healthcheck].into_iter().flatten() {
-        if arg.value.is_empty() {
-            errors.at(arg.key.span(), format!("`{}` must not be empty", arg.key));
+    for key in KEYS {
+        for arg in args.args.iter().filter(|arg| arg.key.name == key.name) {
+            check_value(arg, manifest_dir, errors);
         }
     }
-    if let Some(workdir) = &args.workdir {
-        absolute(&workdir.value, errors);
-    }
-    if let Some(tmpfs) = &args.tmpfs {
-        check_tmpfs(&tmpfs.value, errors);
-    }
-    if let Some(mounts) = &args.mounts {
-        check_mounts(&mounts.value, manifest_dir, errors);
-    }
-    unique_pairs(&args.env, "environment variable", errors);
-    unique_pairs(&args.labels, "label", errors);
-    unique_pairs(&args.build_args, "build argument", errors);
-    check_ports(args, errors);
-    if let Some(wait) = &args.wait {
-        check_wait(&wait.value, errors);
+    for key in KEYS {
+        let entries = args.args.iter().filter(|arg| arg.key.name == key.name);
+        match key.kind {
+            Kind::Pairs(what) => unique_pairs(entries, what, errors),
+            Kind::Ports => unique_ports(entries, errors),
+            _ => {}
+        }
     }
     if !args.malformed {
         check_combination(args, errors);
     }
 }
 
-fn check_image(image: &LitStr, errors: &mut Errors) {
-    let text = image.value();
-    if let Err(reason) = reference::check(&text) {
-        errors.at(
-            image.span(),
-            format!("invalid image reference `{text}`: {reason}"),
-        );
+fn check_value(arg: &Arg, manifest_dir: Option<&Path>, errors: &mut Errors) {
+    let ident = &arg.ident;
+    match (arg.key.kind, &arg.value) {
+        (Kind::Image, Value::Str(image)) => {
+            let text = image.value();
+            if let Err(reason) = dockside_syntax::parse_reference(&text) {
+                errors.at(
+                    image.span(),
+                    format!("invalid image reference `{text}`: {reason}"),
+                );
+            }
+        }
+        (Kind::File | Kind::Directory, Value::Str(lit)) => {
+            check_in_crate(lit, arg.key, manifest_dir, errors);
+        }
+        (Kind::Text, Value::Str(lit)) if lit.value().is_empty() => {
+            errors.at(lit.span(), format!("`{ident}` must not be empty"));
+        }
+        (Kind::AbsolutePath, Value::Str(lit)) => absolute(lit, errors),
+        (Kind::Command, Value::List(items)) if items.is_empty() => {
+            errors.at(ident.span(), format!("`{ident}` must not be empty"));
+        }
+        (Kind::Paths, Value::List(paths)) => {
+            let mut seen = HashSet::new();
+            for path in paths {
+                absolute(path, errors);
+                if !seen.insert(path.value()) {
+                    let text = path.value();
+                    errors.at(
+                        path.span(),
+                        format!("{ident} `{text}` listed more than once"),
+                    );
+                }
+            }
+        }
+        (Kind::Mounts, Value::Mounts(mounts)) => check_mounts(mounts, manifest_dir, errors),
+        (Kind::Wait, Value::Wait(Wait::Log(pattern))) if pattern.value().is_empty() => {
+            errors.at(pattern.span(), "the log pattern must not be empty");
+        }
+        (Kind::Wait, Value::Wait(Wait::Http(_, path))) if !path.value().starts_with('/') => {
+            let path_text = path.value();
+            errors.at(
+                path.span(),
+                format!("the http path `{path_text}` must start with `/`"),
+            );
+        }
+        _ => {}
     }
 }
 
-#[derive(Clone, Copy)]
-enum Entry {
-    File,
-    Directory,
-}
-
 /// `lit` names an existing file or directory, relative to the crate being compiled.
-fn check_in_crate(lit: &LitStr, entry: Entry, manifest_dir: Option<&Path>, errors: &mut Errors) {
-    let (what, kind) = match entry {
-        Entry::File => ("dockerfile", "file"),
-        Entry::Directory => ("context", "directory"),
-    };
+///
+/// The message names the path as written and not where it was looked for: the crate directory
+/// is where the error points, and an absolute path would tie messages (and the UI tests'
+/// snapshots) to one checkout and target directory.
+fn check_in_crate(lit: &LitStr, key: &Key, manifest_dir: Option<&Path>, errors: &mut Errors) {
+    let what = key.name;
     let relative = lit.value();
     if Path::new(&relative).is_absolute() {
         errors.at(
@@ -235,25 +253,20 @@ fn check_in_crate(lit: &LitStr, entry: Entry, manifest_dir: Option<&Path>, error
         return;
     };
     let resolved = dir.join(&relative);
-    let found = match entry {
-        Entry::File => resolved.is_file(),
-        Entry::Directory => resolved.is_dir(),
+    let (found, kind) = match key.kind {
+        Kind::File => (resolved.is_file(), "file"),
+        _ => (resolved.is_dir(), "directory"),
     };
-    if found {
-        return;
-    }
-    let problem = if resolved.exists() {
-        format!("is not a {kind}")
-    } else {
-        "not found".to_owned()
-    };
-    let at = resolved.display();
-    errors.at(lit.span(), format!("{what} `{relative}` {problem} at {at}"));
-}
-
-fn not_empty(lit: &LitStr, key: &Ident, errors: &mut Errors) {
-    if lit.value().is_empty() {
-        errors.at(lit.span(), format!("`{key}` must not be empty"));
+    if !found {
+        let problem = if resolved.exists() {
+            format!("is not a {kind}")
+        } else {
+            "not found".to_owned()
+        };
+        errors.at(
+            lit.span(),
+            format!("{what} `{relative}` {problem} in the crate directory"),
+        );
     }
 }
 
@@ -267,182 +280,101 @@ fn absolute(lit: &LitStr, errors: &mut Errors) {
     }
 }
 
-fn check_tmpfs(paths: &[LitStr], errors: &mut Errors) {
+/// Each mount's host path exists (relative paths from the crate directory, named as written;
+/// see [`check_in_crate`]) and no container path is mounted twice.
+fn check_mounts(mounts: &[(LitStr, Mount)], manifest_dir: Option<&Path>, errors: &mut Errors) {
     let mut seen = HashSet::new();
-    for path in paths {
-        absolute(path, errors);
-        if !seen.insert(path.value()) {
-            errors.at(
-                path.span(),
-                format!("tmpfs `{}` listed more than once", path.value()),
-            );
-        }
-    }
-}
-
-/// A bind mount as written: `host:container`, optionally `:ro` or `:rw`.
-pub(crate) struct Mount {
-    pub(crate) host: String,
-    pub(crate) container: String,
-    pub(crate) read_only: bool,
-}
-
-impl Mount {
-    pub(crate) fn parse(text: &str) -> Result<Mount, String> {
-        let parts: Vec<&str> = text.split(':').collect();
-        let (host, container, read_only) = match parts.as_slice() {
-            [host, container] => (*host, *container, false),
-            [host, container, "ro"] => (*host, *container, true),
-            [host, container, "rw"] => (*host, *container, false),
-            [_, _, mode] => return Err(format!("mount mode `{mode}` is neither `ro` nor `rw`")),
-            _ => {
-                return Err(
-                    "a mount is `host:container`, `host:container:ro` or `host:container:rw`"
-                        .to_owned(),
-                )
-            }
-        };
-        if host.is_empty() {
-            return Err("the host path of a mount must not be empty".to_owned());
-        }
-        if !container.starts_with('/') {
-            return Err(format!(
-                "`{container}` must be an absolute path in the container, starting with `/`"
-            ));
-        }
-        Ok(Mount {
-            host: host.to_owned(),
-            container: container.to_owned(),
-            read_only,
-        })
-    }
-}
-
-/// Each mount is well formed, its host path exists (relative paths from the crate directory),
-/// and no container path is mounted twice.
-fn check_mounts(mounts: &[LitStr], manifest_dir: Option<&Path>, errors: &mut Errors) {
-    let mut seen = HashSet::new();
-    for lit in mounts {
-        let mount = match Mount::parse(&lit.value()) {
-            Ok(mount) => mount,
-            Err(reason) => {
-                errors.at(
-                    lit.span(),
-                    format!("invalid mount `{}`: {reason}", lit.value()),
-                );
-                continue;
-            }
-        };
+    for (lit, mount) in mounts {
         let host = Path::new(&mount.host);
-        let resolved = match manifest_dir {
-            _ if host.is_absolute() => host.to_path_buf(),
-            Some(dir) => dir.join(host),
-            None => {
-                errors.at(
-                    lit.span(),
-                    format!(
-                        "cannot look for mount source `{}`: CARGO_MANIFEST_DIR is not set",
-                        mount.host
-                    ),
-                );
-                continue;
+        let source = &mount.host;
+        match manifest_dir {
+            _ if host.is_absolute() && !host.exists() => {
+                errors.at(lit.span(), format!("mount source `{source}` not found"));
             }
-        };
-        if !resolved.exists() {
-            errors.at(
+            _ if host.is_absolute() => {}
+            Some(dir) if !dir.join(host).exists() => errors.at(
                 lit.span(),
-                format!(
-                    "mount source `{}` not found at {}",
-                    mount.host,
-                    resolved.display()
-                ),
-            );
+                format!("mount source `{source}` not found in the crate directory"),
+            ),
+            Some(_) => {}
+            None => errors.at(
+                lit.span(),
+                format!("cannot look for mount source `{source}`: CARGO_MANIFEST_DIR is not set"),
+            ),
         }
-        if !seen.insert(mount.container.clone()) {
+        if !seen.insert(&mount.container) {
+            let container = &mount.container;
             errors.at(
                 lit.span(),
-                format!("`{}` is mounted more than once", mount.container),
+                format!("`{container}` is mounted more than once"),
             );
         }
     }
 }
 
 /// Pair names are unique across every `key(...)` of one kind, and not empty.
-fn unique_pairs(lists: &[Arg<Vec<Pair>>], what: &str, errors: &mut Errors) {
+fn unique_pairs<'a>(entries: impl Iterator<Item = &'a Arg>, what: &str, errors: &mut Errors) {
     let mut seen = HashSet::new();
-    for Pair { key, .. } in lists.iter().flat_map(|list| &list.value) {
-        let name = key.value();
-        if name.is_empty() {
-            errors.at(key.span(), format!("{what} name must not be empty"));
-        } else if name.contains('=') {
-            errors.at(
-                key.span(),
-                format!("{what} name `{name}` must not contain `=`"),
-            );
-        } else if !seen.insert(name.clone()) {
-            errors.at(key.span(), format!("{what} `{name}` set more than once"));
+    for entry in entries {
+        let Value::Pairs(pairs) = &entry.value else {
+            continue;
+        };
+        for Pair { key, .. } in pairs {
+            let name = key.value();
+            if name.is_empty() {
+                errors.at(key.span(), format!("{what} name must not be empty"));
+            } else if name.contains('=') {
+                errors.at(
+                    key.span(),
+                    format!("{what} name `{name}` must not contain `=`"),
+                );
+            } else if !seen.insert(name.clone()) {
+                errors.at(key.span(), format!("{what} `{name}` set more than once"));
+            }
         }
     }
 }
 
-fn check_ports(args: &ContainerArgs, errors: &mut Errors) {
+fn unique_ports<'a>(entries: impl Iterator<Item = &'a Arg>, errors: &mut Errors) {
     let mut seen = HashSet::new();
-    for port in args.ports.iter().flat_map(|ports| &ports.value) {
+    for port in entries.flat_map(ports) {
         if !seen.insert(port.number) {
-            errors.at(
-                port.span,
-                format!("port {} listed more than once", port.number),
-            );
+            let number = port.number;
+            errors.at(port.span, format!("port {number} listed more than once"));
         }
     }
 }
 
-fn check_wait(wait: &Wait, errors: &mut Errors) {
-    match wait {
-        Wait::Log(pattern) if pattern.value().is_empty() => {
-            errors.at(pattern.span(), "the log pattern must not be empty");
-        }
-        Wait::Http(_, path) if !path.value().starts_with('/') => {
-            errors.at(
-                path.span(),
-                format!("the http path `{}` must start with `/`", path.value()),
-            );
-        }
-        _ => {}
+fn ports(arg: &Arg) -> &[Port] {
+    match &arg.value {
+        Value::Ports(ports) => ports,
+        _ => &[],
     }
 }
 
 fn check_combination(args: &ContainerArgs, errors: &mut Errors) {
-    if args.image.is_none() && args.dockerfile.is_none() {
+    let dockerfile = args.get("dockerfile").is_some();
+    if args.get("image").is_none() && !dockerfile {
         errors.at(args.origin, "set `image`, `dockerfile` or both");
     }
-    if args.dockerfile.is_none() {
-        let needs_dockerfile = [&args.context, &args.target]
-            .into_iter()
-            .flatten()
-            .map(|arg| &arg.key)
-            .chain(args.build_args.iter().map(|arg| &arg.key));
-        for key in needs_dockerfile {
-            errors.at(key.span(), format!("`{key}` needs `dockerfile`"));
+    for key in KEYS
+        .iter()
+        .filter(|key| key.needs_dockerfile && !dockerfile)
+    {
+        for arg in args.args.iter().filter(|arg| arg.key.name == key.name) {
+            let ident = &arg.ident;
+            errors.at(ident.span(), format!("`{ident}` needs `dockerfile`"));
         }
     }
-    if let Some(Arg {
-        value: Wait::Port(port) | Wait::Http(port, _),
-        ..
-    }) = &args.wait
+    if let Some(Value::Wait(Wait::Port(port) | Wait::Http(port, _))) =
+        args.get("wait").map(|arg| &arg.value)
     {
-        let listed = args
-            .ports
-            .iter()
-            .flat_map(|ports| &ports.value)
-            .any(|listed| listed.number == port.number);
-        if !listed {
+        let listed = args.get("ports").map_or(&[][..], ports);
+        if !listed.iter().any(|listed| listed.number == port.number) {
+            let number = port.number;
             errors.at(
                 port.span,
-                format!(
-                    "wait port {} is not in `ports`; add it, like `ports = [{}]`",
-                    port.number, port.number
-                ),
+                format!("wait port {number} is not in `ports`; add it, like `ports = [{number}]`"),
             );
         }
     }
@@ -495,48 +427,24 @@ mod tests {
     }
 
     #[test]
-    fn needs_image_or_dockerfile() {
-        assert_eq!(
-            one_param(quote!(ports = [80])),
-            ["set `image`, `dockerfile` or both"]
-        );
-        let item = quote!(
-            fn t(#[container(ports = [80])] web: Container) {}
-        );
-        assert_eq!(
-            errors(TokenStream::new(), item),
-            ["set `image`, `dockerfile` or both"]
-        );
-    }
-
-    #[test]
     fn a_parse_error_hides_checks_across_keys() {
         assert_eq!(one_param(quote!(imag = "x", wait = port(80))).len(), 1);
     }
 
     #[test]
-    fn image_must_be_a_reference() {
-        assert_eq!(
-            one_param(quote!(image = "Foo/bar")),
-            ["invalid image reference `Foo/bar`: repository name must be lowercase"]
-        );
-    }
-
-    #[test]
     fn build_paths_are_checked() {
-        let dir = env!("CARGO_MANIFEST_DIR");
         assert_eq!(
             one_param(quote!(dockerfile = "nope/Dockerfile", context = "nowhere")),
             [
-                format!("dockerfile `nope/Dockerfile` not found at {dir}/nope/Dockerfile"),
-                format!("context `nowhere` not found at {dir}/nowhere"),
+                "dockerfile `nope/Dockerfile` not found in the crate directory",
+                "context `nowhere` not found in the crate directory",
             ]
         );
         assert_eq!(
             one_param(quote!(dockerfile = "src", context = "Cargo.toml")),
             [
-                format!("dockerfile `src` is not a file at {dir}/src"),
-                format!("context `Cargo.toml` is not a directory at {dir}/Cargo.toml"),
+                "dockerfile `src` is not a file in the crate directory",
+                "context `Cargo.toml` is not a directory in the crate directory",
             ]
         );
         assert_eq!(
@@ -556,23 +464,6 @@ mod tests {
     }
 
     #[test]
-    fn build_keys_need_a_dockerfile() {
-        assert_eq!(
-            one_param(quote!(
-                image = "a",
-                context = ".",
-                target = "t",
-                build_arg(A = "1")
-            )),
-            [
-                "`context` needs `dockerfile`",
-                "`target` needs `dockerfile`",
-                "`build_arg` needs `dockerfile`"
-            ]
-        );
-    }
-
-    #[test]
     fn values_are_checked() {
         assert_eq!(
             one_param(quote! {
@@ -582,18 +473,32 @@ mod tests {
             }),
             [
                 "`target` must not be empty",
-                "`user` must not be empty",
                 "`cmd` must not be empty",
+                "the log pattern must not be empty",
                 "`healthcheck` must not be empty",
+                "`user` must not be empty",
                 "`srv` must be an absolute path in the container, starting with `/`",
                 "`t` must be an absolute path in the container, starting with `/`",
                 "tmpfs `/t` listed more than once",
-                "the log pattern must not be empty",
             ]
         );
         assert_eq!(
             one_param(quote!(image = "a", ports = [80], wait = http(80, "health"))),
             ["the http path `health` must start with `/`"]
+        );
+    }
+
+    #[test]
+    fn mounts_are_checked() {
+        assert_eq!(
+            one_param(quote! {
+                image = "a", mounts = ["src:/m", "/no/such/dir:/n", "nowhere:/o", "Cargo.toml:/m:ro"],
+            }),
+            [
+                "mount source `/no/such/dir` not found",
+                "mount source `nowhere` not found in the crate directory",
+                "`/m` is mounted more than once",
+            ]
         );
     }
 
@@ -606,12 +511,12 @@ mod tests {
                 labels(a = "1", a = "1"), build_arg(V = "1"), build_arg(V = "2"),
             }),
             [
+                "build argument `V` set more than once",
                 "environment variable `A` set more than once",
                 "environment variable `A` set more than once",
                 "environment variable name must not be empty",
                 "environment variable name `C=D` must not contain `=`",
                 "label `a` set more than once",
-                "build argument `V` set more than once",
                 "port 80 listed more than once",
             ]
         );

@@ -241,8 +241,9 @@ fn a_waiting_process_names_the_builder() {
 }
 
 fn lock_files_name(dir: &Path, pid: &str) -> bool {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .any(|entry| std::fs::read_to_string(entry.path()).is_ok_and(|text| text.trim() == pid))
+    std::fs::read_dir(dir).unwrap().flatten().any(|entry| {
+        // `<pid> <limit in ms>`: the holder's pid comes first.
+        std::fs::read_to_string(entry.path())
+            .is_ok_and(|text| text.split_whitespace().next() == Some(pid))
+    })
 }
