@@ -53,6 +53,18 @@ pub(crate) fn registry_mirror() -> Option<String> {
     })
 }
 
+/// The pull policy of tests that set none (`DOCKSIDE_PULL`: `missing`, `always` or `never`;
+/// default `missing`). A value that does not parse is reported on stderr and ignored.
+pub(crate) fn pull_policy() -> crate::image::Pull {
+    non_empty("DOCKSIDE_PULL")
+        .and_then(|text| {
+            text.parse()
+                .map_err(|reason| eprintln!("dockside: ignoring DOCKSIDE_PULL: {reason}"))
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
 /// How long a container may take to become ready when the test does not say
 /// (`DOCKSIDE_STARTUP_TIMEOUT`, default 60 s).
 pub(crate) fn startup_timeout() -> Duration {

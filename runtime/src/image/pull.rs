@@ -11,6 +11,35 @@ use super::reference::Reference;
 use crate::config;
 use crate::error::{daemon_words, Error, Result};
 
+/// When an image named by reference is pulled: `pull = "..."` in the attribute,
+/// [`ContainerSpec::pull`](crate::ContainerSpec::pull), or `DOCKSIDE_PULL` for the default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Pull {
+    /// Pulled only when not present locally.
+    #[default]
+    Missing,
+    /// Pulled once per run even when present, so a moved tag is seen: once per process under
+    /// `cargo test`, once per nextest run across its processes.
+    Always,
+    /// Never pulled: an image not present locally fails the test.
+    Never,
+}
+
+impl std::str::FromStr for Pull {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, Self::Err> {
+        match text {
+            "missing" => Ok(Pull::Missing),
+            "always" => Ok(Pull::Always),
+            "never" => Ok(Pull::Never),
+            other => Err(format!(
+                "`{other}` is not a pull policy: expected `missing`, `always` or `never`"
+            )),
+        }
+    }
+}
+
 /// Pulls `reference`. A Docker Hub image with a tag comes from the mirror in
 /// `DOCKSIDE_REGISTRY_MIRROR` when one is set, and is then tagged with its Docker Hub name, so
 /// later inspects find it under the name the test used.
