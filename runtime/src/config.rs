@@ -22,6 +22,14 @@ pub(crate) fn publish_address() -> Option<std::net::IpAddr> {
         .ok()
 }
 
+/// The Docker config folder, as the Docker CLI finds it: `DOCKER_CONFIG`, else `~/.docker`.
+/// `env` reads a variable (as [`env`] does; tests pass their own).
+pub(crate) fn docker_config_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    env("DOCKER_CONFIG")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|home| PathBuf::from(home).join(".docker")))
+}
+
 /// The value of environment variable `name`, unless unset or empty (an empty value counts as
 /// unset, as it does for the Docker CLI).
 pub(crate) fn env(name: &str) -> Option<String> {

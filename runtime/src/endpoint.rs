@@ -58,9 +58,7 @@ fn find_with(
         });
     }
     tried.push("DOCKER_HOST (not set)".to_owned());
-    let config_dir = env("DOCKER_CONFIG")
-        .map(PathBuf::from)
-        .or_else(|| env("HOME").map(|home| PathBuf::from(home).join(".docker")));
+    let config_dir = config::docker_config_dir(env);
     if let Some(dir) = &config_dir {
         let named = match env("DOCKER_CONTEXT") {
             Some(name) => Some((name, "DOCKER_CONTEXT".to_owned())),

@@ -140,11 +140,7 @@ pub(crate) async fn lookup(reference: &Reference) -> Result<Lookup> {
 
 /// Where the config file is: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
 fn config_file() -> Option<PathBuf> {
-    std::env::var_os("DOCKER_CONFIG")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".docker")))
-        .map(|dir| dir.join("config.json"))
+    config::docker_config_dir(&config::env).map(|dir| dir.join("config.json"))
 }
 
 /// The search itself; an error is a message naming the registry and the file or helper.
@@ -155,10 +151,7 @@ fn search(registry: &str) -> std::result::Result<Lookup, String> {
         credential: None,
         searched: Vec::new(),
     };
-    match std::env::var("DOCKER_AUTH_CONFIG")
-        .ok()
-        .filter(|v| !v.is_empty())
-    {
+    match config::env("DOCKER_AUTH_CONFIG") {
         None => lookup
             .searched
             .push("DOCKER_AUTH_CONFIG (not set)".to_owned()),
