@@ -208,9 +208,12 @@ impl ContainerArgs {
             return Ok(false);
         };
         let value = match key.kind {
-            Kind::Image | Kind::File | Kind::Directory | Kind::Text | Kind::AbsolutePath => {
-                Value::Str(string(meta, ident)?)
-            }
+            Kind::Image
+            | Kind::File
+            | Kind::Directory
+            | Kind::Text
+            | Kind::AbsolutePath
+            | Kind::Choice(..) => Value::Str(string(meta, ident)?),
             Kind::Command | Kind::Strings | Kind::Paths => Value::List(strings(meta, ident)?),
             Kind::Mounts => Value::Mounts(mounts(meta, ident, errors)?),
             Kind::Pairs(_) => Value::Pairs(pairs(meta, ident)?),
@@ -555,7 +558,7 @@ mod tests {
                 "port 70000 is out of range: expected 1 to 65535",
                 "unknown argument `bogus`; expected one of `image`, `dockerfile`, `context`, \
                  `target`, `build_arg`, `cmd`, `entrypoint`, `env`, `labels`, `ports`, `wait`, \
-                 `healthcheck`, `startup_timeout`, `user`, `workdir`, `tmpfs`, `mounts`, `memory`, `crate`",
+                 `healthcheck`, `startup_timeout`, `user`, `workdir`, `tmpfs`, `mounts`, `memory`, `pull`, `crate`",
                 "expected a list, like `cmd = [\"a\", \"b\"]`",
                 "expected `env(NAME = \"value\", ...)`",
                 "expected `port(8080)`",

@@ -110,7 +110,10 @@ fn builder_calls(args: &ContainerArgs, root: &TokenStream) -> TokenStream {
                 quote_spanned!(arg.ident.span()=> .#method(#value))
             };
             match &arg.value {
-                Value::Str(lit) => vec![call(lit)],
+                Value::Str(lit) => match arg.key.kind {
+                    Kind::Choice(ty, _) => vec![call(&choice_expr(ty, lit, root))],
+                    _ => vec![call(lit)],
+                },
                 Value::List(items) if arg.key.kind == Kind::Paths => {
                     items.iter().map(|item| call(item)).collect()
                 }
@@ -137,6 +140,20 @@ fn builder_calls(args: &ContainerArgs, root: &TokenStream) -> TokenStream {
             }
         })
         .collect()
+}
+
+/// `__private::<ty>::<Word>` for the word in `lit` (checked against the row's words already),
+/// spanned on the literal so a runtime without that variant fails there.
+fn choice_expr(ty: &str, lit: &LitStr, root: &TokenStream) -> TokenStream {
+    let word = lit.value();
+    let mut chars = word.chars();
+    let variant: String = chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    let ty = format_ident!("{}", ty, span = lit.span());
+    let variant = format_ident!("{}", variant, span = lit.span());
+    quote_spanned!(lit.span()=> #root::__private::#ty::#variant)
 }
 
 /// `host, container, read_only` for the runtime's `.mount(...)`; a relative host path is made
@@ -234,7 +251,7 @@ mod tests {
                 /// Docs.
                 #[ignore]
                 pub fn two(
-                    #[container(image = "a", wait = healthy, healthcheck = ["/c"], labels("k.l" = "v"))] #[allow(unused)] r#one: Container,
+                    #[container(image = "a", wait = healthy, pull = "always", healthcheck = ["/c"], labels("k.l" = "v"))] #[allow(unused)] r#one: Container,
                     #[container(dockerfile = "Cargo.toml", context = ".", target = "t", build_arg(A = "1", B = "2"), cmd = ["c"], entrypoint = [], user = "u", workdir = "/w", tmpfs = ["/t", "/r"], memory = "1k", wait = custom(probe::ready), ports = [1], mounts = ["src:/src:ro", "/tmp:/t"])] mut two: Option<Container>,
                 ) -> Result<(), String> { Ok(()) }
             },
@@ -255,6 +272,7 @@ mod tests {
                         .label("k.l", "v")
                         .wait(dockside2::__private::Wait::healthy())
                         .healthcheck(&["/c"])
+                        .pull(dockside2::__private::Pull::Always)
                 )
                 .container(
                     dockside2::__private::ContainerSpec::new("two")

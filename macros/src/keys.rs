@@ -33,6 +33,9 @@ pub(crate) enum Kind {
     Duration,
     /// `"512m"`: passed as bytes.
     Size,
+    /// `"word"`: one of the words, passed as the variant of the same name (capitalised) of the
+    /// runtime enum `__private::<type>`.
+    Choice(&'static str, &'static [&'static str]),
 }
 
 /// One container key.
@@ -44,6 +47,8 @@ pub(crate) struct Key {
     pub(crate) method: &'static str,
     /// The key only means something for a built image.
     pub(crate) needs_dockerfile: bool,
+    /// The key only means something for an image that is pulled (`image` without `dockerfile`).
+    pub(crate) needs_pulled_image: bool,
 }
 
 const fn key(name: &'static str, kind: Kind, method: &'static str) -> Key {
@@ -52,12 +57,20 @@ const fn key(name: &'static str, kind: Kind, method: &'static str) -> Key {
         kind,
         method,
         needs_dockerfile: false,
+        needs_pulled_image: false,
     }
 }
 
 const fn build_key(name: &'static str, kind: Kind, method: &'static str) -> Key {
     Key {
         needs_dockerfile: true,
+        ..key(name, kind, method)
+    }
+}
+
+const fn pull_key(name: &'static str, kind: Kind, method: &'static str) -> Key {
+    Key {
+        needs_pulled_image: true,
         ..key(name, kind, method)
     }
 }
@@ -82,6 +95,11 @@ pub(crate) const KEYS: &[Key] = &[
     key("tmpfs", Kind::Paths, "tmpfs"),
     key("mounts", Kind::Mounts, "mount"),
     key("memory", Kind::Size, "memory"),
+    pull_key(
+        "pull",
+        Kind::Choice("Pull", &["missing", "always", "never"]),
+        "pull",
+    ),
 ];
 
 /// The row of `name`, if it is a container key.

@@ -69,7 +69,7 @@ mod valid;
 /// | `entrypoint` | `entrypoint = ["/bin/server"]` | Entrypoint, replacing the image's; `[]` is passed on as an empty list. |
 /// | `env` | `env(RUST_LOG = "debug", "MY.VAR" = "1")` | Environment variables. |
 /// | `labels` | `labels(team = "core", "com.example.kind" = "db")` | Container labels. |
-/// | `ports` | `ports = [8080, 5432]` | Container ports to publish (on ephemeral host ports, 127.0.0.1 for a local daemon): integers 1 to 65535, no repeats. Unless `wait` says otherwise, the test starts once the server inside accepts on every one. |
+/// | `ports` | `ports = [8080, 5432]` | Container ports to publish (on ephemeral host ports, 127.0.0.1 for a daemon on this machine): integers 1 to 65535, no repeats. Unless `wait` says otherwise, the test starts once the server inside accepts on every one. |
 /// | `wait` | `wait = http(8080, "/health")` | Readiness: `port(N)` (the server accepts on `N`), `log("regex")` (a log line matches), `healthy` (the Docker healthcheck passes), `http(N, "/path")` (a request succeeds), `custom(path::to::probe)` (an `async fn(Container)` returning `bool` or `Result<(), E: Display>`, called until it reports ready). The ports of `port` and `http` must be in `ports`. |
 /// | `healthcheck` | `healthcheck = ["/bin/check", "--quick"]` | Healthcheck command (for `wait = healthy`), replacing the image's. |
 /// | `startup_timeout` | `startup_timeout = "1m30s"` | Longest wait for readiness: numbers with units `h`, `m`, `s`, `ms`, largest first (`"500ms"`, `"30s"`, `"2m"`, `"1m30s"`). |
@@ -78,6 +78,7 @@ mod valid;
 /// | `tmpfs` | `tmpfs = ["/tmp", "/run"]` | Mount a tmpfs at each path; absolute. |
 /// | `mounts` | `mounts = ["fixtures/data:/data:ro"]` | Bind mounts, `host:container` with an optional `:ro` or `:rw`; the host path is relative to the crate's directory (or absolute) and must exist at compile time; the container path is absolute. |
 /// | `memory` | `memory = "512m"` | Memory limit: bytes, or with a `b`, `k`, `m` or `g` suffix (any case, powers of 1024). |
+/// | `pull` | `pull = "always"` | When to pull `image`: `"missing"` (when not present locally), `"always"` (once per run, even when present), `"never"` (fail when missing). Default: `DOCKSIDE_PULL`, else `"missing"`. Not with `dockerfile`. |
 ///
 /// `image` or `dockerfile` (or both) is required. In `env`, `labels` and `build_arg`, a name is
 /// an identifier or a string literal (for names such as `com.example.kind`); a name may appear

@@ -199,6 +199,17 @@ fn check_value(arg: &Arg, manifest_dir: Option<&Path>, errors: &mut Errors) {
             errors.at(lit.span(), format!("`{ident}` must not be empty"));
         }
         (Kind::AbsolutePath, Value::Str(lit)) => absolute(lit, errors),
+        (Kind::Choice(_, words), Value::Str(lit)) if !words.contains(&lit.value().as_str()) => {
+            let given = lit.value();
+            let accepted: Vec<String> = words.iter().map(|w| format!("`\"{w}\"`")).collect();
+            errors.at(
+                lit.span(),
+                format!(
+                    "`{ident}` must be one of {}, not `\"{given}\"`",
+                    accepted.join(", ")
+                ),
+            );
+        }
         (Kind::Command, Value::List(items)) if items.is_empty() => {
             errors.at(ident.span(), format!("`{ident}` must not be empty"));
         }
@@ -366,6 +377,21 @@ fn check_combination(args: &ContainerArgs, errors: &mut Errors) {
             errors.at(ident.span(), format!("`{ident}` needs `dockerfile`"));
         }
     }
+    for key in KEYS
+        .iter()
+        .filter(|key| key.needs_pulled_image && dockerfile)
+    {
+        for arg in args.args.iter().filter(|arg| arg.key.name == key.name) {
+            let ident = &arg.ident;
+            errors.at(
+                ident.span(),
+                format!(
+                    "`{ident}` applies to a pulled `image`, not to a `dockerfile` build \
+                     (its `FROM` images follow DOCKSIDE_PULL)"
+                ),
+            );
+        }
+    }
     if let Some(Value::Wait(Wait::Port(port) | Wait::Http(port, _))) =
         args.get("wait").map(|arg| &arg.value)
     {
@@ -424,6 +450,27 @@ mod tests {
             fn t(#[container(image = "a")] one: Container, #[container(image = "b")] mut two: Container) {}
         };
         assert!(errors(TokenStream::new(), item).is_empty());
+    }
+
+    #[test]
+    fn pull_is_one_of_its_words_and_only_for_a_pulled_image() {
+        for word in ["missing", "always", "never"] {
+            assert!(
+                one_param(quote!(image = "a", pull = #word)).is_empty(),
+                "{word}"
+            );
+        }
+        assert_eq!(
+            one_param(quote!(image = "a", pull = "sometimes")),
+            ["`pull` must be one of `\"missing\"`, `\"always\"`, `\"never\"`, not `\"sometimes\"`"]
+        );
+        assert_eq!(
+            one_param(quote!(dockerfile = "Cargo.toml", pull = "always")),
+            [
+                "`pull` applies to a pulled `image`, not to a `dockerfile` build \
+              (its `FROM` images follow DOCKSIDE_PULL)"
+            ]
+        );
     }
 
     #[test]

@@ -3,9 +3,37 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Where bollard will connect: `DOCKER_HOST`, else the local socket.
+/// The daemon's address (`unix:///…`, `tcp://…`), found as [`crate::endpoint::find`] says; a
+/// context that cannot be read shows as its name, and connecting then fails with the reason.
 pub(crate) fn docker_host() -> String {
-    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned())
+    match crate::endpoint::find() {
+        Ok(endpoint) => endpoint.host,
+        Err(bad) => bad.tried.last().cloned().unwrap_or_default(),
+    }
+}
+
+/// The host address published ports are bound to on the daemon's machine
+/// (`DOCKSIDE_PUBLISH_ADDRESS`), replacing the choice [`crate::endpoint::publish`] makes. A value
+/// that is not an IP address is reported on stderr and ignored.
+pub(crate) fn publish_address() -> Option<std::net::IpAddr> {
+    let text = non_empty("DOCKSIDE_PUBLISH_ADDRESS")?;
+    text.parse()
+        .map_err(|e| eprintln!("dockside: ignoring DOCKSIDE_PUBLISH_ADDRESS=`{text}`: {e}"))
+        .ok()
+}
+
+/// The Docker config folder, as the Docker CLI finds it: `DOCKER_CONFIG`, else `~/.docker`.
+/// `env` reads a variable (as [`env`] does; tests pass their own).
+pub(crate) fn docker_config_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    env("DOCKER_CONFIG")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|home| PathBuf::from(home).join(".docker")))
+}
+
+/// The value of environment variable `name`, unless unset or empty (an empty value counts as
+/// unset, as it does for the Docker CLI).
+pub(crate) fn env(name: &str) -> Option<String> {
+    non_empty(name)
 }
 
 /// Folder of the per-image advisory lock files, shared by every test process of one user.
@@ -31,6 +59,18 @@ pub(crate) fn registry_mirror() -> Option<String> {
             .trim_start_matches("http://");
         host.trim_end_matches('/').to_owned()
     })
+}
+
+/// The pull policy of tests that set none (`DOCKSIDE_PULL`: `missing`, `always` or `never`;
+/// default `missing`). A value that does not parse is reported on stderr and ignored.
+pub(crate) fn pull_policy() -> crate::image::Pull {
+    non_empty("DOCKSIDE_PULL")
+        .and_then(|text| {
+            text.parse()
+                .map_err(|reason| eprintln!("dockside: ignoring DOCKSIDE_PULL: {reason}"))
+                .ok()
+        })
+        .unwrap_or_default()
 }
 
 /// How long a container may take to become ready when the test does not say

@@ -6,16 +6,35 @@
 
 use bollard::Docker;
 
-use crate::config;
 use crate::error::{Error, Result};
+use crate::{config, endpoint};
 
-/// Connects to the daemon named by `DOCKER_HOST` (or the local socket) and settles on an API
-/// version both sides speak: bollard asks for a newer one than older engines accept.
+/// Connects to the daemon [`endpoint::find`] names and settles on an API version both sides
+/// speak: bollard asks for a newer one than older engines accept.
 pub(crate) async fn connect() -> Result<Docker> {
-    let host = config::docker_host();
-    let no_daemon = |e| Error::no_daemon(host.clone(), e);
+    let endpoint = match endpoint::find() {
+        Ok(endpoint) => endpoint,
+        Err(bad) => {
+            let host = bad.tried.last().cloned().unwrap_or_default();
+            let source = bollard::errors::Error::from(bad.error);
+            return Err(Error::no_daemon(host, bad.tried, source));
+        }
+    };
+    let host = endpoint.host.clone();
+    let no_daemon = |e| Error::no_daemon(host.clone(), endpoint.tried.clone(), e);
     let limit = config::docker_timeout();
-    let docker = Docker::connect_with_defaults()
+    let client = match &endpoint.tls {
+        Some(tls) => Docker::connect_with_ssl(
+            &host,
+            &tls.join("key.pem"),
+            &tls.join("cert.pem"),
+            &tls.join("ca.pem"),
+            whole_seconds(limit).as_secs(),
+            bollard::API_DEFAULT_VERSION,
+        ),
+        None => Docker::connect_with_host(&host),
+    };
+    let docker = client
         .map_err(no_daemon)?
         .with_timeout(whole_seconds(limit));
     match tokio::time::timeout(limit, docker.negotiate_version()).await {
@@ -65,12 +84,6 @@ pub(crate) async fn bounded<T>(
             variable,
         })
     })
-}
-
-/// Whether `DOCKER_HOST` names a unix socket: dockside then takes the daemon for a local one,
-/// whose containers' processes are visible in /proc and whose loopback is the test's.
-pub(crate) fn is_local() -> bool {
-    config::docker_host().starts_with("unix://")
 }
 
 #[cfg(test)]

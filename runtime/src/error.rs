@@ -29,9 +29,11 @@ pub enum Error {
          or point DOCKER_HOST at a running daemon"
     )]
     NoDaemon {
-        /// The daemon's address (`DOCKER_HOST`, or the local socket).
+        /// The daemon's address (`DOCKER_HOST`, a context's endpoint, or a local socket).
         host: String,
-        /// What the connection attempt answered, in the daemon's or the OS's words.
+        /// What the connection attempt answered, in the daemon's or the OS's words, then every
+        /// place looked at for a daemon, in order (a line of its own, kept in this field so
+        /// `Error` stays small).
         reason: String,
         /// The client's error.
         #[source]
@@ -186,11 +188,20 @@ pub enum Error {
 }
 
 impl Error {
-    /// No daemon answered at `host`: the daemon's words, and the client's error as the source.
-    pub(crate) fn no_daemon(host: String, source: bollard::errors::Error) -> Self {
+    /// No daemon answered at `host`: the daemon's words and the places `tried`, in order, with the
+    /// client's error as the source.
+    pub(crate) fn no_daemon(
+        host: String,
+        tried: Vec<String>,
+        source: bollard::errors::Error,
+    ) -> Self {
         Error::NoDaemon {
             host,
-            reason: daemon_words(&source),
+            reason: format!(
+                "{}\nlooked for a daemon at, in order: {}",
+                daemon_words(&source),
+                tried.join("; ")
+            ),
             source,
         }
     }

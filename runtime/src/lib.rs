@@ -20,6 +20,7 @@
 mod config;
 mod container;
 mod docker;
+mod endpoint;
 mod error;
 pub mod image;
 mod labels;

@@ -56,7 +56,7 @@ impl Session {
                             c.name()
                         ),
                     })?
-                    .resolve()
+                    .resolve_with(c.pull_policy())
             })
             .collect::<Result<Vec<ResolvedImage>>>()?;
         let created = Mutex::new(Vec::new());

@@ -1,5 +1,6 @@
 //! Support code for dockside's integration tests, which run against a real Docker daemon.
 //!
+//! - [`registry`]: registries on loopback, open or password-protected, to pull from.
 //! - [`proxy`]: a Docker API proxy on a unix socket that counts requests and injects the faults
 //!   a healthy daemon cannot be made to produce: faults are injected at the socket, so bollard
 //!   is never mocked.
@@ -16,4 +17,5 @@ pub mod http;
 pub mod isolated;
 pub mod owned;
 pub mod proxy;
+pub mod registry;
 pub mod require;

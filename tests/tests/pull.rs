@@ -1,98 +1,10 @@
 //! `image = "..."` alone pulls a missing image, from a registry this test starts on loopback
 //! (Debian's `docker-registry`), so the suite needs no public registry.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use dockside::{BuildSpec, Image};
 use dockside_tests::child;
 use dockside_tests::docker_cli;
-use dockside_tests::fixture::base_dockerfile;
-
-/// A registry on 127.0.0.1 (which the daemon treats as an insecure registry), stopped on drop.
-struct Registry {
-    process: Child,
-    address: String,
-    _storage: tempfile::TempDir,
-}
-
-impl Registry {
-    /// `None` when the registry program is not installed and the run does not require it.
-    fn start() -> Option<Registry> {
-        let program = "docker-registry";
-        if !dockside_tests::require::program(
-            program,
-            "DOCKSIDE_TEST_REQUIRE_REGISTRY",
-            "docker-registry",
-        ) {
-            return None;
-        }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let storage = tempfile::tempdir().unwrap();
-        let config = storage.path().join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-                storage.path().join("data").display()
-            ),
-        )
-        .unwrap();
-        let process = Command::new(program)
-            .args(["serve", &config.display().to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let registry = Registry {
-            process,
-            address: format!("127.0.0.1:{port}"),
-            _storage: storage,
-        };
-        registry.wait_until_up();
-        Some(registry)
-    }
-
-    fn wait_until_up(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(&self.address).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "the registry did not start on {}",
-                self.address
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Registry {
-    /// Pushes the fixture base image to this registry as `path` and returns the full reference
-    /// (then absent locally, so resolving it must pull) and the image ID.
-    fn publish_fixture(&self, path: &str) -> (String, String) {
-        let base = Image::Build(BuildSpec::new(base_dockerfile()))
-            .resolve()
-            .unwrap();
-        let reference = format!("{}/{path}", self.address);
-        docker_cli::docker_ok(&["tag", &base.id, &reference]);
-        docker_cli::docker_ok(&["push", &reference]);
-        docker_cli::docker_ok(&["image", "rm", &reference]);
-        assert!(!docker_cli::image_exists(&reference));
-        (reference, base.id)
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
+use dockside_tests::registry::Registry;
 
 #[test]
 fn a_missing_image_is_pulled() {

@@ -7,7 +7,7 @@ pub(crate) mod start;
 mod wait;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
 
 use bollard::exec::{CreateExecOptions, StartExecResults};
@@ -218,19 +218,7 @@ impl std::fmt::Debug for Container {
     }
 }
 
-/// The address published ports are reached at: loopback for a local daemon, the daemon's host
-/// for `tcp://host:port`.
+/// The address published ports are reached at (see [`crate::endpoint::publish`]).
 fn daemon_host_ip() -> IpAddr {
-    let host = crate::config::docker_host();
-    host.strip_prefix("tcp://")
-        .and_then(|rest| rest.rsplit_once(':').map(|(h, _)| h.to_owned()))
-        .and_then(|h| {
-            use std::net::ToSocketAddrs;
-            (h.as_str(), 0)
-                .to_socket_addrs()
-                .ok()?
-                .next()
-                .map(|a| a.ip())
-        })
-        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+    crate::endpoint::publish(&crate::config::docker_host()).reach
 }

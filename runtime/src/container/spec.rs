@@ -10,7 +10,7 @@ use std::time::Duration;
 use dockside_syntax::Mount;
 
 use super::Container;
-use crate::image::{BuildSpec, Image};
+use crate::image::{BuildSpec, Image, Pull};
 
 /// A custom readiness probe: called again until it reports ready or the startup timeout passes.
 ///
@@ -151,6 +151,7 @@ pub struct ContainerSpec {
     pub(crate) tmpfs: Vec<String>,
     pub(crate) mounts: Vec<Mount>,
     pub(crate) memory: Option<u64>,
+    pub(crate) pull: Option<Pull>,
 }
 
 fn strings<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Vec<String> {
@@ -290,6 +291,23 @@ impl ContainerSpec {
     pub fn memory(mut self, bytes: u64) -> Self {
         self.memory = Some(bytes);
         self
+    }
+
+    /// When [`image`](Self::image) is pulled; without this, as `DOCKSIDE_PULL` says (default
+    /// [`Pull::Missing`]). A [`dockerfile`](Self::dockerfile) build ignores it.
+    ///
+    /// ```
+    /// use dockside::{image::Pull, ContainerSpec};
+    /// let spec = ContainerSpec::new("cache").image("redis:7").pull(Pull::Always);
+    /// ```
+    pub fn pull(mut self, policy: Pull) -> Self {
+        self.pull = Some(policy);
+        self
+    }
+
+    /// The pull policy in force: the one given, else `DOCKSIDE_PULL`'s.
+    pub(crate) fn pull_policy(&self) -> Pull {
+        self.pull.unwrap_or_else(crate::config::pull_policy)
     }
 
     /// The container's name in its test.

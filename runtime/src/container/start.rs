@@ -91,16 +91,14 @@ fn create_body(
         labels.insert(labels::SESSION.to_owned(), session);
     }
     let port_keys: Vec<String> = spec.ports.iter().map(|p| format!("{p}/tcp")).collect();
-    let bind_ip = if crate::docker::is_local() {
-        "127.0.0.1"
-    } else {
-        "0.0.0.0"
-    };
+    let bind_ip = crate::endpoint::publish(&crate::config::docker_host())
+        .bind
+        .to_string();
     let port_bindings = port_keys
         .iter()
         .map(|key| {
             let binding = PortBinding {
-                host_ip: Some(bind_ip.to_owned()),
+                host_ip: Some(bind_ip.clone()),
                 host_port: Some(String::new()),
             };
             (key.clone(), Some(vec![binding]))

@@ -86,6 +86,24 @@ impl ImageLock {
     }
 }
 
+impl ImageLock {
+    /// Whether a process of this nextest run already pulled `reference` for `pull = "always"`.
+    /// Always `false` outside nextest: under `cargo test` the in-process cell is the record.
+    pub(crate) fn pulled_this_run(&self, reference: &str) -> bool {
+        run_record(reference, "pulled").is_some_and(|path| {
+            open_record(&path, false).is_ok_and(|file| check_own(&file, &path).is_ok())
+        })
+    }
+
+    /// Records that `reference` was pulled in this run. Best effort: a record that cannot be
+    /// written only costs another pull.
+    pub(crate) fn record_pull(&self, reference: &str) {
+        if let Some(path) = run_record(reference, "pulled") {
+            let _ = open_record(&path, true);
+        }
+    }
+}
+
 /// A failed build as another process of the run reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RecordedFailure {
@@ -114,9 +132,15 @@ impl RecordedFailure {
 
 /// `<lock folder>/<hash of run id and content hash>.failed`, when there is a nextest run.
 fn failure_record(hash: &str) -> Option<PathBuf> {
+    run_record(hash, "failed")
+}
+
+/// `<lock folder>/<hash of run id and key>.<kind>`: what a process of this nextest run leaves
+/// for the run's other processes about `key`.
+fn run_record(key: &str, kind: &str) -> Option<PathBuf> {
     let run = config::session()?;
-    let digest = hex::encode(Sha256::digest(format!("{run}\0{hash}").as_bytes()));
-    Some(config::lock_dir().join(format!("{}.failed", &digest[..32])))
+    let digest = hex::encode(Sha256::digest(format!("{run}\0{key}").as_bytes()));
+    Some(config::lock_dir().join(format!("{}.{kind}", &digest[..32])))
 }
 
 fn open_record(path: &Path, create: bool) -> std::io::Result<File> {

@@ -4,6 +4,7 @@
 //! resolve it once) → a cross-process file lock (nextest's processes resolve it once) → inspect →
 //! pull or build only when the image is missing or stale.
 
+mod auth;
 mod build;
 mod build_body;
 mod context;
@@ -30,6 +31,7 @@ use crate::error::{daemon_words, is_not_found, Error, Result};
 use crate::labels;
 use lock::ImageLock;
 pub use prune::prune;
+pub use pull::Pull;
 use reference::Reference;
 
 /// Where a container's image comes from.
@@ -88,12 +90,27 @@ impl Image {
     /// Makes sure the image exists on the daemon, pulling or building it at most once per run
     /// across every thread and process, and returns its ID.
     ///
+    /// A reference is pulled as `DOCKSIDE_PULL` says (default [`Pull::Missing`]), and so are
+    /// the `FROM` images of a build; see [`Image::resolve_with`].
+    ///
     /// Blocks the calling thread; call it from synchronous code (or `spawn_blocking`).
     pub fn resolve(&self) -> Result<ResolvedImage> {
-        let cell = cell_for(self);
+        self.resolve_with(config::pull_policy())
+    }
+
+    /// [`Image::resolve`] with the pull policy `pull` for an [`Image::Pull`] reference (a build
+    /// ignores it; its `FROM` images follow `DOCKSIDE_PULL`).
+    ///
+    /// Blocks the calling thread; call it from synchronous code (or `spawn_blocking`).
+    pub fn resolve_with(&self, pull: Pull) -> Result<ResolvedImage> {
+        let pull = match self {
+            Image::Pull(_) => pull,
+            Image::Build(_) => Pull::Missing,
+        };
+        let cell = cell_for(self, pull == Pull::Always);
         // A failed build is remembered like a success (it fails every later test of this
         // process at once); any other error is not, since it may not recur.
-        let answer = cell.get_or_try_init(|| match self.resolve_uncached() {
+        let answer = cell.get_or_try_init(|| match self.resolve_uncached(pull) {
             Ok(image) => Ok(Ok(image)),
             Err(Error::Build {
                 dockerfile,
@@ -112,15 +129,19 @@ impl Image {
         }
     }
 
-    fn resolve_uncached(&self) -> Result<ResolvedImage> {
+    fn resolve_uncached(&self, pull: Pull) -> Result<ResolvedImage> {
         // One limit for everything done under the lock; waiters read it from the lock file.
         let limit = config::image_timeout();
         match self {
             Image::Pull(text) => {
                 let reference = parse_reference(text)?;
-                let _lock = ImageLock::acquire(&lock_key(&reference), limit)?;
+                let lock = ImageLock::acquire(&lock_key(&reference), limit)?;
                 let what = || format!("pulling image {}", reference.familiar());
-                block_on(image_work(what, limit, ensure_pulled(&reference)))
+                block_on(image_work(
+                    what,
+                    limit,
+                    ensure_pulled(&reference, pull, &lock),
+                ))
             }
             Image::Build(spec) => {
                 let plan = build::Plan::new(spec)?;
@@ -199,12 +220,18 @@ impl FailedBuild {
     }
 }
 
-/// The process-wide cell of one image. Cells live for the whole process, like the images.
-fn cell_for(image: &Image) -> Arc<OnceCell<Answer>> {
-    static CELLS: Lazy<Mutex<HashMap<Image, Arc<OnceCell<Answer>>>>> = Lazy::new(Default::default);
+/// The process-wide cell of one image. Cells live for the whole process, like the images. A
+/// reference resolved with `pull = "always"` has a cell of its own: an answer found without
+/// pulling must not stand in for the pull it asks for.
+fn cell_for(image: &Image, always_pull: bool) -> Arc<OnceCell<Answer>> {
+    type Cells = HashMap<(Image, bool), Arc<OnceCell<Answer>>>;
+    static CELLS: Lazy<Mutex<Cells>> = Lazy::new(Default::default);
     // A poisoned map only means another test panicked while inserting; the map is still whole.
     let mut cells = CELLS.lock().unwrap_or_else(|p| p.into_inner());
-    cells.entry(cache_key(image)).or_default().clone()
+    cells
+        .entry((cache_key(image), always_pull))
+        .or_default()
+        .clone()
 }
 
 /// Spellings of one reference (`redis`, `docker.io/library/redis:latest`) share a cell, as they
@@ -229,17 +256,36 @@ pub(crate) fn parse_reference(text: &str) -> Result<Reference> {
     reference::parse(text).map_err(|e| Error::invalid_reference(text, e))
 }
 
-async fn ensure_pulled(reference: &Reference) -> Result<ResolvedImage> {
+/// Makes sure `reference` is present as `policy` says, under its image lock.
+async fn ensure_pulled(
+    reference: &Reference,
+    policy: Pull,
+    lock: &ImageLock,
+) -> Result<ResolvedImage> {
     let docker = crate::docker::connect().await?;
     let shown = reference.familiar();
-    if let Some(found) = inspect(&docker, &shown).await? {
-        return Ok(ResolvedImage {
-            id: found.id,
+    let key = lock_key(reference);
+    let fresh = policy != Pull::Always || lock.pulled_this_run(&key);
+    if fresh {
+        if let Some(found) = inspect(&docker, &shown).await? {
+            return Ok(ResolvedImage {
+                id: found.id,
+                reference: shown,
+            });
+        }
+    }
+    if policy == Pull::Never {
+        return Err(Error::Pull {
             reference: shown,
+            message: "the image is not present locally and the pull policy is `never` \
+                      (the test's `pull`, else DOCKSIDE_PULL)"
+                .to_owned(),
         });
     }
-    // Just inspected: missing, so pull without asking again.
     pull::pull(&docker, reference).await?;
+    if policy == Pull::Always {
+        lock.record_pull(&key);
+    }
     let found = inspect(&docker, &shown).await?.ok_or_else(|| Error::Pull {
         reference: shown.clone(),
         message: "the pull finished but the image is not there".to_owned(),
@@ -300,11 +346,12 @@ mod tests {
 
     #[test]
     fn spellings_of_one_reference_share_a_cell() {
-        let short = cell_for(&Image::Pull("dockside-cell-test".to_owned()));
-        let long = cell_for(&Image::Pull(
-            "docker.io/library/dockside-cell-test:latest".to_owned(),
-        ));
-        let other = cell_for(&Image::Pull("dockside-cell-test:2".to_owned()));
+        let short = cell_for(&Image::Pull("dockside-cell-test".to_owned()), false);
+        let long = cell_for(
+            &Image::Pull("docker.io/library/dockside-cell-test:latest".to_owned()),
+            false,
+        );
+        let other = cell_for(&Image::Pull("dockside-cell-test:2".to_owned()), false);
         assert!(Arc::ptr_eq(&short, &long));
         assert!(!Arc::ptr_eq(&short, &other));
     }

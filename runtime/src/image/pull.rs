@@ -6,9 +6,39 @@ use bollard::query_parameters::{CreateImageOptionsBuilder, TagImageOptionsBuilde
 use bollard::Docker;
 use futures_util::StreamExt;
 
+use super::auth;
 use super::reference::Reference;
 use crate::config;
 use crate::error::{daemon_words, Error, Result};
+
+/// When an image named by reference is pulled: `pull = "..."` in the attribute,
+/// [`ContainerSpec::pull`](crate::ContainerSpec::pull), or `DOCKSIDE_PULL` for the default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Pull {
+    /// Pulled only when not present locally.
+    #[default]
+    Missing,
+    /// Pulled once per run even when present, so a moved tag is seen: once per process under
+    /// `cargo test`, once per nextest run across its processes.
+    Always,
+    /// Never pulled: an image not present locally fails the test.
+    Never,
+}
+
+impl std::str::FromStr for Pull {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, Self::Err> {
+        match text {
+            "missing" => Ok(Pull::Missing),
+            "always" => Ok(Pull::Always),
+            "never" => Ok(Pull::Never),
+            other => Err(format!(
+                "`{other}` is not a pull policy: expected `missing`, `always` or `never`"
+            )),
+        }
+    }
+}
 
 /// Pulls `reference`. A Docker Hub image with a tag comes from the mirror in
 /// `DOCKSIDE_REGISTRY_MIRROR` when one is set, and is then tagged with its Docker Hub name, so
@@ -41,9 +71,11 @@ pub(crate) async fn pull(docker: &Docker, reference: &Reference) -> Result<()> {
         })
 }
 
-/// Pulls `reference` from its own registry, showing progress on stderr at most once a second.
+/// Pulls `reference` from its own registry, with that registry's credential when one is
+/// configured, showing progress on stderr at most once a second.
 async fn pull_from(docker: &Docker, reference: &Reference) -> Result<()> {
     let shown = reference.familiar();
+    let credentials = auth::lookup(reference).await?;
     eprintln!("dockside: pulling image {shown}");
     let options = CreateImageOptionsBuilder::new()
         .from_image(&reference.name())
@@ -54,12 +86,20 @@ async fn pull_from(docker: &Docker, reference: &Reference) -> Result<()> {
                 .unwrap_or_else(|| reference.tag_or_latest()),
         )
         .build();
-    let mut progress = docker.create_image(Some(options), None, None);
+    let mut progress = docker.create_image(Some(options), None, credentials.for_daemon());
     let mut last_report = Instant::now();
     while let Some(item) = progress.next().await {
-        let info = item.map_err(|e| Error::Pull {
-            reference: shown.clone(),
-            message: daemon_words(&e),
+        let info = item.map_err(|e| {
+            let words = daemon_words(&e);
+            let message = if auth::is_refusal(&words) {
+                format!("{words} ({})", credentials.explain())
+            } else {
+                words
+            };
+            Error::Pull {
+                reference: shown.clone(),
+                message,
+            }
         })?;
         if last_report.elapsed() >= Duration::from_secs(1) {
             last_report = Instant::now();
