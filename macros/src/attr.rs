@@ -108,6 +108,7 @@ pub(crate) enum Wait {
     Healthy,
     Http(Port, LitStr),
     Custom(Path),
+    Exit(LitInt),
 }
 
 /// Parses the arguments of `#[docker_test(...)]`.
@@ -480,7 +481,7 @@ impl syn::parse::Parse for Pair {
 impl syn::parse::Parse for Wait {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         const EXPECTED: &str =
-            "expected `port(..)`, `log(..)`, `healthy`, `http(..)` or `custom(..)`";
+            "expected `port(..)`, `log(..)`, `healthy`, `http(..)`, `custom(..)` or `exit(..)`";
         let kind = Ident::parse_any(input).map_err(|error| Error::new(error.span(), EXPECTED))?;
         match kind.to_string().as_str() {
             "healthy" => Ok(Wait::Healthy),
@@ -497,6 +498,11 @@ impl syn::parse::Parse for Wait {
             }),
             "custom" => in_parens(input, &kind, "custom(path::to::probe)", |content| {
                 Path::parse_mod_style(content).map(Wait::Custom)
+            }),
+            "exit" => in_parens(input, &kind, "exit(0)", |content| {
+                let code: LitInt = content.parse()?;
+                code.base10_parse::<i32>()?;
+                Ok(Wait::Exit(code))
             }),
             _ => Err(Error::new(
                 kind.span(),
@@ -625,7 +631,7 @@ mod tests {
         assert!(matches!(wait(quote!(custom(a::b))), Ok(Wait::Custom(p)) if p.segments.len() == 2));
         assert_eq!(
             wait(quote!(ready)).err().unwrap(),
-            "unknown wait `ready`; expected `port(..)`, `log(..)`, `healthy`, `http(..)` or `custom(..)`"
+            "unknown wait `ready`; expected `port(..)`, `log(..)`, `healthy`, `http(..)`, `custom(..)` or `exit(..)`"
         );
         assert_eq!(wait(quote!(port)).err().unwrap(), "expected `port(8080)`");
         assert_eq!(
