@@ -259,3 +259,38 @@ fn a_docker_hub_pull_that_fails_says_what_to_do() {
         assert!(text.contains("docker login"), "{text}");
     }
 }
+
+#[test]
+#[ignore = "run by a_slow_build_is_visible_under_captured_output"]
+fn child_slow_build() {
+    let dockerfile = std::env::var(child::DOCKERFILE).expect("the parent names the Dockerfile");
+    let image = Image::Build(BuildSpec::new(dockerfile)).resolve();
+    println!("resolved-id={}", image.expect("the slow build succeeds").id);
+}
+
+/// Under `cargo test` without `--nocapture` the build's progress is captured; a build that
+/// takes longer than a few seconds still writes one line where the user waits.
+#[test]
+fn a_slow_build_is_visible_under_captured_output() {
+    let context = dockside_tests::fixture::temp_context(&format!(
+        "FROM scratch\nCOPY fixture /fixture\nLABEL nonce=\"{}\"\n\
+         RUN [\"/fixture\", \"sleep\", \"--ms\", \"6000\"]\n",
+        child::nonce()
+    ));
+    let dockerfile = context.path().join("Dockerfile");
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    // Not `child::run`: that passes `--nocapture`, and this is about captured output.
+    let output = std::process::Command::new(exe)
+        .args(["child_slow_build", "--exact", "--ignored"])
+        .env(child::DOCKERFILE, &dockerfile)
+        .output()
+        .expect("run the child test");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("dockside: still building image ") && stderr.contains("after 5."),
+        "no note of the slow build in:\n{stderr}"
+    );
+    // The build's own progress stays captured: only the note passed through.
+    assert!(!stderr.contains("dockside: building image"), "{stderr}");
+}
