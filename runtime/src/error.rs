@@ -288,21 +288,22 @@ pub(crate) fn delimited(title: &str, text: &str) -> String {
     format!("--- {title} ---\n{text}\n--- end of {title} ---")
 }
 
-/// The build's output under the error's first line, without the lines that only repeat that
-/// line (the builder prints its failure both as a step's output and as the final error).
+/// The build's output under the error's first line, with a line repeated in a row printed once
+/// and without a last line that only repeats the message.
 fn build_output(message: &str, output: &str) -> String {
     if output.trim().is_empty() {
         return String::new();
     }
-    let mut kept: Vec<&str> = output
-        .lines()
-        .filter(|line| {
-            let line = line.trim();
-            // Short lines ("done", "1") may appear in the message by chance: keep them.
-            line.len() < 16 || !message.contains(line)
-        })
-        .collect();
+    let mut kept: Vec<&str> = output.lines().collect();
     kept.dedup();
+    // The builder may end its output with the very error the first line already gives; a
+    // step's own output is kept even when the message quotes it (the step's command may).
+    if kept
+        .last()
+        .is_some_and(|last| last.trim() == message.trim())
+    {
+        kept.pop();
+    }
     format!("\n{}", delimited("build output", &kept.join("\n")))
 }
 
@@ -363,12 +364,12 @@ mod tests {
         let failing = "executor failed running [/fixture exit --code 3]: exit code: 3";
         let err = Error::Build {
             dockerfile: PathBuf::from("fixtures/bad/Dockerfile"),
-            message: format!("step `[2/2] RUN /fixture exit` failed: {failing}"),
-            output: format!("output of the step\n{failing}\n{failing}\nok\nok"),
+            message: failing.to_owned(),
+            output: format!("output of the step\nok\nok\n{failing}"),
         };
         let text = err.to_string();
         assert_eq!(text.matches(failing).count(), 1, "{text}");
-        assert!(text.starts_with("building image from fixtures/bad/Dockerfile failed: step"));
+        assert!(text.starts_with("building image from fixtures/bad/Dockerfile failed: executor"));
         assert!(
             text.contains(
                 "--- build output ---\noutput of the step\nok\n--- end of build output ---"
