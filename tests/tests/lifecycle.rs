@@ -469,7 +469,7 @@ fn sigint_removes_the_containers_and_exits_130() {
 
 // ---- the start-up sweep spares what is not an orphan ----
 
-#[docker_test(dockerfile = "fixtures/Dockerfile", cmd = ["sleep", "--ms", "10"])]
+#[docker_test(dockerfile = "fixtures/Dockerfile", cmd = ["sleep", "--ms", "10"], wait = exit(0))]
 #[ignore = "run by the survival test"]
 fn child_starts_up_quickly(_brief: Container) {}
 

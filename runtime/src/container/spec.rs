@@ -249,7 +249,9 @@ impl ContainerSpec {
         self
     }
 
-    /// Adds a readiness condition; all of them must hold. Without any, every published port is awaited.
+    /// Adds a readiness condition; all of them must hold. Without any, every published port is
+    /// awaited; with no ports either, the container must still run 100 ms after its start (a
+    /// container meant to exit awaits [`Wait::exit`]).
     pub fn wait(mut self, wait: Wait) -> Self {
         self.waits.push(wait);
         self
