@@ -273,7 +273,9 @@ fn child_slow_build() {
 #[test]
 fn a_slow_build_is_visible_under_captured_output() {
     let context = dockside_tests::fixture::temp_context(&format!(
-        "FROM scratch\nCOPY fixture /fixture\nLABEL nonce=\"{}\"\n\
+        // The nonce in ENV, not LABEL: ENV is part of the RUN step's cache key, so the step
+        // really runs instead of coming from the cache of an earlier run.
+        "FROM scratch\nCOPY fixture /fixture\nENV NONCE=\"{}\"\n\
          RUN [\"/fixture\", \"sleep\", \"--ms\", \"6000\"]\n",
         child::nonce()
     ));
