@@ -83,6 +83,7 @@ pub(crate) enum Wait {
     Healthy,
     Http(Port, LitStr),
     Custom(Path),
+    Exit(LitInt),
 }
 
 /// Parses the arguments of `#[docker_test(...)]`.
@@ -469,7 +470,7 @@ impl syn::parse::Parse for Pair {
 impl syn::parse::Parse for Wait {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         const EXPECTED: &str =
-            "expected `port(..)`, `log(..)`, `healthy`, `http(..)` or `custom(..)`";
+            "expected `port(..)`, `log(..)`, `healthy`, `http(..)`, `custom(..)` or `exit(..)`";
         let kind = Ident::parse_any(input).map_err(|error| Error::new(error.span(), EXPECTED))?;
         match kind.to_string().as_str() {
             "healthy" => Ok(Wait::Healthy),
@@ -486,6 +487,11 @@ impl syn::parse::Parse for Wait {
             }),
             "custom" => in_parens(input, &kind, "custom(path::to::probe)", |content| {
                 Path::parse_mod_style(content).map(Wait::Custom)
+            }),
+            "exit" => in_parens(input, &kind, "exit(0)", |content| {
+                let code: LitInt = content.parse()?;
+                code.base10_parse::<i32>()?;
+                Ok(Wait::Exit(code))
             }),
             _ => Err(Error::new(
                 kind.span(),

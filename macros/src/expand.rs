@@ -192,6 +192,7 @@ fn wait_expr(wait: &Wait, root: &TokenStream) -> TokenStream {
             quote!(#wait_type::http(#port, #path))
         }
         Wait::Custom(probe) => quote!(#wait_type::custom(#probe)),
+        Wait::Exit(code) => quote!(#wait_type::exit(#code)),
     }
 }
 

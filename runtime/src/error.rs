@@ -67,8 +67,31 @@ pub enum Error {
         message: String,
     },
 
+    /// A base image a Dockerfile names could not be had.
+    #[error(
+        "base image {reference} (FROM in {dockerfile}, line {line}) {message}",
+        dockerfile = dockerfile.display()
+    )]
+    BaseImage {
+        /// The base image, as the Dockerfile names it.
+        reference: String,
+        /// The Dockerfile, relative to the current folder when it is inside it.
+        dockerfile: PathBuf,
+        /// The line of the instruction naming the image.
+        line: usize,
+        /// What went wrong, in the registry's or daemon's words.
+        message: String,
+        /// The error resolving the image.
+        #[source]
+        source: Box<Error>,
+    },
+
     /// Building an image failed; `output` holds the build's own last lines.
-    #[error("building image from {dockerfile} failed: {message}\n--- build output ---\n{output}")]
+    #[error(
+        "building image from {dockerfile} failed: {message}{output}",
+        dockerfile = dockerfile.display(),
+        output = build_output(message, output)
+    )]
     Build {
         /// The Dockerfile.
         dockerfile: PathBuf,
@@ -155,9 +178,11 @@ pub enum Error {
 
     /// A container did not become ready in time, or died while dockside waited.
     #[error(
-        "container {container} (image {image}) was not ready after {elapsed:?}: \
-         waited for {awaited}{exit}\n--- last log lines ---\n{logs}",
-        exit = exit_code.map(|c| format!("; it exited with code {c}")).unwrap_or_default()
+        "container {container} (image {image}) was not ready after {elapsed}: \
+         waited for {awaited}{exit}\n{logs}",
+        elapsed = crate::container::seconds(*elapsed),
+        exit = exit_code.map(|c| format!("; it exited with code {c}")).unwrap_or_default(),
+        logs = delimited(&format!("last log lines of {container}"), logs)
     )]
     NotReady {
         /// The container's name.
@@ -207,7 +232,10 @@ impl Error {
     }
 
     /// `reference` is not a valid image reference, for the reason `source` gives.
-    pub(crate) fn invalid_reference(reference: &str, source: dockside_syntax::ReferenceError) -> Self {
+    pub(crate) fn invalid_reference(
+        reference: &str,
+        source: dockside_syntax::ReferenceError,
+    ) -> Self {
         Error::InvalidReference {
             reference: reference.to_owned(),
             source,
@@ -222,6 +250,30 @@ impl Error {
         }
     }
 
+    /// The base image `reference`, named on `line` of `dockerfile`, could not be resolved.
+    pub(crate) fn base_image(
+        reference: &str,
+        dockerfile: &std::path::Path,
+        line: usize,
+        source: Error,
+    ) -> Self {
+        let message = match &source {
+            Error::Pull { message, .. } => format!("is missing and pulling it failed: {message}"),
+            other => format!("could not be had: {other}"),
+        };
+        let dockerfile = std::env::current_dir()
+            .ok()
+            .and_then(|here| dockerfile.strip_prefix(here).ok().map(PathBuf::from))
+            .unwrap_or_else(|| dockerfile.to_owned());
+        Error::BaseImage {
+            reference: reference.to_owned(),
+            dockerfile,
+            line,
+            message,
+            source: Box::new(source),
+        }
+    }
+
     pub(crate) fn io(
         action: &'static str,
         path: impl Into<PathBuf>,
@@ -233,6 +285,37 @@ impl Error {
             source,
         }
     }
+}
+
+/// A long part of a message (logs, build output) after the sentence that says what failed,
+/// between lines that say where it starts and ends; `(no output)` rather than nothing.
+pub(crate) fn delimited(title: &str, text: &str) -> String {
+    let text = text.trim_end();
+    let text = if text.trim().is_empty() {
+        "(no output)"
+    } else {
+        text
+    };
+    format!("--- {title} ---\n{text}\n--- end of {title} ---")
+}
+
+/// The build's output under the error's first line, with a line repeated in a row printed once
+/// and without a last line that only repeats the message.
+fn build_output(message: &str, output: &str) -> String {
+    if output.trim().is_empty() {
+        return String::new();
+    }
+    let mut kept: Vec<&str> = output.lines().collect();
+    kept.dedup();
+    // The builder may end its output with the very error the first line already gives; a
+    // step's own output is kept even when the message quotes it (the step's command may).
+    if kept
+        .last()
+        .is_some_and(|last| last.trim() == message.trim())
+    {
+        kept.pop();
+    }
+    format!("\n{}", delimited("build output", &kept.join("\n")))
 }
 
 /// The daemon's own message, without bollard's wrapping, where there is one.
@@ -277,6 +360,33 @@ mod tests {
         assert!(matches!(&err, Error::InvalidReference { reference, .. } if reference == "Redis"));
         let cause = err.source().expect("the parser's error as the source");
         assert_eq!(cause.to_string(), "repository name must be lowercase");
+    }
+
+    #[test]
+    fn empty_logs_say_so_and_long_parts_are_delimited() {
+        assert_eq!(
+            delimited("last log lines of web (abc)", "\n"),
+            "--- last log lines of web (abc) ---\n(no output)\n--- end of last log lines of web (abc) ---"
+        );
+    }
+
+    #[test]
+    fn a_build_error_prints_its_failing_line_once() {
+        let failing = "executor failed running [/fixture exit --code 3]: exit code: 3";
+        let err = Error::Build {
+            dockerfile: PathBuf::from("fixtures/bad/Dockerfile"),
+            message: failing.to_owned(),
+            output: format!("output of the step\nok\nok\n{failing}"),
+        };
+        let text = err.to_string();
+        assert_eq!(text.matches(failing).count(), 1, "{text}");
+        assert!(text.starts_with("building image from fixtures/bad/Dockerfile failed: executor"));
+        assert!(
+            text.contains(
+                "--- build output ---\noutput of the step\nok\n--- end of build output ---"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

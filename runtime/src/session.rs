@@ -12,7 +12,7 @@ use crate::config::{self, Keep};
 use crate::container::cleanup;
 use crate::container::start::{self, Origin};
 use crate::container::Container;
-use crate::error::{daemon_words, Error, Result};
+use crate::error::{daemon_words, delimited, Error, Result};
 use crate::image::ResolvedImage;
 use crate::labels;
 use crate::process::owner::Owner;
@@ -20,6 +20,8 @@ use crate::process::{reaper, registry, signals};
 use crate::test::TestSpec;
 
 pub(crate) struct Session {
+    /// The test's name, for the report of a failed test.
+    test: &'static str,
     runtime: tokio::runtime::Runtime,
     containers: Vec<Container>,
     network: Option<String>,
@@ -63,6 +65,7 @@ impl Session {
         let started = runtime.block_on(start_all(&docker, spec, &images, &created));
         match started {
             Ok((containers, network)) => Ok(Some(Session {
+                test: spec.name,
                 runtime,
                 containers,
                 network,
@@ -88,7 +91,8 @@ impl Session {
     /// containers and their network.
     pub(crate) fn finish(self, failed: bool) {
         if failed {
-            self.runtime.block_on(report_logs(&self.containers));
+            self.runtime
+                .block_on(report_logs(self.test, &self.containers));
         }
         let keep = match config::keep() {
             Keep::Always => true,
@@ -201,22 +205,28 @@ async fn remove(ids: &[String], network: Option<&str>) {
     }
 }
 
-async fn report_logs(containers: &[Container]) {
+/// Prints the containers' last log lines for a failed test, each between a header and a footer,
+/// so they cannot be read as part of the harness's own lines (`Error: ...` comes after them).
+async fn report_logs(test: &str, containers: &[Container]) {
     let docker = match crate::docker::connect().await {
         Ok(docker) => docker,
-        Err(e) => return eprintln!("dockside: no container logs: {e}"),
+        Err(e) => return eprintln!("dockside: test {test} failed; no container logs: {e}"),
     };
+    let lines = config::log_lines();
+    eprintln!(
+        "dockside: test {test} failed; the last {lines} log lines of its containers follow \
+         (DOCKSIDE_LOG_LINES sets how many)"
+    );
     for container in containers {
-        let lines = config::log_lines();
+        let title = format!(
+            "logs of container {} ({}, image {})",
+            container.name(),
+            container.short_id(),
+            container.image()
+        );
         match container.log_tail(&docker, Some(lines)).await {
-            Ok(logs) => eprintln!(
-                "--- dockside: last {lines} log lines of container {} ({}, image {}) ---\n{}",
-                container.name(),
-                container.short_id(),
-                container.image(),
-                logs.trim_end()
-            ),
-            Err(e) => eprintln!("dockside: no logs for container {}: {e}", container.name()),
+            Ok(logs) => eprintln!("{}", delimited(&title, &logs)),
+            Err(e) => eprintln!("dockside: no {title}: {e}"),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::path::Path;
 
 use crate::container::{Container, ContainerSpec};
+use crate::error::Error;
 use crate::session::Session;
 
 /// One `#[docker_test]` function: its name, its crate's folder, its containers.
@@ -118,7 +119,7 @@ fn run<R: Outcome>(spec: TestSpec, body: impl FnOnce(Args, &Session) -> R) -> R 
     let session = match Session::start(&spec) {
         Ok(Some(session)) => session,
         Ok(None) => return R::passed(),
-        Err(error) => panic!("dockside: {}: {error}", spec.name),
+        Err(error) => setup_failed(spec.name, &error),
     };
     let args = Args::new(session.containers());
     // Catching the panic lets the containers be reported and removed first; resuming the same
@@ -130,4 +131,14 @@ fn run<R: Outcome>(spec: TestSpec, body: impl FnOnce(Args, &Session) -> R) -> R 
         Ok(value) => value,
         Err(payload) => resume_unwind(payload),
     }
+}
+
+/// Fails the test whose set-up failed. The report names the test and says what failed first;
+/// `resume_unwind` skips the panic hook, so no "panicked at" line points into dockside (the
+/// fault is in the test's containers, not at a line of ours). The payload is the report, for
+/// `#[should_panic(expected = "...")]` and for runners that print it.
+fn setup_failed(test: &str, error: &Error) -> ! {
+    let report = format!("dockside: setting up test {test} failed: {error}");
+    eprintln!("{report}");
+    resume_unwind(Box::new(report))
 }

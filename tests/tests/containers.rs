@@ -121,7 +121,7 @@ fn removed_after_success_failure_and_panic() {
         if !should_pass {
             // A failing test's report carries the container's last log lines.
             assert!(
-                output.contains("last 50 log lines of container web"),
+                output.contains("--- logs of container web ("),
                 "{name}:\n{output}"
             );
             assert!(output.contains("listening on 8080"), "{name}:\n{output}");

@@ -469,7 +469,7 @@ fn sigint_removes_the_containers_and_exits_130() {
 
 // ---- the start-up sweep spares what is not an orphan ----
 
-#[docker_test(dockerfile = "fixtures/Dockerfile", cmd = ["sleep", "--ms", "10"])]
+#[docker_test(dockerfile = "fixtures/Dockerfile", cmd = ["sleep", "--ms", "10"], wait = exit(0))]
 #[ignore = "run by the survival test"]
 fn child_starts_up_quickly(_brief: Container) {}
 
@@ -571,10 +571,15 @@ fn keep_on_failure_keeps_only_a_failing_tests_containers() {
 
 // ---- nothing to wait for ----
 
-/// A command that returns at once is not a failed start when nothing is awaited: the test gets
-/// the (exited) container and can read what it did.
-#[docker_test(dockerfile = "fixtures/Dockerfile", cmd = ["exit", "--code", "0", "--stdout", "one shot"])]
-async fn a_container_with_nothing_to_wait_for_may_exit_at_once(job: Container) {
+/// A command that returns at once is not a failed start when the test awaits its exit: the test
+/// gets the (exited) container and can read what it did. (Without `wait = exit(..)` it is a
+/// failed start: see `diagnostics.rs`.)
+#[docker_test(
+    dockerfile = "fixtures/Dockerfile",
+    cmd = ["exit", "--code", "0", "--stdout", "one shot"],
+    wait = exit(0)
+)]
+async fn a_one_shot_container_may_exit_at_once(job: Container) {
     let state = eventually(Duration::from_secs(5), "the job exited", || {
         let state = docker_cli::inspect(job.id(), "{{.State.Status}} {{.State.ExitCode}}");
         (state != "running 0").then_some(state)

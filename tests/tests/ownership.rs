@@ -16,7 +16,7 @@ fn child_holds_a_container(held: Container) {
     std::thread::sleep(Duration::from_secs(120));
 }
 
-#[docker_test(dockerfile = "fixtures/Dockerfile", cmd = ["sleep", "--ms", "10"])]
+#[docker_test(dockerfile = "fixtures/Dockerfile", cmd = ["sleep", "--ms", "10"], wait = exit(0))]
 #[ignore = "run by the ownership tests"]
 fn child_starts_up_quickly(_brief: Container) {}
 

@@ -34,7 +34,8 @@ impl Container {
     /// published port, as at the test's start.
     ///
     /// Docker gives a restarted container new ephemeral host ports; [`Container::addr`] and
-    /// [`Container::host_port`] answer with the new ones afterwards. Only the ports are awaited:
+    /// [`Container::host_port`] answer with the new ones afterwards. Only the ports are awaited
+    /// (a container without any must still run 100 ms after the start):
     /// the test's other waits (`log`, `healthy`, `http`, `custom`) are not run again — poll for
     /// what you need when the container's own readiness is more than a listening port.
     pub async fn start(&self) -> Result<()> {

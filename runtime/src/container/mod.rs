@@ -6,6 +6,8 @@ mod spec;
 pub(crate) mod start;
 mod wait;
 
+pub(crate) use wait::seconds;
+
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
@@ -82,7 +84,9 @@ impl Container {
     /// The host port that container port `port` is published on.
     ///
     /// # Panics
-    /// When `port` was not listed in `ports`: a test asking for it is wrong, not unlucky.
+    /// When `port` was not listed in `ports`: a test asking for it is wrong, not unlucky. The
+    /// panic points at the caller's line.
+    #[track_caller]
     pub fn host_port(&self, port: u16) -> u16 {
         let host_port = self.ports().get(&port).copied();
         match host_port {
@@ -99,7 +103,8 @@ impl Container {
     /// The host address that reaches container port `port`, ready to connect to.
     ///
     /// # Panics
-    /// When `port` was not listed in `ports`.
+    /// When `port` was not listed in `ports`, pointing at the caller's line.
+    #[track_caller]
     pub fn addr(&self, port: u16) -> SocketAddr {
         SocketAddr::new(self.inner.host_ip, self.host_port(port))
     }

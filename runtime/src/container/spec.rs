@@ -34,6 +34,9 @@ pub enum Wait {
     Http(u16, String),
     /// A probe of the user's: `Ok(())` means ready, `Err(why)` means not yet.
     Custom(Probe),
+    /// The container's command returned with this exit code: for a one-shot container (a
+    /// migration, a script) whose work is done when it exits.
+    Exit(i32),
 }
 
 impl Wait {
@@ -55,6 +58,17 @@ impl Wait {
     /// Waits until `GET path` on container port `port` answers with a 2xx status.
     pub fn http(port: u16, path: impl Into<String>) -> Wait {
         Wait::Http(port, path.into())
+    }
+
+    /// Waits until the container's command exits with `code`, for a container that runs once
+    /// and exits; without it a container that is not running once started is an error.
+    ///
+    /// ```
+    /// use dockside::{ContainerSpec, Wait};
+    /// let spec = ContainerSpec::new("migrate").image("app:1").wait(Wait::exit(0));
+    /// ```
+    pub fn exit(code: i32) -> Wait {
+        Wait::Exit(code)
     }
 
     /// Wraps an async probe: `async fn(Container) -> R` where `R` is `bool` or `Result<(), E: Display>`.
@@ -98,6 +112,7 @@ impl fmt::Display for Wait {
             Wait::Healthy => f.write_str("docker to report the container healthy"),
             Wait::Http(port, path) => write!(f, "a 2xx answer to GET {path} on port {port}"),
             Wait::Custom(_) => f.write_str("the custom readiness probe"),
+            Wait::Exit(code) => write!(f, "the command to exit with code {code}"),
         }
     }
 }
@@ -235,7 +250,9 @@ impl ContainerSpec {
         self
     }
 
-    /// Adds a readiness condition; all of them must hold. Without any, every published port is awaited.
+    /// Adds a readiness condition; all of them must hold. Without any, every published port is
+    /// awaited; with no ports either, the container must still run 100 ms after its start (a
+    /// container meant to exit awaits [`Wait::exit`]).
     pub fn wait(mut self, wait: Wait) -> Self {
         self.waits.push(wait);
         self

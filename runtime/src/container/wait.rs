@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use bollard::models::{ContainerStateStatusEnum, HealthStatusEnum};
+use bollard::models::{ContainerStateStatusEnum, Health, HealthStatusEnum};
 use bollard::query_parameters::InspectContainerOptions;
 use bollard::Docker;
 use regex::Regex;
@@ -18,6 +18,13 @@ use super::{Container, ContainerSpec, Wait};
 use crate::config;
 use crate::error::{daemon_words, Error, Result};
 
+/// One readiness condition not met yet, with the last answer it got (why it is not met).
+struct Pending {
+    wait: Wait,
+    regex: Option<Regex>,
+    last: Option<String>,
+}
+
 /// Polls every condition of `spec` until all hold, the container dies, or the timeout passes.
 pub(crate) async fn until_ready(
     docker: &Docker,
@@ -27,7 +34,7 @@ pub(crate) async fn until_ready(
     let waits = spec.effective_waits();
     let timeout = spec.startup_timeout.unwrap_or_else(config::startup_timeout);
     let started = Instant::now();
-    let mut pending: Vec<(Wait, Option<Regex>)> = Vec::with_capacity(waits.len());
+    let mut pending: Vec<Pending> = Vec::with_capacity(waits.len());
     for wait in waits {
         let regex = match &wait {
             Wait::Log(pattern) => Some(Regex::new(pattern).map_err(|e| Error::Start {
@@ -36,17 +43,24 @@ pub(crate) async fn until_ready(
             })?),
             _ => None,
         };
-        pending.push((wait, regex));
+        pending.push(Pending {
+            wait,
+            regex,
+            last: None,
+        });
     }
-    // Nothing to wait for: hand the container over as it is, even one whose command already
-    // returned (a one-shot container is not an error).
     if pending.is_empty() {
-        return Ok(());
+        return still_running(docker, container, started).await;
     }
     let mut delay = Duration::from_millis(20);
     loop {
         let state = State::of(docker, container).await?;
         if let Some(exit_code) = state.exited {
+            // The one state an exit wait is met in; every other wait fails with it.
+            pending.retain(|p| !matches!(p.wait, Wait::Exit(code) if code == exit_code));
+            if pending.is_empty() {
+                return Ok(());
+            }
             let awaited = describe(&pending);
             return Err(not_ready(
                 docker,
@@ -59,17 +73,24 @@ pub(crate) async fn until_ready(
         }
         let mut still = Vec::new();
         let mut checks = pending.into_iter();
-        while let Some((wait, regex)) = checks.next() {
+        while let Some(mut item) = checks.next() {
             // One deadline for the whole phase: a check that never returns (a custom probe
             // stuck on a connection) is cut off when the time is up, like a failing one.
             let left = timeout.saturating_sub(started.elapsed());
             let checked = tokio::time::timeout(
                 left,
-                check(docker, container, &state, &wait, regex.as_ref()),
+                check(docker, container, &state, &item.wait, item.regex.as_ref()),
             )
             .await;
             let Ok(checked) = checked else {
-                still.push((wait, regex));
+                // A check cut off by the deadline says nothing new: keep the answer before it.
+                item.last = item.last.or_else(|| {
+                    Some(format!(
+                        "the check did not return within {}",
+                        seconds(timeout)
+                    ))
+                });
+                still.push(item);
                 still.extend(checks);
                 return Err(not_ready(
                     docker,
@@ -82,12 +103,15 @@ pub(crate) async fn until_ready(
             };
             match checked {
                 Check::Ready => {}
-                Check::NotYet => still.push((wait, regex)),
+                Check::NotYet(answer) => {
+                    item.last = Some(answer);
+                    still.push(item);
+                }
                 Check::Never(reason) => {
                     return Err(not_ready(
                         docker,
                         container,
-                        format!("{wait} ({reason})"),
+                        format!("{} ({reason})", item.wait),
                         started.elapsed(),
                         None,
                     )
@@ -110,16 +134,53 @@ pub(crate) async fn until_ready(
             .await);
         }
         tokio::time::sleep(delay.min(timeout.saturating_sub(started.elapsed()))).await;
-        delay = (delay * 2).min(Duration::from_millis(250));
+        delay = (delay * 2).min(POLL_INTERVAL);
     }
 }
 
-fn describe(pending: &[(Wait, Option<Regex>)]) -> String {
+/// The longest pause between two rounds of readiness checks (they start at 20 ms and double).
+/// The README's "When a test fails" section states it.
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// With nothing to await, "ready" means "still running 100 ms after the start": a command that returned
+/// at once (a typo in `cmd`, a missing file) fails here with its exit code and logs instead of
+/// reaching the test as a dead container. A container meant to run once and exit awaits
+/// `Wait::exit`.
+async fn still_running(docker: &Docker, container: &Container, started: Instant) -> Result<()> {
+    // The start request returns as the command starts: give a command that fails at once the
+    // moment it needs to be seen as exited.
+    tokio::time::sleep(EXIT_GRACE).await;
+    let state = State::of(docker, container).await?;
+    match state.exited {
+        None => Ok(()),
+        Some(exit_code) => Err(not_ready(
+            docker,
+            container,
+            "nothing (no `ports` and no `wait`): it must keep running".to_owned(),
+            started.elapsed(),
+            Some(exit_code),
+        )
+        .await),
+    }
+}
+
+/// How long after its start a container with nothing to await must still run.
+const EXIT_GRACE: Duration = Duration::from_millis(100);
+
+fn describe(pending: &[Pending]) -> String {
     pending
         .iter()
-        .map(|(w, _)| w.to_string())
+        .map(|p| match &p.last {
+            Some(last) => format!("{} (last answer: {last})", p.wait),
+            None => p.wait.to_string(),
+        })
         .collect::<Vec<_>>()
         .join(" and ")
+}
+
+/// A duration as people read it in a message: seconds with one decimal (`2.1s`).
+pub(crate) fn seconds(duration: Duration) -> String {
+    format!("{:.1}s", duration.as_secs_f64())
 }
 
 async fn not_ready(
@@ -147,7 +208,7 @@ async fn not_ready(
 struct State {
     pid: Option<u32>,
     exited: Option<i32>,
-    health: Option<HealthStatusEnum>,
+    health: Option<Health>,
 }
 
 impl State {
@@ -177,14 +238,15 @@ impl State {
                 .and_then(|p| u32::try_from(p).ok())
                 .filter(|p| *p > 0),
             exited,
-            health: state.health.and_then(|h| h.status),
+            health: state.health,
         })
     }
 }
 
 enum Check {
     Ready,
-    NotYet,
+    /// Not yet, with the answer that says why (shown if the time runs out).
+    NotYet(String),
     /// Cannot ever succeed; waiting longer would only waste the timeout.
     Never(String),
 }
@@ -196,35 +258,105 @@ async fn check(
     wait: &Wait,
     regex: Option<&Regex>,
 ) -> Check {
-    let ready = |ok: bool| if ok { Check::Ready } else { Check::NotYet };
+    let ready = |answer: std::result::Result<(), String>| match answer {
+        Ok(()) => Check::Ready,
+        Err(why) => Check::NotYet(why),
+    };
     match wait {
         Wait::Port(port) => ready(port_ready(container, state, *port).await),
         Wait::Http(port, path) => ready(http_ok(container, *port, path).await),
         Wait::Log(_) => match (container.log_tail(docker, None).await, regex) {
-            (Ok(logs), Some(regex)) => ready(logs.lines().any(|line| regex.is_match(line))),
-            _ => Check::NotYet,
+            (Ok(logs), Some(regex)) if logs.lines().any(|line| regex.is_match(line)) => {
+                Check::Ready
+            }
+            (Ok(logs), _) => Check::NotYet(last_lines_seen(&logs)),
+            (Err(e), _) => Check::NotYet(format!("reading the logs failed: {e}")),
         },
-        Wait::Healthy => match state.health {
-            Some(HealthStatusEnum::HEALTHY) => Check::Ready,
-            None | Some(HealthStatusEnum::NONE | HealthStatusEnum::EMPTY) => Check::Never(
-                "the image has no HEALTHCHECK; give one with `healthcheck = [...]`".to_owned(),
-            ),
-            _ => Check::NotYet,
-        },
-        Wait::Custom(probe) => ready(probe(container.clone()).await.is_ok()),
+        Wait::Healthy => health_check(state.health.as_ref()),
+        Wait::Custom(probe) => ready(probe(container.clone()).await),
+        Wait::Exit(_) => Check::NotYet("it was still running".to_owned()),
     }
 }
 
-async fn port_ready(container: &Container, state: &State, port: u16) -> bool {
+/// How many of the last log lines a pending `log` wait shows as its last answer.
+const LOG_LINES_SEEN: usize = 3;
+
+fn last_lines_seen(logs: &str) -> String {
+    let lines: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return "no output yet".to_owned();
+    }
+    let last = &lines[lines.len().saturating_sub(LOG_LINES_SEEN)..];
+    format!("last lines seen: {}", last.join(" | "))
+}
+
+fn health_check(health: Option<&Health>) -> Check {
+    let status = health.and_then(|h| h.status);
+    match status {
+        Some(HealthStatusEnum::HEALTHY) => Check::Ready,
+        None | Some(HealthStatusEnum::NONE | HealthStatusEnum::EMPTY) => Check::Never(
+            "the image has no HEALTHCHECK; give one with `healthcheck = [...]`".to_owned(),
+        ),
+        Some(status) => {
+            let last = health
+                .and_then(|h| h.log.as_ref())
+                .and_then(|log| log.last());
+            Check::NotYet(match last {
+                None => format!("docker reports {status}, no check has finished yet"),
+                Some(result) => format!(
+                    "docker reports {status}; the last check exited with code {} and printed {}",
+                    result.exit_code.unwrap_or(-1),
+                    quoted_or_nothing(result.output.as_deref().unwrap_or_default())
+                ),
+            })
+        }
+    }
+}
+
+/// How many bytes of a body or a check's output an answer quotes.
+const QUOTED_BYTES: usize = 120;
+
+fn quoted_or_nothing(text: &str) -> String {
+    let text = text.trim();
+    if text.is_empty() {
+        return "nothing".to_owned();
+    }
+    let mut end = text.len().min(QUOTED_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let more = if end < text.len() { "..." } else { "" };
+    format!("{:?}", format!("{}{more}", &text[..end]))
+}
+
+async fn port_ready(
+    container: &Container,
+    state: &State,
+    port: u16,
+) -> std::result::Result<(), String> {
     let own_pid = state
         .pid
         .filter(|pid| is_container_process(*pid, container.id()));
-    if let Some(listening) = own_pid.and_then(|pid| listens_in_proc(pid, port)) {
-        return listening;
+    match own_pid.and_then(|pid| listens_in_proc(pid, port)) {
+        Some(true) => return Ok(()),
+        Some(false) => {
+            return Err(format!(
+                "nothing has listened on port {port} inside the container yet"
+            ))
+        }
+        None => {}
     }
-    match container.published_ports().contains(&port) {
-        true => survives_connection(container.addr(port)).await,
-        false => false,
+    if !container.published_ports().contains(&port) {
+        return Err(format!(
+            "port {port} is not published and the container's sockets cannot be seen from here"
+        ));
+    }
+    match survives_connection(container.addr(port)).await {
+        true => Ok(()),
+        false => Err(format!(
+            "connections to {} were refused, reset or closed at once: nothing has listened on port {port} yet",
+            container.addr(port)
+        )),
     }
 }
 
@@ -284,33 +416,65 @@ async fn survives_connection(addr: std::net::SocketAddr) -> bool {
     }
 }
 
-async fn http_ok(container: &Container, port: u16, path: &str) -> bool {
+async fn http_ok(container: &Container, port: u16, path: &str) -> std::result::Result<(), String> {
     if !container.published_ports().contains(&port) {
-        return false;
+        return Err(format!("port {port} is not published; add it to `ports`"));
     }
+    let addr = container.addr(port);
     let attempt = async {
-        let mut stream = TcpStream::connect(container.addr(port)).await.ok()?;
+        let mut stream = TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connecting to {addr}: {e}"))?;
         let request =
             format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await.ok()?;
-        let mut head = [0u8; 32];
-        let mut read = 0;
-        while read < 12 {
-            let n = stream.read(&mut head[read..]).await.ok()?;
-            if n == 0 {
-                break;
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .map_err(|e| format!("sending the request to {addr}: {e}"))?;
+        // Enough for the status line and the first bytes of the body, which the answer quotes.
+        let mut head = Vec::with_capacity(1024);
+        let mut chunk = [0u8; 512];
+        while head.len() < 1024 {
+            match stream.read(&mut chunk).await {
+                Ok(0) => break,
+                Ok(n) => head.extend_from_slice(&chunk[..n]),
+                Err(e) if head.is_empty() => {
+                    return Err(format!("reading the answer from {addr}: {e}"))
+                }
+                Err(_) => break,
             }
-            read += n;
         }
-        // "HTTP/1.1 204 ..." — the status code is the second word.
-        let text = String::from_utf8_lossy(&head[..read]).into_owned();
-        let status: u16 = text.split_whitespace().nth(1)?.parse().ok()?;
-        Some((200..300).contains(&status))
+        http_answer(&String::from_utf8_lossy(&head))
     };
-    matches!(
-        tokio::time::timeout(Duration::from_secs(2), attempt).await,
-        Ok(Some(true))
-    )
+    match tokio::time::timeout(HTTP_TIMEOUT, attempt).await {
+        Ok(answer) => answer,
+        Err(_) => Err(format!(
+            "no answer from {addr} within {}",
+            seconds(HTTP_TIMEOUT)
+        )),
+    }
+}
+
+/// How long one HTTP readiness request may take.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Ready on a 2xx status; otherwise the status line and the first bytes of the body.
+fn http_answer(text: &str) -> std::result::Result<(), String> {
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text, ""));
+    let status_line = head.lines().next().unwrap_or_default().trim();
+    if status_line.is_empty() {
+        return Err("the connection closed without an answer".to_owned());
+    }
+    // "HTTP/1.1 204 No Content": the status code is the second word.
+    let status: Option<u16> = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok());
+    match status {
+        Some(code) if (200..300).contains(&code) => Ok(()),
+        Some(_) => Err(format!("{status_line}, body {}", quoted_or_nothing(body))),
+        None => Err(format!("not an HTTP answer: {}", quoted_or_nothing(text))),
+    }
 }
 
 #[cfg(test)]
@@ -353,6 +517,38 @@ mod tests {
         });
         assert!(!survives_connection(closing_addr).await);
         assert!(survives_connection(serving_addr).await);
+    }
+
+    #[test]
+    fn an_http_answer_that_is_not_2xx_quotes_its_status_line_and_body() {
+        assert_eq!(http_answer("HTTP/1.1 204 No Content\r\n\r\n"), Ok(()));
+        assert_eq!(
+            http_answer("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 9\r\n\r\nmigrating"),
+            Err("HTTP/1.1 503 Service Unavailable, body \"migrating\"".to_owned())
+        );
+        assert_eq!(
+            http_answer(""),
+            Err("the connection closed without an answer".to_owned())
+        );
+        let long = format!("HTTP/1.0 500 Oops\r\n\r\n{}", "x".repeat(500));
+        let answer = http_answer(&long).unwrap_err();
+        assert!(answer.ends_with("...\""), "{answer}");
+        assert!(answer.len() < 200, "{answer}");
+    }
+
+    #[test]
+    fn a_log_wait_shows_the_last_lines_it_saw() {
+        assert_eq!(last_lines_seen(""), "no output yet");
+        assert_eq!(
+            last_lines_seen("a\nb\n\nc\nd\n"),
+            "last lines seen: b | c | d"
+        );
+    }
+
+    #[test]
+    fn durations_are_rounded_to_a_tenth_of_a_second() {
+        assert_eq!(seconds(Duration::from_nanos(2_108_043_710)), "2.1s");
+        assert_eq!(seconds(Duration::from_secs(60)), "60.0s");
     }
 
     #[test]

@@ -35,10 +35,14 @@ impl Plan {
         let files_hash = context
             .content_hash(&spec.build_args, spec.target.as_deref())
             .map_err(|e| context_error(spec, e))?;
-        let bases = dockerfile::base_images(&context.dockerfile_text(), &spec.build_args);
+        let bases =
+            dockerfile::base_images_with_lines(&context.dockerfile_text(), &spec.build_args);
         let base_ids = bases
             .iter()
-            .map(|base| Ok(Image::Pull(base.clone()).resolve()?.id))
+            .map(|(base, line)| match Image::Pull(base.clone()).resolve() {
+                Ok(image) => Ok(image.id),
+                Err(source) => Err(Error::base_image(base, &spec.dockerfile, *line, source)),
+            })
             .collect::<Result<Vec<String>>>()?;
         let hash = with_bases(&files_hash, &base_ids);
         let tag = match &spec.tag {
@@ -452,6 +456,8 @@ impl<'a> BuildLog<'a> {
 
     fn failure(&self, words: String) -> String {
         match &self.failed_step {
+            // BuildKit's final error repeats the failed step's own error: say it once.
+            Some(step) if step.contains(words.trim()) => step.clone(),
             Some(step) => format!("{step} ({words})"),
             None => words,
         }

@@ -79,7 +79,21 @@ fn escape_char(text: &str) -> char {
 /// default; `$V`, `${V}`, `${V:-x}`, `${V-x}`, `${V:+x}`, `${V+x}` and `${V:?x}` are
 /// understood. An image that needs a variable with no value, `scratch`, and anything
 /// that is not a valid reference are left out: the build reports those itself.
+// The build uses `base_images_with_lines`; this shape is the fuzz targets' and the tests'.
+#[cfg(any(fuzzing, test))]
 pub fn base_images(dockerfile: &str, build_args: &[(String, String)]) -> Vec<String> {
+    base_images_with_lines(dockerfile, build_args)
+        .into_iter()
+        .map(|(image, _)| image)
+        .collect()
+}
+
+/// [`base_images`], each with the 1-based line of the instruction that names it first, so an
+/// error about a base image can point at its `FROM`.
+pub(crate) fn base_images_with_lines(
+    dockerfile: &str,
+    build_args: &[(String, String)],
+) -> Vec<(String, usize)> {
     let text = strip_bom(dockerfile);
     let escape = escape_char(text);
     let overrides: HashMap<&str, &str> = build_args
@@ -91,7 +105,7 @@ pub fn base_images(dockerfile: &str, build_args: &[(String, String)]) -> Vec<Str
     let mut seen_from = false;
     // `(image, checked)`: a FROM image is checked against the stages defined before it
     // at once; a `--from` may name any stage, so it is checked at the end.
-    let mut candidates: Vec<(String, bool)> = Vec::new();
+    let mut candidates: Vec<(String, bool, usize)> = Vec::new();
     for instruction in instructions(text, escape) {
         let words = split_words(&instruction.args, escape);
         match instruction.keyword.as_str() {
@@ -103,7 +117,7 @@ pub fn base_images(dockerfile: &str, build_args: &[(String, String)]) -> Vec<Str
                 };
                 if let Some(image) = expand(image, &globals, escape) {
                     if !stages.contains(&image.to_lowercase()) {
-                        candidates.push((image, true));
+                        candidates.push((image, true, instruction.line));
                     }
                 }
                 if let Some(stage) = stage {
@@ -114,14 +128,14 @@ pub fn base_images(dockerfile: &str, build_args: &[(String, String)]) -> Vec<Str
                 flags(&words)
                     .filter_map(|flag| flag.strip_prefix("--from="))
                     .filter_map(|image| expand(image, &globals, escape))
-                    .map(|image| (image, false)),
+                    .map(|image| (image, false, instruction.line)),
             ),
             "run" => candidates.extend(
                 flags(&words)
                     .filter_map(|flag| flag.strip_prefix("--mount="))
                     .filter_map(mount_from)
                     .filter_map(|image| expand(image, &globals, escape))
-                    .map(|image| (image, false)),
+                    .map(|image| (image, false, instruction.line)),
             ),
             _ => {}
         }
@@ -133,11 +147,11 @@ pub fn base_images(dockerfile: &str, build_args: &[(String, String)]) -> Vec<Str
     let mut seen = HashSet::new();
     candidates
         .into_iter()
-        .filter(|(image, checked)| *checked || !is_stage(image))
-        .filter(|(image, _)| image != "scratch")
-        .filter_map(|(image, _)| {
+        .filter(|(image, checked, _)| *checked || !is_stage(image))
+        .filter(|(image, _, _)| image != "scratch")
+        .filter_map(|(image, _, line)| {
             let normalized = reference::parse(&image).ok()?.normalized();
-            seen.insert(normalized).then_some(image)
+            seen.insert(normalized).then_some((image, line))
         })
         .collect()
 }
@@ -148,15 +162,17 @@ struct Instruction {
     /// Lowercase, as instructions are case-insensitive.
     keyword: String,
     args: String,
+    /// The 1-based line the instruction starts on.
+    line: usize,
 }
 
 /// The instructions of `text`, as BuildKit's parser reads them: comments and blank
 /// lines skipped (also between continuation lines), lines ending in the escape
 /// character joined to the next, heredoc bodies of RUN, COPY and ADD skipped.
 fn instructions(text: &str, escape: char) -> Vec<Instruction> {
-    let mut lines = text.lines();
+    let mut lines = text.lines().enumerate();
     let mut out = Vec::new();
-    while let Some(first) = lines.next() {
+    while let Some((index, first)) = lines.next() {
         if is_blank_or_comment(first) {
             continue;
         }
@@ -164,8 +180,8 @@ fn instructions(text: &str, escape: char) -> Vec<Instruction> {
         let mut line = first.trim_start();
         while let Some(head) = continued(line, escape) {
             logical.push_str(head);
-            match lines.by_ref().find(|next| !is_blank_or_comment(next)) {
-                Some(next) => line = next,
+            match lines.by_ref().find(|(_, next)| !is_blank_or_comment(next)) {
+                Some((_, next)) => line = next,
                 None => {
                     line = "";
                     break;
@@ -179,9 +195,10 @@ fn instructions(text: &str, escape: char) -> Vec<Instruction> {
         let instruction = Instruction {
             keyword: keyword.to_lowercase(),
             args: args.trim().to_owned(),
+            line: index + 1,
         };
         if matches!(instruction.keyword.as_str(), "run" | "copy" | "add") {
-            skip_heredocs(&instruction.args, &mut lines);
+            skip_heredocs(&instruction.args, &mut lines.by_ref().map(|(_, line)| line));
         }
         out.push(instruction);
     }
@@ -650,19 +667,19 @@ mod tests {
     fn instructions_join_continuations_and_skip_heredocs() {
         let text =
             "FROM a \\\n  AS b\n\nRUN one \\\n# c\n  two\nCOPY <<EOF /x\nRUN not\nEOF\nrun last \\";
-        let got: Vec<(String, String)> = instructions(text, '\\')
+        let got: Vec<(String, String, usize)> = instructions(text, '\\')
             .into_iter()
-            .map(|i| (i.keyword, i.args))
+            .map(|i| (i.keyword, i.args, i.line))
             .collect();
         let expected = [
-            ("from", "a   AS b"),
-            ("run", "one   two"),
-            ("copy", "<<EOF /x"),
-            ("run", "last"),
+            ("from", "a   AS b", 1),
+            ("run", "one   two", 4),
+            ("copy", "<<EOF /x", 7),
+            ("run", "last", 10),
         ];
-        let expected: Vec<(String, String)> = expected
+        let expected: Vec<(String, String, usize)> = expected
             .iter()
-            .map(|(k, a)| (k.to_string(), a.to_string()))
+            .map(|(k, a, l)| (k.to_string(), a.to_string(), *l))
             .collect();
         assert_eq!(got, expected);
     }

@@ -41,13 +41,90 @@ impl ImageLock {
     pub(crate) fn acquire(image: &str, limit: Duration) -> Result<ImageLock> {
         let dir = config::lock_dir();
         ensure_private_dir(&dir)?;
+        prune_once(&dir);
         let path = dir.join(lock_file_name(image));
-        let mut file = open_own(&path)?;
-        if fs2::FileExt::try_lock_exclusive(&file).is_err() {
-            wait_for_holder(&mut file, &path, image, limit)?;
+        loop {
+            let mut file = open_own(&path)?;
+            if fs2::FileExt::try_lock_exclusive(&file).is_err() {
+                wait_for_holder(&mut file, &path, image, limit)?;
+            }
+            // A pruner may have removed the file between our open and our lock (it deletes only
+            // while holding the lock): a lock on a file no longer at `path` excludes nobody, so
+            // open what the path names now and lock that.
+            if still_named_by(&file, &path) {
+                record_holder(&mut file, limit)
+                    .map_err(|e| Error::io("writing lock file", &path, e))?;
+                return Ok(ImageLock { file });
+            }
         }
-        record_holder(&mut file, limit).map_err(|e| Error::io("writing lock file", &path, e))?;
-        Ok(ImageLock { file })
+    }
+}
+
+/// Lock files and build failure records untouched for this long are removed (unlocked ones
+/// only): an image nobody asked for in a week costs one lock file again when it is asked for.
+pub(crate) const STALE_AFTER: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// Keeps the lock folder bounded, once per process: removes the stale files dockside made there.
+fn prune_once(dir: &Path) {
+    static PRUNED: std::sync::Once = std::sync::Once::new();
+    PRUNED.call_once(|| prune(dir, STALE_AFTER));
+}
+
+/// Removes the `*.lock` and `*.failed` files of `dir` that were last written more than `age`
+/// ago, are this user's regular files, and that nobody holds. Anything else, and any file that
+/// cannot be checked, stays: pruning is housekeeping, never a reason to fail a test.
+fn prune(dir: &Path, age: Duration) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let ours = path
+            .extension()
+            .is_some_and(|ext| ext == "lock" || ext == "failed");
+        if ours {
+            prune_file(&path, age);
+        }
+    }
+}
+
+fn prune_file(path: &Path, age: Duration) {
+    let is_stale = |file: &File| {
+        file.metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|modified| modified.elapsed().ok())
+            .is_some_and(|elapsed| elapsed > age)
+    };
+    // Not through a symlink, and only this user's regular files (what `open_own` accepts).
+    let Ok(file) = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(path)
+    else {
+        return;
+    };
+    if check_own(&file, path).is_err() || !is_stale(&file) {
+        return;
+    }
+    // Deleted only while holding its lock, so no process is using it; lockers check after
+    // locking that the path still names their file (see `ImageLock::acquire`).
+    if fs2::FileExt::try_lock_exclusive(&file).is_err() {
+        return;
+    }
+    // Checked again under the lock: a holder may have written it just before we locked.
+    if is_stale(&file) && still_named_by(&file, path) {
+        let _ = std::fs::remove_file(path);
+    }
+    let _ = fs2::FileExt::unlock(&file);
+}
+
+/// Whether `path` still names the open `file` (same device and inode), not a newer file made
+/// after a pruner removed it.
+fn still_named_by(file: &File, path: &Path) -> bool {
+    match (file.metadata(), std::fs::symlink_metadata(path)) {
+        (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+        _ => false,
     }
 }
 
@@ -350,6 +427,55 @@ mod tests {
         };
         assert_eq!(RecordedFailure::parse(&failure.to_json()), Some(failure));
         assert_eq!(RecordedFailure::parse("{\"pid\": 4"), None);
+    }
+
+    /// Stale, unlocked files dockside makes go; held, fresh, foreign and linked ones stay.
+    #[test]
+    fn pruning_removes_only_stale_unlocked_files_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = std::time::SystemTime::now() - Duration::from_secs(30 * 24 * 60 * 60);
+        let make = |name: &str, stale: bool| {
+            let path = dir.path().join(name);
+            let file = File::create(&path).unwrap();
+            if stale {
+                file.set_modified(old).unwrap();
+            }
+            (path, file)
+        };
+        let (stale_lock, _) = make("aaaa.lock", true);
+        let (stale_record, _) = make("bbbb.failed", true);
+        let (held, held_file) = make("cccc.lock", true);
+        fs2::FileExt::try_lock_exclusive(&held_file).unwrap();
+        let (fresh, _) = make("dddd.lock", false);
+        let (foreign, _) = make("notes.txt", true);
+        let linked = dir.path().join("eeee.lock");
+        std::os::unix::fs::symlink(&foreign, &linked).unwrap();
+
+        prune(dir.path(), STALE_AFTER);
+
+        assert!(!stale_lock.exists() && !stale_record.exists());
+        for kept in [&held, &fresh, &foreign, &linked] {
+            assert!(
+                kept.symlink_metadata().is_ok(),
+                "{} was removed",
+                kept.display()
+            );
+        }
+    }
+
+    /// A locker whose file a pruner removed between its open and its lock notices, and locks
+    /// the file the path names now.
+    #[test]
+    fn a_lock_on_a_removed_file_is_noticed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.lock");
+        let first = open_own(&path).unwrap();
+        assert!(still_named_by(&first, &path));
+        std::fs::remove_file(&path).unwrap();
+        assert!(!still_named_by(&first, &path));
+        let second = open_own(&path).unwrap();
+        assert!(!still_named_by(&first, &path));
+        assert!(still_named_by(&second, &path));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub(crate) mod dockerfile;
 #[cfg_attr(not(fuzzing), allow(unreachable_pub))]
 pub(crate) mod dockerignore;
 mod lock;
+mod progress;
 mod prune;
 mod pull;
 mod reference;
@@ -194,7 +195,9 @@ async fn image_work<T>(
     limit: std::time::Duration,
     work: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
-    crate::docker::bounded(what, limit, "DOCKSIDE_IMAGE_TIMEOUT", work).await
+    let shown = what();
+    let work = progress::noted(&shown, work);
+    crate::docker::bounded(|| shown.clone(), limit, "DOCKSIDE_IMAGE_TIMEOUT", work).await
 }
 
 /// What a process remembers of one image: the image, or the failure of its build.

@@ -94,7 +94,7 @@ async fn pull_from(docker: &Docker, reference: &Reference) -> Result<()> {
             let message = if auth::is_refusal(&words) {
                 format!("{words} ({})", credentials.explain())
             } else {
-                words
+                with_advice(reference, words)
             };
             Error::Pull {
                 reference: shown.clone(),
@@ -112,4 +112,63 @@ async fn pull_from(docker: &Docker, reference: &Reference) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The daemon's words for a failed pull, followed by what the user can do when the words say
+/// the registry could not be reached or wants credentials.
+fn with_advice(reference: &Reference, words: String) -> String {
+    let lower = words.to_lowercase();
+    let unreachable = [
+        "dial tcp",
+        "no such host",
+        "i/o timeout",
+        "connection refused",
+        "tls handshake timeout",
+        "client.timeout",
+        "network is unreachable",
+    ]
+    .iter()
+    .any(|sign| lower.contains(sign));
+    let denied = [
+        "unauthorized",
+        "no basic auth credentials",
+        "pull access denied",
+    ]
+    .iter()
+    .any(|sign| lower.contains(sign));
+    let advice = if unreachable && reference.registry == "docker.io" {
+        "Docker Hub cannot be reached from the daemon: build the image from a `dockerfile` \
+         whose base images are local, set DOCKSIDE_REGISTRY_MIRROR to a registry that mirrors \
+         Docker Hub, or log in to the registry you use (`docker login`)"
+    } else if denied {
+        "the registry refused the pull: log in (`docker login`) or check the image's name"
+    } else {
+        return words;
+    };
+    format!("{words}\n{advice}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_docker_hub_gets_advice() {
+        let hub = super::super::reference::parse("alpine:3.19").unwrap();
+        let local = super::super::reference::parse("127.0.0.1:5000/a:1").unwrap();
+        let unreachable = "Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup \
+                           registry-1.docker.io: no such host (HTTP 500)";
+        let advised = with_advice(&hub, unreachable.to_owned());
+        assert!(advised.starts_with(unreachable), "{advised}");
+        assert!(advised.contains("DOCKSIDE_REGISTRY_MIRROR"), "{advised}");
+        assert!(advised.contains("`dockerfile`"), "{advised}");
+        assert_eq!(with_advice(&local, unreachable.to_owned()), unreachable);
+        assert!(
+            with_advice(&local, "no basic auth credentials".to_owned()).contains("docker login")
+        );
+        assert_eq!(
+            with_advice(&hub, "manifest unknown".to_owned()),
+            "manifest unknown"
+        );
+    }
 }
