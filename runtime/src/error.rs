@@ -196,7 +196,10 @@ impl Error {
     }
 
     /// `reference` is not a valid image reference, for the reason `source` gives.
-    pub(crate) fn invalid_reference(reference: &str, source: dockside_syntax::ReferenceError) -> Self {
+    pub(crate) fn invalid_reference(
+        reference: &str,
+        source: dockside_syntax::ReferenceError,
+    ) -> Self {
         Error::InvalidReference {
             reference: reference.to_owned(),
             source,

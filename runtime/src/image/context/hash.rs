@@ -1,15 +1,15 @@
 //! The content hash of a build: what decides whether an image must be built again.
 
 use std::borrow::Cow;
-use std::io;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::{read_error, Context, ContextError, Entry, EntryKind, SizedFile};
+use super::{read_error, Context, ContextError, Digests, Entry, EntryKind, SizedFile};
 
-/// Versions the hash encoding: bump it when the encoding changes.
-const HASH_DOMAIN: &[u8] = b"dockside build context v1";
+/// Versions the hash encoding: bump it when the encoding changes (v2: a file counts by the
+/// SHA-256 of its content, which the digest cache can keep).
+const HASH_DOMAIN: &[u8] = b"dockside build context v2";
 
 /// SHA-256 over length-prefixed fields, so no two different inputs encode alike.
 struct FieldHasher(Sha256);
@@ -32,8 +32,24 @@ impl Context {
     ///
     /// Excluded files, mtimes and owners do not count, so the hash is the same across
     /// runs and machines for the same content.
+    ///
+    /// Files unchanged since a process hashed them before are not read again: their digests
+    /// come from the context's shared cache ([`Digests::shared`]), which this updates.
     pub(crate) fn content_hash(
         &self,
+        build_args: &[(String, String)],
+        target: Option<&str>,
+    ) -> Result<String, ContextError> {
+        let mut digests = Digests::shared(&self.root);
+        let hash = self.content_hash_with(&mut digests, build_args, target)?;
+        digests.save();
+        Ok(hash)
+    }
+
+    /// [`Context::content_hash`] with the file digests taken from, and added to, `digests`.
+    pub(crate) fn content_hash_with(
+        &self,
+        digests: &mut Digests,
         build_args: &[(String, String)],
         target: Option<&str>,
     ) -> Result<String, ContextError> {
@@ -41,7 +57,7 @@ impl Context {
         hasher.bytes(HASH_DOMAIN);
         hasher.number(self.entries.len() as u64);
         for entry in &self.entries {
-            self.hash_entry(&mut hasher, entry)?;
+            self.hash_entry(&mut hasher, digests, entry)?;
         }
         hasher.bytes(self.dockerfile.name.as_bytes());
         hasher.bytes(&self.dockerfile.content);
@@ -63,18 +79,27 @@ impl Context {
         Ok(hex::encode(hasher.0.finalize()))
     }
 
-    fn hash_entry(&self, hasher: &mut FieldHasher, entry: &Entry) -> Result<(), ContextError> {
+    fn hash_entry(
+        &self,
+        hasher: &mut FieldHasher,
+        digests: &mut Digests,
+        entry: &Entry,
+    ) -> Result<(), ContextError> {
         hasher.bytes(entry.path.as_bytes());
         hasher.number(u64::from(entry.mode));
         match &entry.kind {
             EntryKind::File { size } => {
                 hasher.bytes(b"file");
-                // The length prefix of the content: `SizedFile` yields exactly this many bytes.
+                // The digest is of exactly `size` bytes: `SizedFile` yields that many or fails.
                 hasher.number(*size);
                 let full = self.root.join(&entry.path);
-                SizedFile::open(&full, *size)
-                    .and_then(|mut file| io::copy(&mut file, &mut hasher.0))
-                    .map_err(|source| read_error(&full, source))?;
+                let read = || SizedFile::open(&full, *size).map(|f| Box::new(f) as Box<_>);
+                let digest = match &entry.stamp {
+                    Some(stamp) => digests.digest(&entry.path, stamp, read),
+                    None => digests.digest_uncached(read),
+                }
+                .map_err(|source| read_error(&full, source))?;
+                hasher.0.update(digest);
             }
             EntryKind::Dir => hasher.bytes(b"dir"),
             EntryKind::Symlink { target } => {
