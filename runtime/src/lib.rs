@@ -27,6 +27,7 @@ mod names;
 mod process;
 mod rt;
 mod session;
+mod state_file;
 mod test;
 
 #[doc(hidden)]

@@ -13,7 +13,7 @@ mod context;
 mod dockerfile;
 #[cfg_attr(not(fuzzing), allow(unreachable_pub))]
 mod dockerignore;
-mod lock;
+pub(crate) mod lock;
 mod prune;
 mod pull;
 mod reference;

@@ -10,13 +10,15 @@
 //! to read or write it means reading the files, never a different hash.
 
 use std::collections::HashMap;
-use std::fs::{self, OpenOptions};
-use std::io::{self, Read, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::fs;
+use std::io::{self, Read};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
+
+use crate::state_file;
 
 /// The first line of a cache file; a file with any other is ignored.
 const HEADER: &str = "dockside digest cache v1";
@@ -65,10 +67,8 @@ impl Digests {
     /// root>.digests`. Without a usable lock folder, a cache in memory only.
     pub(crate) fn shared(root: &Path) -> Digests {
         let file = fs::canonicalize(root).ok().and_then(|real| {
-            let dir = crate::config::lock_dir();
-            crate::image::lock::ensure_private_dir(&dir).ok()?;
             let key = hex::encode(Sha256::digest(real.as_os_str().as_encoded_bytes()));
-            Some(dir.join(format!("{}.digests", &key[..32])))
+            state_file::path(&format!("{}.digests", &key[..32]))
         });
         Digests::at(file)
     }
@@ -155,31 +155,13 @@ impl Digests {
             ));
         }
         let checksum = hex::encode(Sha256::digest(body.as_bytes()));
-        let temp = file.with_extension(format!("digests.{}.tmp", std::process::id()));
-        let written = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&temp)
-            .and_then(|mut out| write!(out, "{HEADER}\n{checksum}\n{body}"))
-            .and_then(|()| fs::rename(&temp, file));
-        if written.is_err() {
-            let _ = fs::remove_file(&temp);
-        }
+        let _ = state_file::write(file, format!("{HEADER}\n{checksum}\n{body}").as_bytes());
     }
 }
 
 /// The records of a cache file; `None` when it is missing, unreadable or fails its checksum.
 fn load(file: &Path) -> Option<HashMap<String, (Stamp, [u8; 32])>> {
-    let mut text = String::new();
-    OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(file)
-        .and_then(|mut f| f.read_to_string(&mut text))
-        .ok()?;
+    let text = state_file::read(file)?;
     let rest = text.strip_prefix(HEADER)?.strip_prefix('\n')?;
     let (checksum, body) = rest.split_once('\n')?;
     if hex::encode(Sha256::digest(body.as_bytes())) != checksum {
