@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use bollard::models::{ContainerStateStatusEnum, HealthStatusEnum};
+use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum, HealthStatusEnum};
 use bollard::query_parameters::InspectContainerOptions;
 use bollard::Docker;
 use regex::Regex;
@@ -19,10 +19,13 @@ use crate::config;
 use crate::error::{daemon_words, Error, Result};
 
 /// Polls every condition of `spec` until all hold, the container dies, or the timeout passes.
+/// `inspected` is the caller's inspect of the just-started container: it serves as the first
+/// poll, which saves a round trip.
 pub(crate) async fn until_ready(
     docker: &Docker,
     container: &Container,
     spec: &ContainerSpec,
+    inspected: ContainerInspectResponse,
 ) -> Result<()> {
     let waits = spec.effective_waits();
     let timeout = spec.startup_timeout.unwrap_or_else(config::startup_timeout);
@@ -44,8 +47,12 @@ pub(crate) async fn until_ready(
         return Ok(());
     }
     let mut delay = Duration::from_millis(20);
+    let mut first = Some(State::from(inspected));
     loop {
-        let state = State::of(docker, container).await?;
+        let state = match first.take() {
+            Some(state) => state,
+            None => State::of(docker, container).await?,
+        };
         if let Some(exit_code) = state.exited {
             let awaited = describe(&pending);
             return Err(not_ready(
@@ -160,6 +167,12 @@ impl State {
                 action: "inspect".to_owned(),
                 message: daemon_words(&e),
             })?;
+        Ok(State::from(inspected))
+    }
+}
+
+impl From<ContainerInspectResponse> for State {
+    fn from(inspected: ContainerInspectResponse) -> State {
         let state = inspected.state.unwrap_or_default();
         let exited = matches!(
             state.status,
@@ -171,14 +184,14 @@ impl State {
                 .and_then(|c| i32::try_from(c).ok())
                 .unwrap_or(-1)
         });
-        Ok(State {
+        State {
             pid: state
                 .pid
                 .and_then(|p| u32::try_from(p).ok())
                 .filter(|p| *p > 0),
             exited,
             health: state.health.and_then(|h| h.status),
-        })
+        }
     }
 }
 
