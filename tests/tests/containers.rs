@@ -3,6 +3,7 @@
 
 use dockside::{docker_test, Container};
 use dockside_tests::docker_cli::{self, containers_with_label};
+use dockside_tests::owned::{after_removal, exists};
 use dockside_tests::{child, http};
 
 /// The server starts listening 3 s after the container starts. Docker's host port accepts (and
@@ -112,10 +113,7 @@ fn removed_after_success_failure_and_panic() {
         assert_eq!(run.passed(), should_pass, "{name}:\n{output}");
         let id = run.printed_first("container-id");
         assert!(
-            docker_cli::docker(&["container", "inspect", &id])
-                .status
-                .code()
-                == Some(1),
+            after_removal(|| !exists(&id), |gone| *gone),
             "{name} left its container {id} behind"
         );
         if !should_pass {

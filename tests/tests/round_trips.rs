@@ -4,6 +4,7 @@
 
 use dockside::{docker_test, Container};
 use dockside_tests::child;
+use dockside_tests::owned::after_removal;
 use dockside_tests::proxy::{local_daemon_socket, DockerProxy};
 
 #[docker_test(dockerfile = "fixtures/Dockerfile", ports = [8080])]
@@ -28,6 +29,8 @@ fn requests_of_a_fresh_process(
     ]);
     let run = child::run("child_serves", &envs);
     assert!(run.passed(), "{}", run.output());
+    // The removal is sent by a courier process that may outlive the test's own.
+    after_removal(|| proxy.count("DELETE", "/containers/"), |n| *n > 0);
     proxy
         .requests()
         .into_iter()
