@@ -47,19 +47,42 @@ impl Stamp {
             device: meta.dev(),
         }
     }
+
+    /// Adds every field to a listing's fingerprint.
+    pub(crate) fn feed(&self, fingerprint: &mut Fnv128) {
+        for n in [
+            self.size,
+            self.inode,
+            self.device,
+            self.mtime_ns as u64,
+            (self.mtime_ns >> 64) as u64,
+            self.ctime_ns as u64,
+            (self.ctime_ns >> 64) as u64,
+        ] {
+            fingerprint.write(&n.to_le_bytes());
+        }
+    }
 }
 
 /// The digests known for one context, and those learnt while hashing it.
 pub(crate) struct Digests {
     /// Where the cache lives; `None` keeps it in memory only.
     file: Option<PathBuf>,
-    known: HashMap<String, (Stamp, [u8; 32])>,
+    /// The digests read from the file, parsed on first use: a listing that matches the memo
+    /// needs none of them.
+    known: Option<HashMap<String, (Stamp, [u8; 32])>>,
+    /// The file's records, not parsed yet.
+    unparsed: Option<String>,
     /// The digests of this hashing that may be stored, by entry path.
     used: Vec<(String, Stamp, [u8; 32])>,
     /// Whether `used` differs from what the file holds, so it is worth writing.
     changed: bool,
     /// Changes at or after this instant (ns since the epoch) are too recent to trust.
     racy_from_ns: i128,
+    /// The content hash last computed, and the fingerprint of the listing it was computed for.
+    memo: Option<(u128, String)>,
+    /// Whether every file digested so far may be stored (none changed too recently).
+    all_storable: bool,
 }
 
 impl Digests {
@@ -79,14 +102,47 @@ impl Digests {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
-        let known = file.as_deref().and_then(load).unwrap_or_default();
+        let (memo, unparsed) = file.as_deref().and_then(load).unwrap_or_default();
         Digests {
             file,
-            known,
+            known: None,
+            unparsed,
             used: Vec::new(),
             changed: false,
             racy_from_ns: i128::try_from(now.saturating_sub(RACY).as_nanos()).unwrap_or(0),
+            memo,
+            all_storable: true,
         }
+    }
+
+    /// The content hash computed before for a listing with this `fingerprint` (every entry's
+    /// path, kind, mode, stamp and link target, the Dockerfile, the build args and target):
+    /// nothing in it changed since, so neither did the hash.
+    pub(crate) fn memo(&self, fingerprint: u128) -> Option<&str> {
+        self.memo
+            .as_ref()
+            .filter(|(known, _)| *known == fingerprint)
+            .map(|(_, hash)| hash.as_str())
+    }
+
+    /// Remembers `hash` for the listing `fingerprint`, once every file was digested, and only
+    /// if none of them changed too recently to be trusted.
+    pub(crate) fn set_memo(&mut self, fingerprint: u128, hash: &str) {
+        if self.all_storable && self.memo(fingerprint) != Some(hash) {
+            self.memo = Some((fingerprint, hash.to_owned()));
+            self.changed = true;
+        }
+    }
+
+    /// The digests the file holds, parsed now if not yet; none when its records are damaged.
+    fn known(&mut self) -> &HashMap<String, (Stamp, [u8; 32])> {
+        let unparsed = &mut self.unparsed;
+        self.known.get_or_insert_with(|| {
+            unparsed
+                .take()
+                .and_then(|text| parse_records(&text))
+                .unwrap_or_default()
+        })
     }
 
     /// A cache that trusts changes up to now, for tests that cannot wait out [`RACY`].
@@ -107,7 +163,7 @@ impl Digests {
         read: impl FnOnce() -> io::Result<Box<dyn Read>>,
     ) -> io::Result<[u8; 32]> {
         let cached = self
-            .known
+            .known()
             .get(path)
             .filter(|(known, _)| known == stamp)
             .map(|(_, digest)| *digest);
@@ -121,6 +177,8 @@ impl Digests {
         if storable {
             self.changed |= cached.is_none();
             self.used.push((path.to_owned(), *stamp, digest));
+        } else {
+            self.all_storable = false;
         }
         Ok(digest)
     }
@@ -137,11 +195,14 @@ impl Digests {
 
     /// Writes what this hashing learnt, when it learnt anything or files went away: best effort,
     /// and atomic (a new file renamed over the old), so a reader never sees half of it.
-    pub(crate) fn save(self) {
-        let Some(file) = &self.file else { return };
-        if !self.changed && self.used.len() == self.known.len() {
+    pub(crate) fn save(mut self) {
+        if self.file.is_none() || !self.changed && self.used.len() == self.known().len() {
             return;
         }
+        let memo = match &self.memo {
+            Some((fingerprint, hash)) => format!("memo {fingerprint:032x} {hash}"),
+            None => "memo".to_owned(),
+        };
         let mut body = String::with_capacity(self.used.len() * 120);
         for (path, s, digest) in &self.used {
             body.push_str(&format!(
@@ -154,20 +215,54 @@ impl Digests {
                 hex::encode(digest)
             ));
         }
-        let checksum = hex::encode(Sha256::digest(body.as_bytes()));
-        let _ = state_file::write(file, format!("{HEADER}\n{checksum}\n{body}").as_bytes());
+        let text = format!(
+            "{HEADER}\n{memo} {:032x}\n{:032x}\n{body}",
+            fnv(&memo),
+            fnv(&body)
+        );
+        if let Some(file) = &self.file {
+            let _ = state_file::write(file, text.as_bytes());
+        }
     }
 }
 
-/// The records of a cache file; `None` when it is missing, unreadable or fails its checksum.
-fn load(file: &Path) -> Option<HashMap<String, (Stamp, [u8; 32])>> {
+/// What a cache file holds: the memo, and the digest records, unparsed.
+type Loaded = (Option<(u128, String)>, Option<String>);
+
+/// The memo and the records of a cache file: `HEADER`, the memo line (`memo [FINGERPRINT
+/// HASH] CHECKSUM`), the records' checksum, the records. `None` when the file is missing,
+/// unreadable or not of this version, or the memo line fails its checksum.
+fn load(file: &Path) -> Option<Loaded> {
     let text = state_file::read(file)?;
     let rest = text.strip_prefix(HEADER)?.strip_prefix('\n')?;
-    let (checksum, body) = rest.split_once('\n')?;
-    if hex::encode(Sha256::digest(body.as_bytes())) != checksum {
+    let (memo_line, records) = rest.split_once('\n')?;
+    let (memo, checksum) = memo_line.rsplit_once(' ')?;
+    if format!("{:032x}", fnv(memo)) != checksum {
+        return None;
+    }
+    let memo = match memo.strip_prefix("memo ") {
+        Some(memo) => {
+            let (fingerprint, hash) = memo.split_once(' ')?;
+            Some((u128::from_str_radix(fingerprint, 16).ok()?, hash.to_owned()))
+        }
+        None => None,
+    };
+    Some((memo, Some(records.to_owned())))
+}
+
+/// The digest records after the memo line; `None` when they fail their checksum.
+fn parse_records(text: &str) -> Option<HashMap<String, (Stamp, [u8; 32])>> {
+    let (checksum, body) = text.split_once('\n')?;
+    if format!("{:032x}", fnv(body)) != checksum {
         return None;
     }
     body.lines().map(parse_record).collect()
+}
+
+fn fnv(text: &str) -> u128 {
+    let mut hash = Fnv128::new();
+    hash.write(text.as_bytes());
+    hash.finish()
 }
 
 fn parse_record(line: &str) -> Option<(String, (Stamp, [u8; 32]))> {
@@ -180,8 +275,57 @@ fn parse_record(line: &str) -> Option<(String, (Stamp, [u8; 32]))> {
         inode: next()?.parse().ok()?,
         device: next()?.parse().ok()?,
     };
-    let digest: [u8; 32] = hex::decode(next()?).ok()?.try_into().ok()?;
+    let digest = decode_digest(next()?)?;
     Some((next()?.to_owned(), (stamp, digest)))
+}
+
+/// The 32 bytes of a digest written as 64 hex digits (hex's decoder, generic, is slow in the
+/// unoptimised builds tests run in, and a cache holds tens of thousands of digests).
+fn decode_digest(text: &str) -> Option<[u8; 32]> {
+    let text = text.as_bytes();
+    if text.len() != 64 {
+        return None;
+    }
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let mut digest = [0u8; 32];
+    for (byte, pair) in digest.iter_mut().zip(text.chunks_exact(2)) {
+        *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
+    }
+    Some(digest)
+}
+
+/// FNV-1a, 128 bits: the cache file's checksum and the listing's fingerprint. Not SHA-256:
+/// test crates build their dependencies unoptimised, where SHA-256 runs at a few MB/s, and
+/// these guard against damage and change, not against an attacker (the lock folder is the
+/// user's own).
+pub(crate) struct Fnv128(u128);
+
+impl Fnv128 {
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013B;
+
+    pub(crate) fn new() -> Fnv128 {
+        Fnv128(0x6c62_272e_07bb_0142_62b8_2175_6295_c58d)
+    }
+
+    pub(crate) fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0 ^ u128::from(*byte)).wrapping_mul(Self::PRIME);
+        }
+    }
+
+    /// Writes `bytes` with its length first, so fields cannot run into each other.
+    pub(crate) fn field(&mut self, bytes: &[u8]) {
+        self.write(&(bytes.len() as u64).to_le_bytes());
+        self.write(bytes);
+    }
+
+    pub(crate) fn finish(&self) -> u128 {
+        self.0
+    }
 }
 
 #[cfg(test)]
@@ -364,6 +508,40 @@ mod tests {
             .digest("a", &stamp(3, OLD), reading(b"xyz", &reads))
             .unwrap();
         assert_eq!(reads.get(), 0, "the intact file is used");
+    }
+
+    #[test]
+    fn a_memo_is_used_only_intact_and_for_its_own_listing() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.digests");
+        let reads = std::cell::Cell::new(0);
+        let mut first = Digests::at(Some(file.clone()));
+        first
+            .digest("a", &stamp(3, OLD), reading(b"abc", &reads))
+            .unwrap();
+        first.set_memo(7, "the-hash");
+        first.save();
+        let loaded = Digests::at(Some(file.clone()));
+        assert_eq!(loaded.memo(7), Some("the-hash"));
+        assert_eq!(loaded.memo(8), None, "another listing");
+        let good = fs::read_to_string(&file).unwrap();
+        fs::write(&file, good.replacen("the-hash", "the-hasx", 1)).unwrap();
+        assert_eq!(Digests::at(Some(file.clone())).memo(7), None, "damaged");
+
+        // A listing with a file changed too recently gets no memo.
+        let now = i128::try_from(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_nanos(),
+        )
+        .unwrap();
+        let mut racy = Digests::at(Some(file.clone()));
+        racy.digest("a", &stamp(3, now), reading(b"abc", &reads))
+            .unwrap();
+        racy.set_memo(9, "racy-hash");
+        racy.save();
+        assert_eq!(Digests::at(Some(file)).memo(9), None);
     }
 
     #[test]

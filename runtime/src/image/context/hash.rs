@@ -5,6 +5,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+use super::digests::Fnv128;
 use super::{read_error, Context, ContextError, Digests, Entry, EntryKind, SizedFile};
 
 /// Versions the hash encoding: bump it when the encoding changes (v2: a file counts by the
@@ -40,10 +41,68 @@ impl Context {
         build_args: &[(String, String)],
         target: Option<&str>,
     ) -> Result<String, ContextError> {
-        let mut digests = Digests::shared(&self.root);
+        self.content_hash_cached(Digests::shared(&self.root), build_args, target)
+    }
+
+    /// [`Context::content_hash`] with the cache `digests`: the memo when the listing is
+    /// unchanged, else the digests, which are saved with what was learnt.
+    pub(crate) fn content_hash_cached(
+        &self,
+        mut digests: Digests,
+        build_args: &[(String, String)],
+        target: Option<&str>,
+    ) -> Result<String, ContextError> {
+        let fingerprint = self.fingerprint(build_args, target);
+        if let Some(hash) = fingerprint.and_then(|f| digests.memo(f)) {
+            return Ok(hash.to_owned());
+        }
         let hash = self.content_hash_with(&mut digests, build_args, target)?;
+        if let Some(fingerprint) = fingerprint {
+            digests.set_memo(fingerprint, &hash);
+        }
         digests.save();
         Ok(hash)
+    }
+
+    /// What the content hash depends on, short of reading the files: every entry's path, kind,
+    /// mode, stamp and link target, the Dockerfile, the build args and the target. Cheap to
+    /// compute (no SHA-256, which is slow in the unoptimised builds tests run in), so an
+    /// unchanged context of many files costs its scan and little more. `None` when a file has no
+    /// stamp, so nothing could tell that it changed.
+    fn fingerprint(&self, build_args: &[(String, String)], target: Option<&str>) -> Option<u128> {
+        let mut fingerprint = Fnv128::new();
+        fingerprint.field(HASH_DOMAIN);
+        for entry in &self.entries {
+            fingerprint.field(entry.path.as_bytes());
+            fingerprint.write(&entry.mode.to_le_bytes());
+            match &entry.kind {
+                EntryKind::File { size } => {
+                    fingerprint.field(b"file");
+                    fingerprint.write(&size.to_le_bytes());
+                    entry.stamp.as_ref()?.feed(&mut fingerprint);
+                }
+                EntryKind::Dir => fingerprint.field(b"dir"),
+                EntryKind::Symlink { target } => {
+                    fingerprint.field(b"symlink");
+                    fingerprint.field(&path_bytes(target));
+                }
+            }
+        }
+        fingerprint.field(self.dockerfile.name.as_bytes());
+        fingerprint.field(&self.dockerfile.content);
+        for (name, value) in build_args {
+            fingerprint.field(name.as_bytes());
+            fingerprint.field(value.as_bytes());
+        }
+        fingerprint.write(&(build_args.len() as u64).to_le_bytes());
+        match target {
+            Some(target) => {
+                fingerprint.field(b"target");
+                fingerprint.field(target.as_bytes());
+            }
+            None => fingerprint.field(b"no target"),
+        }
+        Some(fingerprint.finish())
     }
 
     /// [`Context::content_hash`] with the file digests taken from, and added to, `digests`.

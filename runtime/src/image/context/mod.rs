@@ -478,17 +478,22 @@ mod tests {
         write(dir.path(), "a.txt", "one");
         write(dir.path(), "b.txt", "two");
         let cached_hash = || {
-            let mut digests = Digests::trusting_now(cache.clone());
-            let hash = scan_dir(dir.path())
-                .content_hash_with(&mut digests, &[], None)
-                .unwrap();
-            digests.save();
-            hash
+            scan_dir(dir.path())
+                .content_hash_cached(Digests::trusting_now(cache.clone()), &[], None)
+                .unwrap()
         };
         let first = cached_hash();
         assert_eq!(first, hash(dir.path()));
         assert!(cache.exists());
         assert_eq!(cached_hash(), first, "served from the cache");
+        let saved = fs::read_to_string(&cache).unwrap();
+        assert!(saved.contains("memo "), "{saved}");
+        // A memo that no longer matches the listing is not used: add a file.
+        write(dir.path(), "c.txt", "three");
+        assert_eq!(cached_hash(), hash(dir.path()));
+        assert_ne!(cached_hash(), first);
+        fs::remove_file(dir.path().join("c.txt")).unwrap();
+        assert_eq!(cached_hash(), first);
 
         // Same size, same mtime put back: only the ctime (and the content) tells.
         let file = dir.path().join("a.txt");
