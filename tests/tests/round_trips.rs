@@ -62,13 +62,17 @@ fn a_fresh_process_sends_only_the_requests_it_needs() {
     assert!(first.contains(&"GET /version".to_owned()), "{first:#?}");
     assert!(sweep.iter().all(|r| first.contains(r)), "{first:#?}");
 
-    let next = requests_of_a_fresh_process(&proxy, &lock_dir, &[]);
+    let mut next = requests_of_a_fresh_process(&proxy, &lock_dir, &[]);
+    // A server not listening yet at the first look is polled again (an inspect per poll, for
+    // the exit code): that depends on the machine's load, not on dockside's requests.
+    next.dedup_by(|a, b| a == b && a == "GET /containers/ID/json");
     let expected = [
         // The image, by its content tag.
         "GET /images/NAME/json",
         "POST /containers/create",
         "POST /containers/ID/start",
-        // The published ports and the process whose sockets tell readiness.
+        // The published ports and the process whose sockets tell readiness; also the first
+        // readiness poll.
         "GET /containers/ID/json",
         "DELETE /containers/ID",
     ];
