@@ -98,6 +98,15 @@ pub(crate) fn log_lines() -> usize {
         .unwrap_or(50)
 }
 
+/// The shortest time between two start-up sweeps for orphans by this user's processes on one
+/// daemon (`DOCKSIDE_SWEEP_INTERVAL`, default 10 s; `0`: sweep at every start-up).
+pub(crate) fn sweep_interval() -> Duration {
+    if non_empty("DOCKSIDE_SWEEP_INTERVAL").as_deref() == Some("0") {
+        return Duration::ZERO;
+    }
+    duration_var("DOCKSIDE_SWEEP_INTERVAL").unwrap_or(Duration::from_secs(10))
+}
+
 /// Whether a test without a reachable daemon passes with a note instead of failing
 /// (`DOCKSIDE_SKIP_WITHOUT_DOCKER=1`).
 pub(crate) fn skip_without_docker() -> bool {

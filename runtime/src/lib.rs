@@ -28,6 +28,7 @@ mod names;
 mod process;
 mod rt;
 mod session;
+mod state_file;
 mod test;
 
 #[doc(hidden)]

@@ -9,9 +9,9 @@ use bollard::Docker;
 use futures_util::future::join_all;
 
 use crate::config::{self, Keep};
-use crate::container::cleanup;
 use crate::container::start::{self, Origin};
 use crate::container::Container;
+use crate::container::{cleanup, courier};
 use crate::error::{daemon_words, delimited, Error, Result};
 use crate::image::ResolvedImage;
 use crate::labels;
@@ -188,11 +188,20 @@ async fn create_network(docker: &Docker, spec: &TestSpec, owner: &Owner) -> Resu
 
 /// Removes containers (concurrently) and then their network; failures are reported, not fatal:
 /// the test's own result matters more, and the next start-up sweeps what is left.
+///
+/// With a local daemon the work goes to a detached courier process, off the test's clock
+/// ([`courier::hand_off`]); this process then forgets them, as it would after removing them.
 async fn remove(ids: &[String], network: Option<&str>) {
     let docker = match crate::docker::connect().await {
         Ok(docker) => docker,
         Err(e) => return eprintln!("dockside: could not remove containers {ids:?}: {e}"),
     };
+    let version = docker.client_version().to_string();
+    if courier::hand_off(&version, ids, network) {
+        ids.iter().for_each(|id| registry::forget_container(id));
+        network.into_iter().for_each(registry::forget_network);
+        return;
+    }
     for result in join_all(ids.iter().map(|id| cleanup::remove_container(&docker, id))).await {
         if let Err(e) = result {
             eprintln!("dockside: {e}");

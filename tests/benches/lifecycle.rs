@@ -1,17 +1,26 @@
 //! Where a short container-backed test spends its time, measured side by side in one run:
 //! resolving an image (cold process path vs the in-process cell), start → ready, the body, and
-//! removal. Prints figures; asserts nothing (timings on shared machines are for reading, not for
+//! removal (what the daemon takes against what the test waits for); then a present image whose
+//! build context has 20,000 files against a one-file context, in fresh processes, alternating
+//! rounds. Prints figures; asserts nothing (timings on shared machines are for reading, not for
 //! failing builds).
 //!
-//! Run: `cargo bench -p dockside-tests --bench lifecycle` (a Docker daemon must be running).
+//! Run: `cargo bench -p dockside-tests --bench lifecycle` (a Docker daemon must be running);
+//! add `--profile dev` for the figures of an unoptimised build, which is how test crates build
+//! their dependencies. See BENCHMARKS.md.
 
+use std::io::{Read, Write};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use dockside::__private::{run_sync, ContainerSpec, TestSpec};
-use dockside::{BuildSpec, Image};
+use dockside::{BuildSpec, Container, Image};
 
 const ROUNDS: usize = 10;
 const RESOLVE_ONCE: &str = "--resolve-once";
+/// The big context: as many files as a real repository's `context = "."`.
+const BIG_FILES: usize = 20_000;
+const BIG_FILE_BYTES: usize = 2048;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -30,14 +39,19 @@ fn main() {
     let image_figures = resolve_figures(&dockerfile);
     let mut ready = Vec::with_capacity(ROUNDS);
     let mut removal = Vec::with_capacity(ROUNDS);
+    let mut daemon_removal = Vec::with_capacity(ROUNDS);
+    // Alternating: a test whose body removes its container itself, as dockside did before the
+    // courier (the figure is what a test waited for), then a plain test.
     for _ in 0..ROUNDS {
-        let (to_ready, to_removed) = one_test(manifest_dir);
+        daemon_removal.push(one_test(manifest_dir, true).1);
+        let (to_ready, to_removed) = one_test(manifest_dir, false);
         ready.push(to_ready);
         removal.push(to_removed);
     }
 
     let (cold, cached) = image_figures;
     let (ready, removal) = (median(ready), median(removal));
+    let daemon_removal = median(daemon_removal);
     let removal_share = 100.0 * removal.as_secs_f64() / (ready + removal).as_secs_f64();
     println!("dockside lifecycle, {ROUNDS} rounds, medians:");
     row(
@@ -56,11 +70,86 @@ fn main() {
         "start -> ready (fixture server, one port)",
         format!("{ready:.2?}"),
     );
-    row("removal (kill + remove)", format!("{removal:.2?}"));
+    row(
+        "removal as the daemon does it (DELETE ?force, waited for)",
+        format!("{daemon_removal:.2?}"),
+    );
+    row(
+        "removal as the test waits for it (hand-off to the courier)",
+        format!("{removal:.2?}"),
+    );
     row(
         "  removal share of a test with an empty body",
         format!("{removal_share:.0}%"),
     );
+    big_context_figures();
+}
+
+/// A present image with a 20,000-file context against one with a one-file context: each round
+/// is a fresh process (this binary again) resolving one of them, alternating. The first round of
+/// each builds the image and fills the digest cache, and is not counted.
+fn big_context_figures() {
+    let big = tempfile::tempdir().expect("temp dir");
+    let small = tempfile::tempdir().expect("temp dir");
+    let dockerfile = "FROM scratch\nCOPY Dockerfile /Dockerfile\n";
+    for dir in [big.path(), small.path()] {
+        std::fs::write(dir.join("Dockerfile"), dockerfile).expect("write Dockerfile");
+    }
+    let content = vec![b'x'; BIG_FILE_BYTES];
+    for i in 0..BIG_FILES {
+        let folder = big.path().join(format!("d{:03}", i / 200));
+        std::fs::create_dir_all(&folder).expect("create folder");
+        let mut file = std::fs::File::create(folder.join(format!("f{i}"))).expect("create file");
+        file.write_all(&content).expect("write file");
+        file.write_all(i.to_string().as_bytes())
+            .expect("write file");
+    }
+    // Files written this moment are not trusted by the digest cache yet (git's racy-clean
+    // problem): let them age, as the files of a real repository have.
+    std::thread::sleep(Duration::from_secs(4));
+    let (mut big_times, mut small_times) = (Vec::new(), Vec::new());
+    for round in 0..=ROUNDS {
+        let big_time = fresh_process_resolve(&big.path().join("Dockerfile"));
+        let small_time = fresh_process_resolve(&small.path().join("Dockerfile"));
+        if round > 0 {
+            big_times.push(big_time);
+            small_times.push(small_time);
+        }
+    }
+    let (big_time, small_time) = (median(big_times), median(small_times));
+    println!(
+        "present image, fresh process each, {ROUNDS} alternating rounds, medians \
+         ({BIG_FILES} files of {} KiB):",
+        BIG_FILE_BYTES / 1024
+    );
+    row(
+        "whole process, one-file context",
+        format!("{small_time:.2?}"),
+    );
+    row(
+        &format!("whole process, {BIG_FILES}-file context"),
+        format!("{big_time:.2?}"),
+    );
+    row(
+        "  ratio big / one-file",
+        format!("{:.2}", ratio(big_time, small_time)),
+    );
+}
+
+/// The wall time of a fresh process that resolves the image of `dockerfile` once.
+fn fresh_process_resolve(dockerfile: &Path) -> Duration {
+    let started = Instant::now();
+    let output = std::process::Command::new(std::env::current_exe().expect("own path"))
+        .args([RESOLVE_ONCE, &dockerfile.display().to_string()])
+        .output()
+        .expect("run the resolve child");
+    let elapsed = started.elapsed();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    elapsed
 }
 
 fn row(label: &str, value: String) {
@@ -101,8 +190,10 @@ fn resolve_once(dockerfile: &str) {
 }
 
 /// One test through the same glue `#[docker_test]` expands to: time to the body, and from the
-/// body's end to the container's removal.
-fn one_test(manifest_dir: &'static str) -> (Duration, Duration) {
+/// body's end to the container's removal as the test waits for it. With `remove_in_body`, the
+/// body removes the container itself with the request dockside sends, waiting for the daemon's
+/// answer, and the second figure is that wait.
+fn one_test(manifest_dir: &'static str, remove_in_body: bool) -> (Duration, Duration) {
     let spec = TestSpec::new("bench::one_test", manifest_dir).container(
         ContainerSpec::new("web")
             .dockerfile("fixtures/Dockerfile")
@@ -112,11 +203,40 @@ fn one_test(manifest_dir: &'static str) -> (Duration, Duration) {
     let started = Instant::now();
     let mut to_ready = Duration::ZERO;
     let mut body_end = started;
-    run_sync(spec, |_args| {
+    let mut in_body = Duration::ZERO;
+    run_sync(spec, |mut args| {
         to_ready = started.elapsed();
+        if remove_in_body {
+            let web: Container = args.take();
+            let removing = Instant::now();
+            remove_waiting(web.id());
+            in_body = removing.elapsed();
+        }
         body_end = Instant::now();
     });
+    if remove_in_body {
+        return (to_ready, in_body);
+    }
     (to_ready, body_end.elapsed())
+}
+
+/// `DELETE /containers/{id}?force=true&v=true` on the local daemon's socket, read to the end of
+/// the answer: what a test process waited for before removal was handed off.
+fn remove_waiting(id: &str) {
+    let socket = std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|host| host.strip_prefix("unix://").map(str::to_owned))
+        .unwrap_or_else(|| "/var/run/docker.sock".to_owned());
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).expect("daemon socket");
+    write!(
+        stream,
+        "DELETE /containers/{id}?force=true&v=true HTTP/1.1\r\nHost: docker\r\n\
+         Connection: close\r\n\r\n"
+    )
+    .expect("send the removal");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read the answer");
+    assert!(answer.starts_with("HTTP/1.1 204"), "{answer}");
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {

@@ -29,3 +29,25 @@ pub fn containers_owned_by(pid: u32) -> Vec<String> {
     })
     .collect()
 }
+
+/// How long removal may take after a test's process has ended: a detached courier process of
+/// dockside's carries it out, off the test's clock.
+pub const REMOVAL_TIME: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// What `probe` answers once `settled` accepts it, or its last answer after [`REMOVAL_TIME`]:
+/// for checking what a finished test process left behind.
+pub fn after_removal<T>(mut probe: impl FnMut() -> T, settled: impl Fn(&T) -> bool) -> T {
+    let deadline = std::time::Instant::now() + REMOVAL_TIME;
+    loop {
+        let answer = probe();
+        if settled(&answer) || std::time::Instant::now() >= deadline {
+            return answer;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// [`containers_owned_by`] once it is empty, or after [`REMOVAL_TIME`].
+pub fn containers_left_by(pid: u32) -> Vec<String> {
+    after_removal(|| containers_owned_by(pid), Vec::is_empty)
+}

@@ -5,6 +5,7 @@ use dockside::{BuildSpec, Error, Image};
 use dockside_tests::child;
 use dockside_tests::docker_cli;
 use dockside_tests::fixture::temp_context;
+use dockside_tests::owned::after_removal;
 
 fn build(
     context: &tempfile::TempDir,
@@ -222,7 +223,10 @@ fn a_dropped_connection_fails_the_test_with_what_was_tried() {
     assert_eq!(proxy.count("POST", "/containers/create"), 1);
     let test_label = "dockside.test=errors::child_starts_a_container";
     assert_eq!(
-        docker_cli::containers_with_label(test_label),
+        after_removal(
+            || docker_cli::containers_with_label(test_label),
+            Vec::is_empty
+        ),
         Vec::<String>::new()
     );
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use dockside::{docker_test, Container};
 use dockside_tests::docker_cli::{self, docker, docker_ok};
+use dockside_tests::owned::after_removal;
 use dockside_tests::{child, http};
 
 /// Containers (running or not) whose `dockside.owner` label names process `pid`.
@@ -177,7 +178,7 @@ fn a_log_wait_that_never_matches_times_out_with_a_full_report() {
         "elapsed {elapsed}s:\n{output}"
     );
     assert_eq!(
-        containers_owned_by(pid),
+        after_removal(|| containers_owned_by(pid), Vec::is_empty),
         Vec::<String>::new(),
         "the child left its container"
     );
@@ -200,7 +201,7 @@ fn a_container_that_exits_while_awaited_reports_its_exit_code() {
     assert!(output.contains("container doomed ("), "{output}");
     assert!(output.contains("exited with code 7"), "{output}");
     assert_eq!(
-        containers_owned_by(pid),
+        after_removal(|| containers_owned_by(pid), Vec::is_empty),
         Vec::<String>::new(),
         "the child left its container"
     );
@@ -247,7 +248,10 @@ fn two_containers_talk_by_name_on_a_network_removed_afterwards() {
     let output = run.output();
     assert!(run.passed(), "{output}");
     let network = run.printed_first("network-id");
-    assert!(!exists(&network), "network {network} is still there");
+    assert!(
+        after_removal(|| !exists(&network), |gone| *gone),
+        "network {network} is still there"
+    );
     assert_eq!(networks_owned_by(pid), Vec::<String>::new());
     assert_eq!(containers_owned_by(pid), Vec::<String>::new());
 }
@@ -480,7 +484,11 @@ fn foreign_and_live_owned_containers_survive_the_start_up_sweep() {
     let image = docker_cli::inspect(&owned, "{{.Config.Image}}");
     let foreign = docker_ok(&["run", "-d", "--label", "other=1", &image, "sleep"]);
 
-    let sweep = child::run("child_starts_up_quickly", &[]);
+    let sweep = child::run(
+        "child_starts_up_quickly",
+        // Sweeps even if another process swept a moment ago.
+        &[("DOCKSIDE_SWEEP_INTERVAL", "0")],
+    );
     let still = (exists(&foreign), exists(&owned));
 
     docker_cli::remove_container(&foreign);
@@ -545,7 +553,7 @@ fn keep_on_failure_keeps_only_a_failing_tests_containers() {
     let passed = child::finish(passing);
     assert!(passed.passed(), "{}", passed.output());
     assert_eq!(
-        containers_owned_by(passing_pid),
+        after_removal(|| containers_owned_by(passing_pid), Vec::is_empty),
         Vec::<String>::new(),
         "a passing test keeps nothing"
     );

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use dockside::{docker_test, Container};
 use dockside_tests::docker_cli;
 use dockside_tests::isolated::{self, Running};
-use dockside_tests::owned::{containers_owned_by, exists};
+use dockside_tests::owned::{after_removal, containers_owned_by, exists};
 use dockside_tests::proxy::{local_daemon_socket, DockerProxy, Fault};
 
 fn send(signal: &str, child: &Running) {
@@ -142,7 +142,8 @@ fn a_test_with_its_own_sigterm_handler_keeps_the_signal() {
     child.wait_for("handler-installed", Duration::from_secs(10));
     send("TERM", &child);
     let status = child.wait_until_ended(Duration::from_secs(20));
-    let still_there = exists(&id);
+    // Removed by dockside's courier process, which may outlive the test's.
+    let still_there = after_removal(|| exists(&id), |there| !*there);
     docker_cli::remove_container(&id);
     let output = child.output();
     assert_eq!(

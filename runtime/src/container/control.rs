@@ -67,7 +67,7 @@ impl Container {
             .fold(ContainerSpec::new(self.name()), |spec, port| {
                 spec.port(*port)
             });
-        wait::until_ready(&docker, self, &spec).await
+        wait::until_ready(&docker, self, &spec, inspected).await
     }
 
     /// Freezes every process of the container (cgroup freezer): it answers nothing until

@@ -2,6 +2,7 @@
 
 pub(crate) mod cleanup;
 mod control;
+pub(crate) mod courier;
 mod spec;
 pub(crate) mod start;
 mod wait;

@@ -68,7 +68,7 @@ pub(crate) async fn start(
         image.reference.clone(),
         ports,
     );
-    wait::until_ready(docker, &container, spec).await?;
+    wait::until_ready(docker, &container, spec, inspected).await?;
     Ok(container)
 }
 

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use bollard::models::{ContainerStateStatusEnum, Health, HealthStatusEnum};
+use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum, Health, HealthStatusEnum};
 use bollard::query_parameters::InspectContainerOptions;
 use bollard::Docker;
 use regex::Regex;
@@ -26,10 +26,13 @@ struct Pending {
 }
 
 /// Polls every condition of `spec` until all hold, the container dies, or the timeout passes.
+/// `inspected` is the caller's inspect of the just-started container: it serves as the first
+/// poll, which saves a round trip.
 pub(crate) async fn until_ready(
     docker: &Docker,
     container: &Container,
     spec: &ContainerSpec,
+    inspected: ContainerInspectResponse,
 ) -> Result<()> {
     let waits = spec.effective_waits();
     let timeout = spec.startup_timeout.unwrap_or_else(config::startup_timeout);
@@ -53,8 +56,12 @@ pub(crate) async fn until_ready(
         return still_running(docker, container, started).await;
     }
     let mut delay = Duration::from_millis(20);
+    let mut first = Some(State::from(inspected));
     loop {
-        let state = State::of(docker, container).await?;
+        let state = match first.take() {
+            Some(state) => state,
+            None => State::of(docker, container).await?,
+        };
         if let Some(exit_code) = state.exited {
             // The one state an exit wait is met in; every other wait fails with it.
             pending.retain(|p| !matches!(p.wait, Wait::Exit(code) if code == exit_code));
@@ -221,6 +228,12 @@ impl State {
                 action: "inspect".to_owned(),
                 message: daemon_words(&e),
             })?;
+        Ok(State::from(inspected))
+    }
+}
+
+impl From<ContainerInspectResponse> for State {
+    fn from(inspected: ContainerInspectResponse) -> State {
         let state = inspected.state.unwrap_or_default();
         let exited = matches!(
             state.status,
@@ -232,14 +245,14 @@ impl State {
                 .and_then(|c| i32::try_from(c).ok())
                 .unwrap_or(-1)
         });
-        Ok(State {
+        State {
             pid: state
                 .pid
                 .and_then(|p| u32::try_from(p).ok())
                 .filter(|p| *p > 0),
             exited,
             health: state.health,
-        })
+        }
     }
 }
 

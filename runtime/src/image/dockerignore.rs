@@ -72,6 +72,10 @@ impl DockerIgnore {
     /// is left out of the context: the last pattern matching it or one of its parent
     /// directories decides.
     pub fn is_excluded(&self, rel_path: &str) -> bool {
+        // Most contexts have no ignore file; the scan asks for each of their entries.
+        if self.patterns.is_empty() {
+            return false;
+        }
         let rel_path = rel_path.trim_end_matches('/');
         let parents: Vec<&str> = rel_path
             .match_indices('/')

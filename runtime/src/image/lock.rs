@@ -284,7 +284,7 @@ fn margin(limit: Duration) -> Duration {
 }
 
 /// Creates `dir` (0700) when missing, and refuses one that another user owns or could write.
-fn ensure_private_dir(dir: &Path) -> Result<()> {
+pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)

@@ -5,20 +5,25 @@ use std::collections::HashMap;
 
 use bollard::query_parameters::{ListContainersOptionsBuilder, ListNetworksOptionsBuilder};
 use bollard::Docker;
+use sha2::{Digest, Sha256};
+use std::time::SystemTime;
 
+use crate::config;
 use crate::container::cleanup::{remove_container, remove_network};
 use crate::error::daemon_words;
 use crate::labels;
 use crate::process::owner::Owner;
+use crate::state_file;
 
 /// Removes the containers and networks of dockside processes that are gone (killed with
-/// SIGKILL, or by the OOM killer, before they could clean up). Runs once per process, before its
-/// first container starts. Objects without dockside's label, and those whose owner is not
-/// provably gone ([`Owner::is_gone`]: it may live on another host or in another PID namespace,
-/// or this process cannot see), are never touched.
+/// SIGKILL, or by the OOM killer, before they could clean up). Runs at most once per process,
+/// before its first container starts, and at most once per `DOCKSIDE_SWEEP_INTERVAL` across
+/// the user's processes ([`sweep_is_due`]). Objects without dockside's label, and those whose
+/// owner is not provably gone ([`Owner::is_gone`]: it may live on another host or in another PID
+/// namespace, or this process cannot see), are never touched.
 pub(crate) async fn reap_orphans(docker: &Docker) {
     static DONE: once_cell::sync::OnceCell<()> = once_cell::sync::OnceCell::new();
-    if DONE.set(()).is_err() {
+    if DONE.set(()).is_err() || !sweep_is_due() {
         return;
     }
     let filters = HashMap::from([("label", vec![format!("{}=true", labels::MANAGED)])]);
@@ -69,6 +74,32 @@ pub(crate) async fn reap_orphans(docker: &Docker) {
             }
         }
     }
+}
+
+/// Whether this process should sweep: under nextest every test is a process, and listing all
+/// containers and networks at each start-up costs every test two round trips for what is almost
+/// always nothing. The time of the last sweep on this daemon is the modification time of a stamp
+/// file in the lock folder; a process that finds it older than the interval (or missing) renews
+/// it and sweeps. Two processes that race here both sweep, which is harmless.
+fn sweep_is_due() -> bool {
+    let interval = config::sweep_interval();
+    if interval.is_zero() {
+        return true;
+    }
+    let host = config::docker_host();
+    let key = hex::encode(Sha256::digest(host.as_bytes()));
+    let Some(stamp) = state_file::path(&format!("sweep-{}.stamp", &key[..16])) else {
+        return true;
+    };
+    let since_last = std::fs::symlink_metadata(&stamp)
+        .and_then(|meta| meta.modified())
+        .ok()
+        .and_then(|swept| SystemTime::now().duration_since(swept).ok());
+    if since_last.is_some_and(|since| since < interval) {
+        return false;
+    }
+    let _ = state_file::write(&stamp, std::process::id().to_string().as_bytes());
+    true
 }
 
 /// Whether the container was created under `DOCKSIDE_KEEP`: it is the user's to remove, even

@@ -1,15 +1,16 @@
 //! The content hash of a build: what decides whether an image must be built again.
 
 use std::borrow::Cow;
-use std::io;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::{read_error, Context, ContextError, Entry, EntryKind, SizedFile};
+use super::digests::Fnv128;
+use super::{read_error, Context, ContextError, Digests, Entry, EntryKind, SizedFile};
 
-/// Versions the hash encoding: bump it when the encoding changes.
-const HASH_DOMAIN: &[u8] = b"dockside build context v1";
+/// Versions the hash encoding: bump it when the encoding changes (v2: a file counts by the
+/// SHA-256 of its content, which the digest cache can keep).
+const HASH_DOMAIN: &[u8] = b"dockside build context v2";
 
 /// SHA-256 over length-prefixed fields, so no two different inputs encode alike.
 struct FieldHasher(Sha256);
@@ -32,8 +33,82 @@ impl Context {
     ///
     /// Excluded files, mtimes and owners do not count, so the hash is the same across
     /// runs and machines for the same content.
+    ///
+    /// Files unchanged since a process hashed them before are not read again: their digests
+    /// come from the context's shared cache ([`Digests::shared`]), which this updates.
     pub(crate) fn content_hash(
         &self,
+        build_args: &[(String, String)],
+        target: Option<&str>,
+    ) -> Result<String, ContextError> {
+        self.content_hash_cached(Digests::shared(&self.root), build_args, target)
+    }
+
+    /// [`Context::content_hash`] with the cache `digests`: the memo when the listing is
+    /// unchanged, else the digests, which are saved with what was learnt.
+    pub(crate) fn content_hash_cached(
+        &self,
+        mut digests: Digests,
+        build_args: &[(String, String)],
+        target: Option<&str>,
+    ) -> Result<String, ContextError> {
+        let fingerprint = self.fingerprint(build_args, target);
+        if let Some(hash) = fingerprint.and_then(|f| digests.memo(f)) {
+            return Ok(hash.to_owned());
+        }
+        let hash = self.content_hash_with(&mut digests, build_args, target)?;
+        if let Some(fingerprint) = fingerprint {
+            digests.set_memo(fingerprint, &hash);
+        }
+        digests.save();
+        Ok(hash)
+    }
+
+    /// What the content hash depends on, short of reading the files: every entry's path, kind,
+    /// mode, stamp and link target, the Dockerfile, the build args and the target. Cheap to
+    /// compute (no SHA-256, which is slow in the unoptimised builds tests run in), so an
+    /// unchanged context of many files costs its scan and little more. `None` when a file has no
+    /// stamp, so nothing could tell that it changed.
+    fn fingerprint(&self, build_args: &[(String, String)], target: Option<&str>) -> Option<u128> {
+        let mut fingerprint = Fnv128::new();
+        fingerprint.field(HASH_DOMAIN);
+        for entry in &self.entries {
+            fingerprint.field(entry.path.as_bytes());
+            fingerprint.write(&entry.mode.to_le_bytes());
+            match &entry.kind {
+                EntryKind::File { size } => {
+                    fingerprint.field(b"file");
+                    fingerprint.write(&size.to_le_bytes());
+                    entry.stamp.as_ref()?.feed(&mut fingerprint);
+                }
+                EntryKind::Dir => fingerprint.field(b"dir"),
+                EntryKind::Symlink { target } => {
+                    fingerprint.field(b"symlink");
+                    fingerprint.field(&path_bytes(target));
+                }
+            }
+        }
+        fingerprint.field(self.dockerfile.name.as_bytes());
+        fingerprint.field(&self.dockerfile.content);
+        for (name, value) in build_args {
+            fingerprint.field(name.as_bytes());
+            fingerprint.field(value.as_bytes());
+        }
+        fingerprint.write(&(build_args.len() as u64).to_le_bytes());
+        match target {
+            Some(target) => {
+                fingerprint.field(b"target");
+                fingerprint.field(target.as_bytes());
+            }
+            None => fingerprint.field(b"no target"),
+        }
+        Some(fingerprint.finish())
+    }
+
+    /// [`Context::content_hash`] with the file digests taken from, and added to, `digests`.
+    pub(crate) fn content_hash_with(
+        &self,
+        digests: &mut Digests,
         build_args: &[(String, String)],
         target: Option<&str>,
     ) -> Result<String, ContextError> {
@@ -41,7 +116,7 @@ impl Context {
         hasher.bytes(HASH_DOMAIN);
         hasher.number(self.entries.len() as u64);
         for entry in &self.entries {
-            self.hash_entry(&mut hasher, entry)?;
+            self.hash_entry(&mut hasher, digests, entry)?;
         }
         hasher.bytes(self.dockerfile.name.as_bytes());
         hasher.bytes(&self.dockerfile.content);
@@ -63,18 +138,27 @@ impl Context {
         Ok(hex::encode(hasher.0.finalize()))
     }
 
-    fn hash_entry(&self, hasher: &mut FieldHasher, entry: &Entry) -> Result<(), ContextError> {
+    fn hash_entry(
+        &self,
+        hasher: &mut FieldHasher,
+        digests: &mut Digests,
+        entry: &Entry,
+    ) -> Result<(), ContextError> {
         hasher.bytes(entry.path.as_bytes());
         hasher.number(u64::from(entry.mode));
         match &entry.kind {
             EntryKind::File { size } => {
                 hasher.bytes(b"file");
-                // The length prefix of the content: `SizedFile` yields exactly this many bytes.
+                // The digest is of exactly `size` bytes: `SizedFile` yields that many or fails.
                 hasher.number(*size);
                 let full = self.root.join(&entry.path);
-                SizedFile::open(&full, *size)
-                    .and_then(|mut file| io::copy(&mut file, &mut hasher.0))
-                    .map_err(|source| read_error(&full, source))?;
+                let read = || SizedFile::open(&full, *size).map(|f| Box::new(f) as Box<_>);
+                let digest = match &entry.stamp {
+                    Some(stamp) => digests.digest(&entry.path, stamp, read),
+                    None => digests.digest_uncached(read),
+                }
+                .map_err(|source| read_error(&full, source))?;
+                hasher.0.update(digest);
             }
             EntryKind::Dir => hasher.bytes(b"dir"),
             EntryKind::Symlink { target } => {

@@ -6,6 +6,7 @@
 //! streaming, so a large context is never held in memory whole.
 
 mod archive;
+mod digests;
 mod hash;
 mod scan;
 
@@ -14,6 +15,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use super::dockerignore::DockerIgnoreError;
+pub(crate) use digests::Digests;
 pub(crate) use scan::scan;
 
 /// The ignore file, read from the context root.
@@ -84,6 +86,8 @@ pub(crate) struct Entry {
     pub(crate) kind: EntryKind,
     /// Unix mode bits: permissions plus setuid, setgid and sticky (`0o7777`).
     pub(crate) mode: u32,
+    /// For a file, what the scan saw of it: the digest cache's key.
+    pub(crate) stamp: Option<digests::Stamp>,
 }
 
 /// What an [`Entry`] is.
@@ -196,7 +200,9 @@ pub(super) mod testing {
     }
 
     pub(crate) fn hash(dir: &Path) -> String {
-        scan_dir(dir).content_hash(&[], None).unwrap()
+        scan_dir(dir)
+            .content_hash_with(&mut Digests::at(None), &[], None)
+            .unwrap()
     }
 
     pub(crate) fn paths(context: &Context) -> Vec<&str> {
@@ -325,7 +331,12 @@ mod tests {
                 "src/main.rs"
             ]
         );
-        assert_eq!(context.content_hash(&[], None).unwrap(), before);
+        assert_eq!(
+            context
+                .content_hash_with(&mut Digests::at(None), &[], None)
+                .unwrap(),
+            before
+        );
         let names: Vec<String> = tar_of(&context).into_iter().map(|e| e.0).collect();
         assert_eq!(names, paths(&context));
 
@@ -333,6 +344,55 @@ mod tests {
         assert_eq!(hash(dir.path()), before);
         write(dir.path(), "src/main.rs", "fn main() { }");
         assert_ne!(hash(dir.path()), before);
+    }
+
+    #[test]
+    fn the_digest_cache_never_hides_a_change() {
+        let dir = context_dir();
+        let cache = tempfile::tempdir().unwrap();
+        let cache = cache.path().join("c.digests");
+        write(dir.path(), "a.txt", "one");
+        write(dir.path(), "b.txt", "two");
+        let cached_hash = || {
+            scan_dir(dir.path())
+                .content_hash_cached(Digests::trusting_now(cache.clone()), &[], None)
+                .unwrap()
+        };
+        let first = cached_hash();
+        assert_eq!(first, hash(dir.path()));
+        assert!(cache.exists());
+        assert_eq!(cached_hash(), first, "served from the cache");
+        let saved = fs::read_to_string(&cache).unwrap();
+        assert!(saved.contains("memo "), "{saved}");
+        // A memo that no longer matches the listing is not used: add a file.
+        write(dir.path(), "c.txt", "three");
+        assert_eq!(cached_hash(), hash(dir.path()));
+        assert_ne!(cached_hash(), first);
+        fs::remove_file(dir.path().join("c.txt")).unwrap();
+        assert_eq!(cached_hash(), first);
+
+        // Same size, same mtime put back: only the ctime (and the content) tells.
+        let file = dir.path().join("a.txt");
+        let mtime = fs::metadata(&file).unwrap().modified().unwrap();
+        fs::write(&file, "ONE").unwrap();
+        fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        let changed = cached_hash();
+        assert_ne!(changed, first);
+        assert_eq!(changed, hash(dir.path()));
+
+        // Replaced by a rename: a new inode.
+        write(dir.path(), "new.txt", "two");
+        fs::rename(dir.path().join("new.txt"), dir.path().join("b.txt")).unwrap();
+        assert_eq!(cached_hash(), changed, "same content, same hash");
+        write(dir.path(), "new.txt", "TWO");
+        fs::rename(dir.path().join("new.txt"), dir.path().join("b.txt")).unwrap();
+        assert_eq!(cached_hash(), hash(dir.path()));
+        assert_ne!(cached_hash(), changed);
     }
 
     #[test]
@@ -354,11 +414,13 @@ mod tests {
         assert_eq!(names, ["file.txt", ".dockside", ".dockside/Dockerfile"]);
         assert_eq!(tar[2].4, b"FROM scratch\nCOPY . /\n");
 
-        let before = context.content_hash(&[], None).unwrap();
+        let before = context
+            .content_hash_with(&mut Digests::at(None), &[], None)
+            .unwrap();
         write(project.path(), "docker/test.Dockerfile", "FROM scratch\n");
         let after = scan(&context_dir, &dockerfile)
             .unwrap()
-            .content_hash(&[], None)
+            .content_hash_with(&mut Digests::at(None), &[], None)
             .unwrap();
         assert_ne!(before, after);
 
@@ -383,7 +445,10 @@ mod tests {
         write(dir.path(), "data", "012");
         let err = context.write_tar(Vec::new()).unwrap_err().to_string();
         assert!(err.contains("data") && err.contains("shorter"), "{err}");
-        let err = context.content_hash(&[], None).unwrap_err().to_string();
+        let err = context
+            .content_hash_with(&mut Digests::at(None), &[], None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("data") && err.contains("shorter"), "{err}");
     }
 }

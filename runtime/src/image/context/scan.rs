@@ -4,6 +4,7 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
+use super::digests::Stamp;
 use super::{
     read_error, Context, ContextError, Dockerfile, Entry, EntryKind, IGNORE_FILE, OUTSIDE_DIR,
     OUTSIDE_DOCKERFILE,
@@ -158,10 +159,12 @@ impl Walker<'_> {
     }
 
     fn push(&mut self, path: String, kind: EntryKind, meta: &fs::Metadata) {
+        let stamp = matches!(kind, EntryKind::File { .. }).then(|| Stamp::of(meta));
         self.entries.push(Entry {
             path,
             kind,
             mode: mode_bits(meta),
+            stamp,
         });
     }
 

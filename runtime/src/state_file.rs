@@ -1,0 +1,80 @@
+//! Small files that dockside processes of one user share through the lock folder (the digest
+//! cache, the daemon's API version, the time of the last orphan sweep): each is written whole
+//! under a temporary name and renamed into place, so a reader sees the old file or the new one,
+//! never half of one; none is followed through a symlink. They are optimisations: a file that
+//! cannot be read or written is as good as absent.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// `<lock folder>/<name>`, once the folder exists and is safe to use (see the lock module);
+/// `None` when it is not.
+pub(crate) fn path(name: &str) -> Option<PathBuf> {
+    let dir = crate::config::lock_dir();
+    crate::image::lock::ensure_private_dir(&dir).ok()?;
+    Some(dir.join(name))
+}
+
+/// The file's content, if it is there and readable.
+pub(crate) fn read(path: &Path) -> Option<String> {
+    let mut text = String::new();
+    open(path, false)
+        .and_then(|mut file| file.read_to_string(&mut text))
+        .ok()?;
+    Some(text)
+}
+
+/// Replaces the file's content with `content`, atomically.
+pub(crate) fn write(path: &Path, content: &[u8]) -> io::Result<()> {
+    let mut temp = path.as_os_str().to_owned();
+    temp.push(format!(".{}.tmp", std::process::id()));
+    let temp = PathBuf::from(temp);
+    let written = open(&temp, true)
+        .and_then(|mut file| file.write_all(content))
+        .and_then(|()| fs::rename(&temp, path));
+    if written.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    written
+}
+
+fn open(path: &Path, create: bool) -> io::Result<fs::File> {
+    OpenOptions::new()
+        .read(!create)
+        .write(create)
+        .create(create)
+        .truncate(create)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_whole_files_and_never_follows_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("state");
+        assert_eq!(read(&file), None);
+        write(&file, b"one").unwrap();
+        write(&file, b"two").unwrap();
+        assert_eq!(read(&file).as_deref(), Some("two"));
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary left"
+        );
+
+        let target = dir.path().join("target");
+        fs::write(&target, "theirs").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert_eq!(read(&link), None);
+        write(&link, b"ours").unwrap();
+        assert_eq!(fs::read_to_string(&target).unwrap(), "theirs");
+    }
+}
