@@ -21,6 +21,7 @@ mod config;
 mod container;
 mod docker;
 mod error;
+mod fixture;
 pub mod image;
 mod labels;
 mod names;
@@ -45,4 +46,5 @@ pub mod __fuzz {
 pub use container::{Container, ContainerSpec, ExecOutput, Probe, ProbeOutcome, Wait};
 pub use dockside_macros::docker_test;
 pub use error::{Error, Result};
+pub use fixture::Fixture;
 pub use image::{BuildSpec, Image, ResolvedImage};

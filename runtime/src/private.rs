@@ -3,4 +3,5 @@
 //! Only re-exports: the items live in the modules that own them.
 
 pub use crate::container::{Container, ContainerSpec, Wait};
-pub use crate::test::{run_async, run_sync, Args, FromContainer, Outcome, TestSpec};
+pub use crate::fixture::{assert_param, Param};
+pub use crate::test::{run_async, run_sync, Args, Outcome, TestSpec};
