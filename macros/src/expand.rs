@@ -306,6 +306,20 @@ mod tests {
     }
 
     #[test]
+    fn fixture_parameter_without_settings() {
+        let actual = expand_here(
+            TokenStream::new(),
+            quote!(
+                fn t(db: Pg) {}
+            ),
+        );
+        let registered = quote!(.param::<Pg>(::dockside::__private::ContainerSpec::new("db")));
+        assert!(actual.contains(&registered.to_string()), "{actual}");
+        let checked = quote!(::dockside::__private::assert_param::<Pg>(););
+        assert!(actual.contains(&checked.to_string()), "{actual}");
+    }
+
+    #[test]
     fn wait_expressions() {
         let actual = expand_here(
             quote!(image = "a", ports = [80], wait = port(80)),

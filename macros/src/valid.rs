@@ -462,6 +462,37 @@ mod tests {
     }
 
     #[test]
+    fn fixture_parameters_need_no_settings_and_skip_whole_spec_checks() {
+        let item = quote! {
+            fn t(db: Pg, #[container(env(A = "1"), context = "src", wait = port(81))] cache: my::Redis) {}
+        };
+        assert!(errors(TokenStream::new(), item).is_empty());
+        // Single parameter, top-level settings: the same for a fixture.
+        assert!(errors(
+            quote!(target = "t"),
+            quote!(
+                fn t(db: Pg) {}
+            )
+        )
+        .is_empty());
+        // Still checked value by value.
+        assert_eq!(
+            errors(
+                quote!(image = "Pg"),
+                quote!(
+                    fn t(db: Pg) {}
+                )
+            ),
+            ["invalid image reference `Pg`: repository name must be lowercase"]
+        );
+        // `Container` (by any path) needs its settings.
+        assert_eq!(
+            errors(TokenStream::new(), quote!(fn t(db: dockside::Container) {})),
+            ["parameter `db` needs `#[container(...)]`, like `#[container(image = \"alpine\")] db: Container`"]
+        );
+    }
+
+    #[test]
     fn a_parse_error_hides_checks_across_keys() {
         assert_eq!(one_param(quote!(imag = "x", wait = port(80))).len(), 1);
     }
