@@ -176,16 +176,14 @@ pub enum Error {
     /// A fixture's `setup` did not succeed on its ready container within the startup timeout,
     /// or panicked.
     #[error(
-        "setup of fixture {fixture} on container {container} (image {image}) did not succeed \
-         within {limit:?}: {last_error}\n--- last log lines ---\n{logs}"
+        "setup of fixture {fixture} on container {container} did not succeed within \
+         {limit:?}: {last_error}\n--- last log lines ---\n{logs}"
     )]
     Setup {
         /// The fixture type's name.
         fixture: &'static str,
         /// The container's name.
         container: String,
-        /// Its image reference.
-        image: String,
         /// The startup timeout, which covers readiness and the set-up.
         limit: Duration,
         /// The last error `setup` returned (or its panic message).

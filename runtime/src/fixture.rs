@@ -192,7 +192,6 @@ fn failure(
     Error::Setup {
         fixture,
         container: container.name().to_owned(),
-        image: container.image().to_owned(),
         limit,
         last_error: last.to_string(),
         logs: logs.unwrap_or_else(|e| format!("(no logs: {e})")),
