@@ -116,6 +116,8 @@ pub fn run_sync<R: Outcome>(spec: TestSpec, body: impl FnOnce(Args<'_>) -> R) ->
     run(spec, |args, session| {
         let (done, finished) = tokio::sync::oneshot::channel::<()>();
         std::thread::scope(|scope| {
+            // The body's `take`s call `block_on` too while the helper holds the runtime:
+            // tokio polls their set-ups on this thread, and the helper drives their I/O.
             scope.spawn(|| session.block_on(finished));
             // Dropping `done` (also when the body unwinds) ends the helper.
             let _done = done;

@@ -407,3 +407,65 @@ impl ContainerSpec {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture() -> ContainerSpec {
+        ContainerSpec::new("pg")
+            .dockerfile("pg/Dockerfile")
+            .context("pg")
+            .build_arg("V", "15")
+            .port(5432)
+            .env("A", "1")
+            .env("B", "2")
+            .cmd(["postgres"])
+    }
+
+    #[test]
+    fn settings_override_a_fixture_key_by_key() {
+        let spec = fixture().overridden_by(
+            ContainerSpec::new("_db")
+                .env("B", "3")
+                .build_arg("W", "x")
+                .startup_timeout(Duration::from_secs(2)),
+        );
+        assert_eq!(spec.name(), "db");
+        assert_eq!(spec.dockerfile.as_deref(), Some("pg/Dockerfile"));
+        assert_eq!(spec.context.as_deref(), Some("pg"));
+        assert_eq!(
+            spec.build_args,
+            [("V".into(), "15".into()), ("W".into(), "x".into())]
+        );
+        assert_eq!(
+            spec.env,
+            [("A".into(), "1".into()), ("B".into(), "3".into())]
+        );
+        assert_eq!(spec.ports, [5432]);
+        assert_eq!(spec.cmd, Some(vec!["postgres".to_owned()]));
+        assert_eq!(spec.startup_timeout, Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn an_image_replaces_the_fixtures_build_as_a_whole() {
+        let spec =
+            fixture().overridden_by(ContainerSpec::new("db").image("postgres:16").port(5433));
+        assert_eq!(spec.image.as_deref(), Some("postgres:16"));
+        assert_eq!(spec.dockerfile, None);
+        assert_eq!(spec.context, None);
+        assert!(spec.build_args.is_empty());
+        assert_eq!(spec.ports, [5433]);
+        assert_eq!(spec.env.len(), 2);
+    }
+
+    #[test]
+    fn relative_mount_sources_are_taken_from_the_crate() {
+        let spec = ContainerSpec::new("x")
+            .mount("data", "/data", true)
+            .mount("/abs", "/abs", false)
+            .resolve_mounts(Path::new("/crate"));
+        assert_eq!(spec.mounts[0].host, "/crate/data");
+        assert_eq!(spec.mounts[1].host, "/abs");
+    }
+}
