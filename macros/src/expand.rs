@@ -72,12 +72,20 @@ fn test_fn(func: &ItemFn, containers: &[Container], root: &TokenStream) -> Token
     let takes = containers
         .iter()
         .map(|container| quote_spanned!(container.ty.span()=> __dockside_args.take()));
+    // Outside `cfg(test)` the test is compiled out; this keeps a parameter type that is neither
+    // `Container` nor a fixture an error there too (editors, `cargo check`), once per build.
+    let checks = containers.iter().map(|container| {
+        let ty = container.ty;
+        quote_spanned!(ty.span()=> #root::__private::assert_param::<#ty>();)
+    });
     let run = if sig.asyncness.is_some() {
         quote!(run_async)
     } else {
         quote!(run_sync)
     };
     quote! {
+        #[cfg(not(test))]
+        const _: () = { #(#checks)* };
         #[::core::prelude::v1::test]
         #(#attrs)*
         #vis fn #name() #output {
@@ -86,16 +94,25 @@ fn test_fn(func: &ItemFn, containers: &[Container], root: &TokenStream) -> Token
                 ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name)),
                 ::core::env!("CARGO_MANIFEST_DIR"),
             )
-            #(.container(#specs))*;
+            #(#specs)*;
             #root::__private::#run(__dockside_spec, |mut __dockside_args| #name(#(#takes),*))
         }
     }
 }
 
+/// `.param::<Type>(settings)`: the parameter's type decides, through the runtime's `Param`
+/// trait, whether the settings are the whole container or override a fixture's spec.
 fn container_spec(container: &Container, root: &TokenStream) -> TokenStream {
     let name = LitStr::new(&container.name.unraw().to_string(), container.name.span());
-    let calls = builder_calls(container.args, root);
-    quote!(#root::__private::ContainerSpec::new(#name) #calls)
+    let calls = container
+        .args
+        .map(|args| builder_calls(args, root))
+        .unwrap_or_default();
+    let ty = container.ty;
+    // Spanned on the parameter's type: a type that is neither `Container` nor a fixture fails
+    // there.
+    let param = quote_spanned!(ty.span()=> param::<#ty>);
+    quote!(.#param(#root::__private::ContainerSpec::new(#name) #calls))
 }
 
 /// One builder call per setting (one per element for the kinds the runtime takes one at a
@@ -222,6 +239,8 @@ mod tests {
             },
         );
         let expected = quote! {
+            #[cfg(not(test))]
+            const _: () = { ::dockside::__private::assert_param::<Container>(); };
             #[::core::prelude::v1::test]
             #[should_panic]
             fn name() -> R {
@@ -230,7 +249,7 @@ mod tests {
                     ::core::concat!(::core::module_path!(), "::", ::core::stringify!(name)),
                     ::core::env!("CARGO_MANIFEST_DIR"),
                 )
-                .container(
+                .param::<Container>(
                     ::dockside::__private::ContainerSpec::new("web")
                         .image("x:1")
                         .env("A", "b")
@@ -258,6 +277,11 @@ mod tests {
             },
         );
         let expected = quote! {
+            #[cfg(not(test))]
+            const _: () = {
+                dockside2::__private::assert_param::<Container>();
+                dockside2::__private::assert_param::<Option<Container> >();
+            };
             #[::core::prelude::v1::test]
             #[doc = r" Docs."]
             #[ignore]
@@ -267,7 +291,7 @@ mod tests {
                     ::core::concat!(::core::module_path!(), "::", ::core::stringify!(two)),
                     ::core::env!("CARGO_MANIFEST_DIR"),
                 )
-                .container(
+                .param::<Container>(
                     dockside2::__private::ContainerSpec::new("one")
                         .image("a")
                         .label("k.l", "v")
@@ -275,7 +299,7 @@ mod tests {
                         .healthcheck(&["/c"])
                         .pull(dockside2::__private::Pull::Always)
                 )
-                .container(
+                .param::<Option<Container> >(
                     dockside2::__private::ContainerSpec::new("two")
                         .dockerfile("Cargo.toml")
                         .context(".")
@@ -298,6 +322,20 @@ mod tests {
             }
         };
         assert_eq!(actual, expected.to_string());
+    }
+
+    #[test]
+    fn fixture_parameter_without_settings() {
+        let actual = expand_here(
+            TokenStream::new(),
+            quote!(
+                fn t(db: Pg) {}
+            ),
+        );
+        let registered = quote!(.param::<Pg>(::dockside::__private::ContainerSpec::new("db")));
+        assert!(actual.contains(&registered.to_string()), "{actual}");
+        let checked = quote!(::dockside::__private::assert_param::<Pg>(););
+        assert!(actual.contains(&checked.to_string()), "{actual}");
     }
 
     #[test]

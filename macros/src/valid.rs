@@ -19,7 +19,22 @@ use crate::keys::{Key, Kind, KEYS};
 pub(crate) struct Container<'a> {
     pub(crate) name: &'a Ident,
     pub(crate) ty: &'a Type,
-    pub(crate) args: &'a ContainerArgs,
+    /// `None` for a fixture parameter without settings: its type's spec is used as it is.
+    pub(crate) args: Option<&'a ContainerArgs>,
+}
+
+/// Whether `ty` is written as `Container` (any path ending so). It is the only type the macro
+/// can know: any other is taken for a fixture, whose settings are optional and checked against
+/// its own spec at run time; whether it is one is for the trait system to say.
+pub(crate) fn is_container(ty: &Type) -> bool {
+    match ty {
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|last| last.ident == "Container"),
+        _ => false,
+    }
 }
 
 /// Checks everything and pairs each parameter with its container arguments. `params` holds the
@@ -33,11 +48,25 @@ pub(crate) fn check<'a>(
     errors: &mut Errors,
 ) -> Vec<Container<'a>> {
     check_function(func, errors);
+    let types = func.sig.inputs.iter().map(|input| match input {
+        FnArg::Typed(typed) => Some(&*typed.ty),
+        FnArg::Receiver(_) => None,
+    });
+    // A fixture's settings only complete its own spec, which the macro cannot see.
+    let complete = |ty: Option<&Type>| ty.is_none_or(is_container);
     if test.container.given {
-        check_container(&test.container, manifest_dir, errors);
+        let single = (func.sig.inputs.len() == 1).then(|| types.clone().next().flatten());
+        check_container(
+            &test.container,
+            single.is_none_or(complete),
+            manifest_dir,
+            errors,
+        );
     }
-    for args in params.iter().flatten() {
-        check_container(args, manifest_dir, errors);
+    for (args, ty) in params.iter().zip(types) {
+        if let Some(args) = args {
+            check_container(args, complete(ty), manifest_dir, errors);
+        }
     }
     assign(test, func, params, errors)
 }
@@ -113,8 +142,9 @@ fn assign<'a>(
         .filter_map(|(input, own)| {
             let (name, ty) = param(input, errors)?;
             let args = match own {
-                Some(args) => args,
-                None if top.given => top,
+                Some(args) => Some(args),
+                None if top.given => Some(top),
+                None if !is_container(ty) => None,
                 None => {
                     errors.at(
                         name.span(),
@@ -161,7 +191,12 @@ fn param<'a>(input: &'a FnArg, errors: &mut Errors) -> Option<(&'a Ident, &'a Ty
 
 /// The checks of one container: each value as its kind requires, then repeats across entries,
 /// then (for a well-formed attribute) the rules that relate keys.
-fn check_container(args: &ContainerArgs, manifest_dir: Option<&Path>, errors: &mut Errors) {
+fn check_container(
+    args: &ContainerArgs,
+    complete: bool,
+    manifest_dir: Option<&Path>,
+    errors: &mut Errors,
+) {
     for key in KEYS {
         for arg in args.args.iter().filter(|arg| arg.key.name == key.name) {
             check_value(arg, manifest_dir, errors);
@@ -175,7 +210,7 @@ fn check_container(args: &ContainerArgs, manifest_dir: Option<&Path>, errors: &m
             _ => {}
         }
     }
-    if !args.malformed {
+    if !args.malformed && complete {
         check_combination(args, errors);
     }
 }
@@ -470,6 +505,37 @@ mod tests {
                 "`pull` applies to a pulled `image`, not to a `dockerfile` build \
               (its `FROM` images follow DOCKSIDE_PULL)"
             ]
+        );
+    }
+
+    #[test]
+    fn fixture_parameters_need_no_settings_and_skip_whole_spec_checks() {
+        let item = quote! {
+            fn t(db: Pg, #[container(env(A = "1"), context = "src", wait = port(81))] cache: my::Redis) {}
+        };
+        assert!(errors(TokenStream::new(), item).is_empty());
+        // Single parameter, top-level settings: the same for a fixture.
+        assert!(errors(
+            quote!(target = "t"),
+            quote!(
+                fn t(db: Pg) {}
+            )
+        )
+        .is_empty());
+        // Still checked value by value.
+        assert_eq!(
+            errors(
+                quote!(image = "Pg"),
+                quote!(
+                    fn t(db: Pg) {}
+                )
+            ),
+            ["invalid image reference `Pg`: repository name must be lowercase"]
+        );
+        // `Container` (by any path) needs its settings.
+        assert_eq!(
+            errors(TokenStream::new(), quote!(fn t(db: dockside::Container) {})),
+            ["parameter `db` needs `#[container(...)]`, like `#[container(image = \"alpine\")] db: Container`"]
         );
     }
 

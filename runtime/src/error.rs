@@ -200,6 +200,25 @@ pub enum Error {
         logs: String,
     },
 
+    /// A fixture's `setup` did not succeed on its ready container within the startup timeout,
+    /// or panicked.
+    #[error(
+        "setup of fixture {fixture} on container {container} did not succeed within \
+         {limit:?}: {last_error}\n--- last log lines ---\n{logs}"
+    )]
+    Setup {
+        /// The fixture type's name.
+        fixture: &'static str,
+        /// The container's name.
+        container: String,
+        /// The startup timeout, which covers readiness and the set-up.
+        limit: Duration,
+        /// The last error `setup` returned (or its panic message).
+        last_error: String,
+        /// The container's last log lines.
+        logs: String,
+    },
+
     /// A request to a running container (exec, logs, copy, ...) failed.
     #[error("{action} in container {container} failed: {message}")]
     Container {

@@ -3,5 +3,6 @@
 //! Only re-exports: the items live in the modules that own them.
 
 pub use crate::container::{Container, ContainerSpec, Wait};
+pub use crate::fixture::{assert_param, Param};
 pub use crate::image::Pull;
-pub use crate::test::{run_async, run_sync, Args, FromContainer, Outcome, TestSpec};
+pub use crate::test::{run_async, run_sync, Args, Outcome, TestSpec};

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use bollard::models::NetworkCreateRequest;
 use bollard::Docker;
@@ -24,6 +25,9 @@ pub(crate) struct Session {
     test: &'static str,
     runtime: tokio::runtime::Runtime,
     containers: Vec<Container>,
+    /// Per container: when its startup timeout ends (readiness and set-up share it), and the
+    /// timeout itself.
+    deadlines: Vec<(Instant, Duration)>,
     network: Option<String>,
 }
 
@@ -62,12 +66,23 @@ impl Session {
             })
             .collect::<Result<Vec<ResolvedImage>>>()?;
         let created = Mutex::new(Vec::new());
+        // Taken before the containers start, so the set-up's share can only be shorter.
+        let now = Instant::now();
+        let deadlines = spec
+            .containers
+            .iter()
+            .map(|c| {
+                let limit = c.startup_timeout.unwrap_or_else(config::startup_timeout);
+                (now + limit, limit)
+            })
+            .collect();
         let started = runtime.block_on(start_all(&docker, spec, &images, &created));
         match started {
             Ok((containers, network)) => Ok(Some(Session {
                 test: spec.name,
                 runtime,
                 containers,
+                deadlines,
                 network,
             })),
             Err(error) => {
@@ -79,8 +94,21 @@ impl Session {
         }
     }
 
-    pub(crate) fn containers(&self) -> Vec<Container> {
-        self.containers.clone()
+    /// The `index`th container, when its set-up must be done by, and its startup timeout.
+    pub(crate) fn container(&self, index: usize) -> Option<(Container, Instant, Duration)> {
+        let (deadline, limit) = *self.deadlines.get(index)?;
+        Some((self.containers.get(index)?.clone(), deadline, limit))
+    }
+
+    pub(crate) fn runtime(&self) -> &tokio::runtime::Runtime {
+        &self.runtime
+    }
+
+    /// After a failed set-up: removes everything, whatever `DOCKSIDE_KEEP` says, as after a
+    /// failed start.
+    pub(crate) fn abort(self) {
+        let ids: Vec<String> = self.containers.iter().map(|c| c.id().to_owned()).collect();
+        self.runtime.block_on(remove(&ids, self.network.as_deref()));
     }
 
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {

@@ -6,8 +6,9 @@ use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::path::Path;
 
-use crate::container::{Container, ContainerSpec};
+use crate::container::ContainerSpec;
 use crate::error::Error;
+use crate::fixture::{self, Param};
 use crate::session::Session;
 
 /// One `#[docker_test]` function: its name, its crate's folder, its containers.
@@ -29,51 +30,56 @@ impl TestSpec {
         }
     }
 
-    /// Adds the container of the next parameter.
-    pub fn container(mut self, spec: ContainerSpec) -> Self {
-        self.containers.push(spec);
+    /// Adds the container of the next parameter, a plain [`Container`](crate::Container).
+    pub fn container(self, spec: ContainerSpec) -> Self {
+        self.param::<crate::Container>(spec)
+    }
+
+    /// Adds the container of the next parameter, of type `T`: `settings` are the parameter's
+    /// (named after it), on top of a fixture type's own spec.
+    pub fn param<T: Param>(mut self, settings: ContainerSpec) -> Self {
+        self.containers
+            .push(T::spec(settings).resolve_mounts(self.manifest_dir));
         self
     }
 }
 
 /// The test's containers, taken in parameter order.
-#[derive(Debug)]
-pub struct Args {
-    containers: std::vec::IntoIter<Container>,
+pub struct Args<'a> {
+    session: &'a Session,
+    next: usize,
 }
 
-impl Args {
-    pub(crate) fn new(containers: Vec<Container>) -> Self {
-        Args {
-            containers: containers.into_iter(),
-        }
+/// The unwinding payload of a failed fixture set-up, so [`run`] can tell it from the body's
+/// panic.
+struct SetupFailed(Error);
+
+impl std::fmt::Debug for Args<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Args")
+            .field("next", &self.next)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Args<'a> {
+    fn new(session: &'a Session) -> Self {
+        Args { session, next: 0 }
     }
 
-    /// The next parameter's value.
-    pub fn take<T: FromContainer>(&mut self) -> T {
-        // The expansion calls `take` once per `ContainerSpec` it registered, and the session
-        // starts one container per spec, so there is always one left here.
-        let container = self
-            .containers
-            .next()
+    /// The next parameter's value: its container, or what its fixture's set-up made of it.
+    pub fn take<T: Param>(&mut self) -> T {
+        // The expansion calls `take` once per `param` it registered, and the session starts one
+        // container per spec, so there is always one left here.
+        let (container, deadline, limit) = self
+            .session
+            .container(self.next)
             .expect("one container per #[docker_test] parameter");
-        T::from_container(container)
-    }
-}
-
-/// Types a `#[docker_test]` parameter may have.
-#[diagnostic::on_unimplemented(
-    message = "a `#[docker_test]` parameter must be a `dockside::Container`, not `{Self}`",
-    label = "this parameter receives a container"
-)]
-pub trait FromContainer {
-    /// The parameter's value, made from its started container.
-    fn from_container(container: Container) -> Self;
-}
-
-impl FromContainer for Container {
-    fn from_container(container: Container) -> Self {
-        container
+        self.next += 1;
+        fixture::set_up(self.session.runtime(), &container, deadline, limit)
+            // Unwinding (without the panic hook) reaches `run`, which removes the containers
+            // before reporting the error like a failed start.
+            .unwrap_or_else(|error| resume_unwind(Box::new(SetupFailed(error))))
     }
 }
 
@@ -103,28 +109,53 @@ impl<E: Debug> Outcome for Result<(), E> {
 
 /// Runs a synchronous test body. The body runs on the test's own thread outside any tokio
 /// runtime, so a body that builds its own runtime does not nest one inside ours.
-pub fn run_sync<R: Outcome>(spec: TestSpec, body: impl FnOnce(Args) -> R) -> R {
-    run(spec, |args, _session| body(args))
+///
+/// Meanwhile a helper thread drives the runtime, so tasks a fixture's set-up spawned (a database
+/// client's connection) keep working for the body.
+pub fn run_sync<R: Outcome>(spec: TestSpec, body: impl FnOnce(Args<'_>) -> R) -> R {
+    run(spec, |args, session| {
+        let (done, finished) = tokio::sync::oneshot::channel::<()>();
+        std::thread::scope(|scope| {
+            // The body's `take`s call `block_on` too while the helper holds the runtime:
+            // tokio polls their set-ups on this thread, and the helper drives their I/O.
+            scope.spawn(|| session.block_on(finished));
+            // Dropping `done` (also when the body unwinds) ends the helper.
+            let _done = done;
+            body(args)
+        })
+    })
 }
 
 /// Runs an async test body on a fresh current-thread runtime, like `#[tokio::test]`.
 pub fn run_async<R: Outcome, Fut: Future<Output = R>>(
     spec: TestSpec,
-    body: impl FnOnce(Args) -> Fut,
+    body: impl FnOnce(Args<'_>) -> Fut,
 ) -> R {
     run(spec, |args, session| session.block_on(body(args)))
 }
 
-fn run<R: Outcome>(spec: TestSpec, body: impl FnOnce(Args, &Session) -> R) -> R {
+fn run<R: Outcome>(spec: TestSpec, body: impl FnOnce(Args<'_>, &Session) -> R) -> R {
     let session = match Session::start(&spec) {
         Ok(Some(session)) => session,
         Ok(None) => return R::passed(),
         Err(error) => setup_failed(spec.name, &error),
     };
-    let args = Args::new(session.containers());
+    let args = Args::new(&session);
     // Catching the panic lets the containers be reported and removed first; resuming the same
     // payload keeps `#[should_panic(expected = "...")]` working.
     let outcome = catch_unwind(AssertUnwindSafe(|| body(args, &session)));
+    let outcome = match outcome {
+        Err(payload) => match payload.downcast::<SetupFailed>() {
+            Ok(setup) => {
+                // A failed set-up is a failed start, not the body's failure: its error carries
+                // the container's logs, and nothing is kept.
+                session.abort();
+                setup_failed(spec.name, &setup.0)
+            }
+            Err(payload) => Err(payload),
+        },
+        Ok(value) => Ok(value),
+    };
     let failed = outcome.as_ref().map_or(true, Outcome::is_failure);
     session.finish(failed);
     match outcome {

@@ -327,6 +327,90 @@ impl ContainerSpec {
         self.pull.unwrap_or_else(crate::config::pull_policy)
     }
 
+    /// This spec (a fixture's defaults) with the keys `settings` gives replacing its own, key by
+    /// key; the name is `settings`' (the parameter's). What "given" means per key:
+    ///
+    /// - `image` or `dockerfile` replaces where the image comes from as a whole: the fixture's
+    ///   `image`, `dockerfile`, `context`, `target` and `build_arg`s are dropped, and only the
+    ///   ones in `settings` count. So `image = "redis:7"` on a fixture that builds from a
+    ///   Dockerfile pulls `redis:7` and builds nothing.
+    /// - Without those, `context` and `target` replace the fixture's, and each `build_arg`, `env`
+    ///   and `label` replaces the fixture's pair of that name (the others stay).
+    /// - `cmd`, `entrypoint`, `healthcheck`, `startup_timeout`, `user`, `workdir`, `memory`,
+    ///   `pull` replace the fixture's value.
+    /// - A non-empty list of `ports`, `wait`s, `tmpfs` or `mount`s replaces the fixture's list.
+    ///
+    /// ```
+    /// use dockside::ContainerSpec;
+    /// let fixture = ContainerSpec::new("pg").dockerfile("pg/Dockerfile").port(5432).env("A", "1");
+    /// let spec = fixture.overridden_by(ContainerSpec::new("db").env("B", "2"));
+    /// assert_eq!(spec.name(), "db");
+    /// ```
+    pub fn overridden_by(self, settings: ContainerSpec) -> ContainerSpec {
+        fn pairs(
+            mut base: Vec<(String, String)>,
+            over: Vec<(String, String)>,
+        ) -> Vec<(String, String)> {
+            for (name, value) in over {
+                base.retain(|(n, _)| *n != name);
+                base.push((name, value));
+            }
+            base
+        }
+        fn list<T>(base: Vec<T>, over: Vec<T>) -> Vec<T> {
+            if over.is_empty() {
+                base
+            } else {
+                over
+            }
+        }
+        let base = if settings.image.is_some() || settings.dockerfile.is_some() {
+            ContainerSpec {
+                image: None,
+                dockerfile: None,
+                context: None,
+                target: None,
+                build_args: Vec::new(),
+                ..self
+            }
+        } else {
+            self
+        };
+        ContainerSpec {
+            name: settings.name,
+            image: settings.image.or(base.image),
+            dockerfile: settings.dockerfile.or(base.dockerfile),
+            context: settings.context.or(base.context),
+            build_args: pairs(base.build_args, settings.build_args),
+            target: settings.target.or(base.target),
+            cmd: settings.cmd.or(base.cmd),
+            entrypoint: settings.entrypoint.or(base.entrypoint),
+            env: pairs(base.env, settings.env),
+            labels: pairs(base.labels, settings.labels),
+            ports: list(base.ports, settings.ports),
+            waits: list(base.waits, settings.waits),
+            healthcheck: settings.healthcheck.or(base.healthcheck),
+            startup_timeout: settings.startup_timeout.or(base.startup_timeout),
+            user: settings.user.or(base.user),
+            workdir: settings.workdir.or(base.workdir),
+            tmpfs: list(base.tmpfs, settings.tmpfs),
+            mounts: list(base.mounts, settings.mounts),
+            memory: settings.memory.or(base.memory),
+            pull: settings.pull.or(base.pull),
+        }
+    }
+
+    /// Mount sources written relative, taken from `base` (the test crate's folder): Docker
+    /// would read a relative source as the name of a volume.
+    pub(crate) fn resolve_mounts(mut self, base: &Path) -> ContainerSpec {
+        for mount in &mut self.mounts {
+            if Path::new(&mount.host).is_relative() {
+                mount.host = base.join(&mount.host).to_string_lossy().into_owned();
+            }
+        }
+        self
+    }
+
     /// The container's name in its test.
     pub fn name(&self) -> &str {
         &self.name
@@ -357,5 +441,67 @@ impl ContainerSpec {
         } else {
             self.waits.clone()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture() -> ContainerSpec {
+        ContainerSpec::new("pg")
+            .dockerfile("pg/Dockerfile")
+            .context("pg")
+            .build_arg("V", "15")
+            .port(5432)
+            .env("A", "1")
+            .env("B", "2")
+            .cmd(["postgres"])
+    }
+
+    #[test]
+    fn settings_override_a_fixture_key_by_key() {
+        let spec = fixture().overridden_by(
+            ContainerSpec::new("_db")
+                .env("B", "3")
+                .build_arg("W", "x")
+                .startup_timeout(Duration::from_secs(2)),
+        );
+        assert_eq!(spec.name(), "db");
+        assert_eq!(spec.dockerfile.as_deref(), Some("pg/Dockerfile"));
+        assert_eq!(spec.context.as_deref(), Some("pg"));
+        assert_eq!(
+            spec.build_args,
+            [("V".into(), "15".into()), ("W".into(), "x".into())]
+        );
+        assert_eq!(
+            spec.env,
+            [("A".into(), "1".into()), ("B".into(), "3".into())]
+        );
+        assert_eq!(spec.ports, [5432]);
+        assert_eq!(spec.cmd, Some(vec!["postgres".to_owned()]));
+        assert_eq!(spec.startup_timeout, Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn an_image_replaces_the_fixtures_build_as_a_whole() {
+        let spec =
+            fixture().overridden_by(ContainerSpec::new("db").image("postgres:16").port(5433));
+        assert_eq!(spec.image.as_deref(), Some("postgres:16"));
+        assert_eq!(spec.dockerfile, None);
+        assert_eq!(spec.context, None);
+        assert!(spec.build_args.is_empty());
+        assert_eq!(spec.ports, [5433]);
+        assert_eq!(spec.env.len(), 2);
+    }
+
+    #[test]
+    fn relative_mount_sources_are_taken_from_the_crate() {
+        let spec = ContainerSpec::new("x")
+            .mount("data", "/data", true)
+            .mount("/abs", "/abs", false)
+            .resolve_mounts(Path::new("/crate"));
+        assert_eq!(spec.mounts[0].host, "/crate/data");
+        assert_eq!(spec.mounts[1].host, "/abs");
     }
 }
