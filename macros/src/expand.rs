@@ -43,6 +43,10 @@ pub(crate) fn expand(
     let should_panic = attr::should_panic(&func.attrs, &mut errors);
     let containers = valid::check(&test, &func, &params, manifest_dir, &mut errors);
     if !errors.is_empty() {
+        // The function is no test now, and rustc would report a malformed `#[should_panic]`
+        // a second time.
+        func.attrs
+            .retain(|attr| !attr.path().is_ident("should_panic"));
         let errors = errors.to_compile_errors();
         return quote!(#errors #func);
     }
@@ -395,7 +399,7 @@ mod tests {
             ::core::compile_error! { "port 0 is out of range: expected 1 to 65535" }
             ::core::compile_error! { "invalid image reference `Foo/bar`: repository name must be lowercase" }
             ::core::compile_error! { "`#[container(...)]` cannot be combined with container arguments in `#[docker_test(...)]`" }
-            #[should_panic] async fn t(web: Container) {}
+            async fn t(web: Container) {}
         };
         assert_eq!(actual, expected.to_string());
     }
