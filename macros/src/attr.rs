@@ -109,6 +109,59 @@ pub(crate) fn test_args(tokens: TokenStream, errors: &mut Errors) -> TestArgs {
     TestArgs { krate, container }
 }
 
+/// The function's `#[should_panic]`: `Some(expected)` when it has one, `expected` holding the
+/// substring of `#[should_panic(expected = "...")]` or `#[should_panic = "..."]`. The expansion
+/// takes the attribute off the test and hands it to the runtime, which judges only the body's
+/// panic: left to libtest, a set-up failure would satisfy it.
+pub(crate) fn should_panic(attrs: &[Attribute], errors: &mut Errors) -> Option<Option<LitStr>> {
+    let mut found = attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("should_panic"));
+    let first = found.next()?;
+    for extra in found {
+        errors.at(
+            extra.path().span(),
+            "more than one `#[should_panic]` on this function",
+        );
+    }
+    let malformed = |span| {
+        syn::Error::new(
+            span,
+            "expected `#[should_panic]` or `#[should_panic(expected = \"...\")]`",
+        )
+    };
+    let expected = match &first.meta {
+        Meta::Path(_) => Ok(None),
+        Meta::NameValue(name_value) => match &name_value.value {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(lit), ..
+            }) => Ok(Some(lit.clone())),
+            other => Err(malformed(other.span())),
+        },
+        Meta::List(list) => {
+            let mut expected = None;
+            list.parse_nested_meta(|meta| {
+                if !meta.path.is_ident("expected") {
+                    return Err(malformed(meta.path.span()));
+                }
+                if expected.is_some() {
+                    return Err(meta.error("`expected` set more than once"));
+                }
+                expected = Some(meta.value()?.parse::<LitStr>()?);
+                Ok(())
+            })
+            .map(|()| expected)
+        }
+    };
+    match expected {
+        Ok(expected) => Some(expected),
+        Err(error) => {
+            errors.push(error);
+            Some(None)
+        }
+    }
+}
+
 /// Removes the `#[container(...)]` attributes from the parameters of `sig` and parses them:
 /// one entry per parameter, `None` where a parameter has none.
 pub(crate) fn take_container_attrs(

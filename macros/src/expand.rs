@@ -40,8 +40,13 @@ pub(crate) fn expand(
     let mut errors = Errors::default();
     let test = attr::test_args(args, &mut errors);
     let params = attr::take_container_attrs(&mut func.sig, &mut errors);
+    let should_panic = attr::should_panic(&func.attrs, &mut errors);
     let containers = valid::check(&test, &func, &params, manifest_dir, &mut errors);
     if !errors.is_empty() {
+        // The function is no test now, and rustc would report a malformed `#[should_panic]`
+        // a second time.
+        func.attrs
+            .retain(|attr| !attr.path().is_ident("should_panic"));
         let errors = errors.to_compile_errors();
         return quote!(#errors #func);
     }
@@ -49,17 +54,32 @@ pub(crate) fn expand(
         Some(krate) => krate.to_token_stream(),
         None => quote!(::dockside),
     };
-    test_fn(&func, &containers, &root)
+    test_fn(&func, &containers, should_panic, &root)
 }
 
-fn test_fn(func: &ItemFn, containers: &[Container], root: &TokenStream) -> TokenStream {
+fn test_fn(
+    func: &ItemFn,
+    containers: &[Container],
+    should_panic: Option<Option<LitStr>>,
+    root: &TokenStream,
+) -> TokenStream {
     let ItemFn {
         attrs, vis, sig, ..
     } = func;
+    // `#[should_panic]` goes to the runtime instead (see `attr::should_panic`).
+    let attrs = attrs
+        .iter()
+        .filter(|attr| !attr.path().is_ident("should_panic"));
+    let should_panic = should_panic.map(|expected| match expected {
+        Some(expected) => {
+            quote_spanned!(expected.span()=> .should_panic(::core::option::Option::Some(#expected)))
+        }
+        None => quote!(.should_panic(::core::option::Option::None)),
+    });
     let name = &sig.ident;
     let output = &sig.output;
-    // The user's function, intact, nested in the test; its attributes (`#[should_panic]`,
-    // `#[ignore]`, docs, lint levels) belong to the test, and lint levels reach into it.
+    // The user's function, intact, nested in the test; its attributes (`#[ignore]`, docs, lint
+    // levels) belong to the test, and lint levels reach into it.
     let inner = ItemFn {
         attrs: Vec::new(),
         vis: Visibility::Inherited,
@@ -94,7 +114,8 @@ fn test_fn(func: &ItemFn, containers: &[Container], root: &TokenStream) -> Token
                 ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name)),
                 ::core::env!("CARGO_MANIFEST_DIR"),
             )
-            #(#specs)*;
+            #(#specs)*
+            #should_panic;
             #root::__private::#run(__dockside_spec, |mut __dockside_args| #name(#(#takes),*))
         }
     }
@@ -242,7 +263,6 @@ mod tests {
             #[cfg(not(test))]
             const _: () = { ::dockside::__private::assert_param::<Container>(); };
             #[::core::prelude::v1::test]
-            #[should_panic]
             fn name() -> R {
                 async fn name(web: Container) -> R { body }
                 let __dockside_spec = ::dockside::__private::TestSpec::new(
@@ -256,7 +276,8 @@ mod tests {
                         .port(8080)
                         .wait(::dockside::__private::Wait::http(8080, "/health"))
                         .startup_timeout(::core::time::Duration::from_millis(5000))
-                );
+                )
+                .should_panic(::core::option::Option::None);
                 ::dockside::__private::run_async(__dockside_spec, |mut __dockside_args| name(__dockside_args.take()))
             }
         };
@@ -357,6 +378,71 @@ mod tests {
     }
 
     #[test]
+    fn should_panic_goes_to_the_runtime_not_to_libtest() {
+        for (attr, call) in [
+            (
+                quote!(#[should_panic(expected = "boom")]),
+                quote!(.should_panic(::core::option::Option::Some("boom"))),
+            ),
+            (
+                quote!(#[should_panic = "boom"]),
+                quote!(.should_panic(::core::option::Option::Some("boom"))),
+            ),
+        ] {
+            let actual = expand_here(
+                quote!(image = "a"),
+                quote!(
+                    #[ignore]
+                    #attr
+                    fn t(web: Container) {}
+                ),
+            );
+            assert!(!actual.contains("# [should_panic"), "{actual}");
+            assert!(actual.contains("# [ignore]"), "{actual}");
+            assert!(actual.contains(&call.to_string()), "{actual}");
+        }
+        let without = expand_here(
+            quote!(image = "a"),
+            quote!(
+                fn t(web: Container) {}
+            ),
+        );
+        assert!(!without.contains("should_panic"), "{without}");
+    }
+
+    #[test]
+    fn malformed_should_panic_is_a_compile_error() {
+        for (attr, message) in [
+            (
+                quote!(#[should_panic(because = "x")]),
+                "expected `#[should_panic]` or `#[should_panic(expected = \"...\")]`",
+            ),
+            (
+                quote!(#[should_panic = 3]),
+                "expected `#[should_panic]` or `#[should_panic(expected = \"...\")]`",
+            ),
+            (
+                quote!(#[should_panic(expected = "a", expected = "b")]),
+                "`expected` set more than once",
+            ),
+            (
+                quote!(#[should_panic] #[should_panic]),
+                "more than one `#[should_panic]` on this function",
+            ),
+        ] {
+            let actual = expand_here(
+                quote!(image = "a"),
+                quote!(
+                    #attr
+                    fn t(web: Container) {}
+                ),
+            );
+            let error = quote!(::core::compile_error! { #message }).to_string();
+            assert!(actual.starts_with(&error), "{attr}: {actual}");
+        }
+    }
+
+    #[test]
     fn bad_input_gives_the_function_and_the_errors_only() {
         let actual = expand_here(
             quote!(image = "Foo/bar", ports = [0]),
@@ -370,7 +456,7 @@ mod tests {
             ::core::compile_error! { "port 0 is out of range: expected 1 to 65535" }
             ::core::compile_error! { "invalid image reference `Foo/bar`: repository name must be lowercase" }
             ::core::compile_error! { "`#[container(...)]` cannot be combined with container arguments in `#[docker_test(...)]`" }
-            #[should_panic] async fn t(web: Container) {}
+            async fn t(web: Container) {}
         };
         assert_eq!(actual, expected.to_string());
     }

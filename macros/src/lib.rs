@@ -46,7 +46,10 @@ mod valid;
 /// The attribute expands to a plain `#[test]` function: it asks the runtime for the images,
 /// starts the containers, waits until they are ready, calls the function with them, and removes
 /// them afterwards. The function itself is kept intact inside the test; the attributes on it
-/// (`#[should_panic]`, `#[ignore]`, docs, lint levels) apply to the test. The parameter's name
+/// (`#[ignore]`, docs, lint levels) apply to the test. `#[should_panic]` and
+/// `#[should_panic(expected = "...")]` are judged by the runtime, against the body's panic
+/// only: a set-up failure (no daemon, a failed build, a readiness timeout) fails the test, and a
+/// test skipped for want of a daemon passes. The parameter's name
 /// names the container; its type is anything the runtime can make from a container
 /// (`dockside::Container`).
 ///

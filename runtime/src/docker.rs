@@ -25,7 +25,8 @@ pub(crate) async fn connect() -> Result<Docker> {
     let limit = config::docker_timeout();
     if endpoint.tls.is_none() {
         if let Some((socket, version)) = api_version::known(&host) {
-            let docker = Docker::connect_with_unix(&socket, whole_seconds(limit).as_secs(), &version);
+            let docker =
+                Docker::connect_with_unix(&socket, whole_seconds(limit).as_secs(), &version);
             return docker.map_err(no_daemon);
         }
     }

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -65,7 +66,7 @@ impl Session {
                     .resolve_with(c.pull_policy())
             })
             .collect::<Result<Vec<ResolvedImage>>>()?;
-        let created = Mutex::new(Vec::new());
+        let made = Made::default();
         // Taken before the containers start, so the set-up's share can only be shorter.
         let now = Instant::now();
         let deadlines = spec
@@ -76,20 +77,26 @@ impl Session {
                 (now + limit, limit)
             })
             .collect();
-        let started = runtime.block_on(start_all(&docker, spec, &images, &created));
+        // A panic while starting (a custom probe that panics) must remove what was made so far,
+        // exactly like an error does; it then goes on, as the test's failure.
+        let started = catch_unwind(AssertUnwindSafe(|| {
+            runtime.block_on(start_all(&docker, spec, &images, &made))
+        }));
         match started {
-            Ok((containers, network)) => Ok(Some(Session {
+            Ok(Ok(containers)) => Ok(Some(Session {
                 test: spec.name,
                 runtime,
                 containers,
                 deadlines,
-                network,
+                network: made.network.into_inner().unwrap_or_else(|p| p.into_inner()),
             })),
-            Err(error) => {
-                let ids = created.into_inner().unwrap_or_else(|p| p.into_inner());
-                let network = error.1;
-                runtime.block_on(remove(&ids, network.as_deref()));
-                Err(error.0)
+            Ok(Err(error)) => {
+                runtime.block_on(made.remove());
+                Err(error)
+            }
+            Err(payload) => {
+                runtime.block_on(made.remove());
+                resume_unwind(payload)
             }
         }
     }
@@ -152,23 +159,45 @@ impl Session {
     }
 }
 
-type StartError = (Error, Option<String>);
+/// What a test's start-up has created so far, recorded as each thing comes to exist, so a
+/// start-up that fails or panics halfway removes all of it.
+#[derive(Default)]
+struct Made {
+    /// Every container created, also the ones that failed later.
+    containers: Mutex<Vec<String>>,
+    network: Mutex<Option<String>>,
+}
+
+impl Made {
+    async fn remove(&self) {
+        // A panic while a lock was held cannot leave a half-written `Vec` or `Option`.
+        let ids = self
+            .containers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let network = self
+            .network
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        remove(&ids, network.as_deref()).await;
+    }
+}
 
 async fn start_all(
     docker: &Docker,
     spec: &TestSpec,
     images: &[ResolvedImage],
-    created: &Mutex<Vec<String>>,
-) -> std::result::Result<(Vec<Container>, Option<String>), StartError> {
+    made: &Made,
+) -> Result<Vec<Container>> {
     let owner = Owner::current();
     // Several containers of one test share a private network on which each is reachable by its
     // parameter name.
     let network = if spec.containers.len() > 1 {
-        Some(
-            create_network(docker, spec, &owner)
-                .await
-                .map_err(|e| (e, None))?,
-        )
+        let network = create_network(docker, spec, &owner).await?;
+        *made.network.lock().unwrap_or_else(|p| p.into_inner()) = Some(network.clone());
+        Some(network)
     } else {
         None
     };
@@ -176,20 +205,17 @@ async fn start_all(
         test: spec.name,
         owner: &owner,
         network: network.as_deref(),
-        created,
+        created: &made.containers,
     };
-    let results = join_all(
+    join_all(
         spec.containers
             .iter()
             .zip(images)
             .map(|(c, image)| start::start(docker, c, image, &origin)),
     )
-    .await;
-    let mut containers = Vec::with_capacity(results.len());
-    for result in results {
-        containers.push(result.map_err(|e| (e, network.clone()))?);
-    }
-    Ok((containers, network))
+    .await
+    .into_iter()
+    .collect()
 }
 
 async fn create_network(docker: &Docker, spec: &TestSpec, owner: &Owner) -> Result<String> {

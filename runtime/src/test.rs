@@ -1,6 +1,20 @@
 //! One `#[docker_test]` function: what it asks for, the values its parameters receive, what it
 //! returns, and its run from the first container to the last removal.
+//!
+//! `#[should_panic]` is judged here, not by libtest: the expansion takes the attribute off the
+//! `#[test]` and passes it on as [`TestSpec::should_panic`]. libtest would count any panic,
+//! including dockside's own set-up failure ("no docker daemon"), as the expected one; here only
+//! the body's panic can satisfy it. So:
+//!
+//! | set-up | body | result |
+//! |---|---|---|
+//! | ok | panics (message contains `expected`, if given) | passes; no log dump; `DOCKSIDE_KEEP=on-failure` keeps nothing |
+//! | ok | panics with another message | fails, showing the panic message and the expected substring |
+//! | ok | returns | fails: "test did not panic as expected" |
+//! | fails (no daemon, build, readiness, a panicking probe) | not run | fails with the set-up error |
+//! | skipped (`DOCKSIDE_SKIP_WITHOUT_DOCKER=1`) | not run | passes, with the skip note |
 
+use std::any::Any;
 use std::fmt::Debug;
 use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -17,6 +31,8 @@ pub struct TestSpec {
     pub(crate) name: &'static str,
     pub(crate) manifest_dir: &'static Path,
     pub(crate) containers: Vec<ContainerSpec>,
+    /// `Some` when the body must panic, with the substring its message must contain, if any.
+    pub(crate) should_panic: Option<Option<&'static str>>,
 }
 
 impl TestSpec {
@@ -27,7 +43,16 @@ impl TestSpec {
             name,
             manifest_dir: Path::new(manifest_dir),
             containers: Vec::new(),
+            should_panic: None,
         }
+    }
+
+    /// The body must panic, as with `#[should_panic]`; with `Some(text)`, with a message that
+    /// contains `text`, as with `#[should_panic(expected = "text")]`. Only the body's panic
+    /// counts: a set-up failure fails the test, and a skipped test passes (see the module docs).
+    pub fn should_panic(mut self, expected: Option<&'static str>) -> Self {
+        self.should_panic = Some(expected);
+        self
     }
 
     /// Adds the container of the next parameter, a plain [`Container`](crate::Container).
@@ -141,8 +166,7 @@ fn run<R: Outcome>(spec: TestSpec, body: impl FnOnce(Args<'_>, &Session) -> R) -
         Err(error) => setup_failed(spec.name, &error),
     };
     let args = Args::new(&session);
-    // Catching the panic lets the containers be reported and removed first; resuming the same
-    // payload keeps `#[should_panic(expected = "...")]` working.
+    // Catching the panic lets the containers be reported and removed first.
     let outcome = catch_unwind(AssertUnwindSafe(|| body(args, &session)));
     let outcome = match outcome {
         Err(payload) => match payload.downcast::<SetupFailed>() {
@@ -156,11 +180,143 @@ fn run<R: Outcome>(spec: TestSpec, body: impl FnOnce(Args<'_>, &Session) -> R) -
         },
         Ok(value) => Ok(value),
     };
-    let failed = outcome.as_ref().map_or(true, Outcome::is_failure);
-    session.finish(failed);
-    match outcome {
-        Ok(value) => value,
-        Err(payload) => resume_unwind(payload),
+    let end = judge(spec.should_panic, outcome);
+    session.finish(!matches!(end, End::Passed(_)));
+    match end {
+        End::Passed(value) | End::Failed(value) => value,
+        // The same payload, so the panic reads as the body wrote it.
+        End::Panicked(payload) => resume_unwind(payload),
+        End::Wrong(message) => panic!("dockside: {}: {message}", spec.name),
+    }
+}
+
+/// How a test ended, once the body ran.
+enum End<R> {
+    /// Passed: the body returned a success, or panicked as expected.
+    Passed(R),
+    /// The body returned a failure (`Err`), which the test returns.
+    Failed(R),
+    /// The body panicked and no panic was expected: the panic goes on.
+    Panicked(Box<dyn Any + Send>),
+    /// A panic was expected and did not come, or came with another message.
+    Wrong(String),
+}
+
+fn judge<R: Outcome>(
+    should_panic: Option<Option<&'static str>>,
+    outcome: std::thread::Result<R>,
+) -> End<R> {
+    match (should_panic, outcome) {
+        (None, Ok(value)) if value.is_failure() => End::Failed(value),
+        (None, Ok(value)) => End::Passed(value),
+        (None, Err(payload)) => End::Panicked(payload),
+        (Some(_), Ok(_)) => End::Wrong("test did not panic as expected".to_owned()),
+        (Some(expected), Err(payload)) => match panic_mismatch(expected, payload.as_ref()) {
+            None => End::Passed(R::passed()),
+            Some(message) => End::Wrong(message),
+        },
+    }
+}
+
+/// Why a panic does not satisfy `#[should_panic(expected = ...)]`, in libtest's words; `None`
+/// when it does. As libtest: a substring match on a `&str` or `String` payload.
+fn panic_mismatch(expected: Option<&str>, payload: &(dyn Any + Send)) -> Option<String> {
+    let expected = expected?;
+    let message = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied());
+    match message {
+        Some(message) if message.contains(expected) => None,
+        Some(message) => Some(format!(
+            "panic did not contain expected string\n      panic message: {message:?}\n \
+             expected substring: {expected:?}"
+        )),
+        None => Some(format!(
+            "expected panic with string value,\n found non-string value: {:?}\n     \
+             expected substring: {expected:?}",
+            payload.type_id()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::catch_unwind;
+
+    use super::*;
+
+    fn panicking<R>(payload: impl Any + Send) -> std::thread::Result<R> {
+        Err(Box::new(payload))
+    }
+
+    fn verdict(end: End<()>) -> Result<(), String> {
+        match end {
+            End::Passed(()) => Ok(()),
+            End::Failed(()) => Err("failed".to_owned()),
+            End::Panicked(_) => Err("panicked".to_owned()),
+            End::Wrong(message) => Err(message),
+        }
+    }
+
+    #[test]
+    fn without_should_panic_a_panic_goes_on() {
+        assert_eq!(verdict(judge(None, Ok(()))), Ok(()));
+        assert_eq!(
+            verdict(judge(None, panicking("boom"))),
+            Err("panicked".to_owned())
+        );
+        assert!(matches!(
+            judge::<Result<(), ()>>(None, Ok(Err(()))),
+            End::Failed(Err(()))
+        ));
+    }
+
+    #[test]
+    fn any_panic_of_the_body_satisfies_a_bare_should_panic() {
+        assert_eq!(verdict(judge(Some(None), panicking("boom"))), Ok(()));
+        assert_eq!(verdict(judge(Some(None), panicking(7_u8))), Ok(()));
+        assert!(matches!(
+            judge::<Result<(), ()>>(Some(None), panicking("boom")),
+            End::Passed(Ok(()))
+        ));
+    }
+
+    #[test]
+    fn a_returning_body_does_not_satisfy_should_panic() {
+        assert_eq!(
+            verdict(judge(Some(None), Ok(()))),
+            Err("test did not panic as expected".to_owned())
+        );
+        // An `Err` is no panic either.
+        assert!(matches!(
+            judge::<Result<(), ()>>(Some(None), Ok(Err(()))),
+            End::Wrong(_)
+        ));
+    }
+
+    #[test]
+    fn expected_is_a_substring_of_a_string_payload() {
+        let expected = Some(Some("divide by zero"));
+        assert_eq!(
+            verdict(judge(expected, panicking("attempt to divide by zero"))),
+            Ok(())
+        );
+        let formatted = catch_unwind(|| panic!("attempt to {} by zero", "divide"));
+        assert_eq!(verdict(judge(expected, formatted)), Ok(()));
+        assert_eq!(
+            verdict(judge(expected, panicking("overflow"))),
+            Err(
+                "panic did not contain expected string\n      panic message: \"overflow\"\n \
+                 expected substring: \"divide by zero\""
+                    .to_owned()
+            )
+        );
+        let other = verdict(judge(expected, panicking(7_u8))).unwrap_err();
+        assert!(
+            other.starts_with("expected panic with string value,\n found non-string value: "),
+            "{other}"
+        );
     }
 }
 

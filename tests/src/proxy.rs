@@ -71,6 +71,11 @@ pub enum Fault {
         path_prefix: String,
         delay: std::time::Duration,
     },
+    /// Forward matching requests and relay the daemon's response headers and the first chunk
+    /// of its body, then nothing more, keeping the connection open: a stream that stalls
+    /// mid-way, as a pull from a registry that stopped answering does. Past the headers, so a
+    /// client's request timeout does not end it.
+    StallBody { method: String, path_prefix: String },
     /// Answer matching requests with 200 and this JSON body, without forwarding them: a
     /// daemon of another kind (Podman, an old engine) as far as that endpoint is concerned.
     Respond {
@@ -345,6 +350,16 @@ async fn handle(
         }
     }
 
+    if let Fault::StallBody {
+        method: m,
+        path_prefix,
+    } = &fault
+    {
+        if matches(m, path_prefix, &method, &path) {
+            return Ok(stall_after_first_chunk(response));
+        }
+    }
+
     if response.status() == StatusCode::SWITCHING_PROTOCOLS {
         let upstream_upgrade = hyper::upgrade::on(&mut response);
         tokio::spawn(async move {
@@ -368,6 +383,16 @@ async fn handle(
         }
     }
     Ok(response.map(BodyExt::boxed_unsync))
+}
+
+/// `response` with only the first frame of its body relayed, and then a body that never ends.
+fn stall_after_first_chunk(response: Response<Incoming>) -> Response<ProxyBody> {
+    response.map(|body| {
+        let frames = BodyStream::new(body)
+            .take(1)
+            .chain(futures_util::stream::pending());
+        StreamBody::new(frames).boxed_unsync()
+    })
 }
 
 fn matches(fault_method: &str, prefix: &str, method: &str, path: &str) -> bool {

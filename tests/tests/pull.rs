@@ -1,9 +1,12 @@
 //! `image = "..."` alone pulls a missing image, from a registry this test starts on loopback
 //! (Debian's `docker-registry`), so the suite needs no public registry.
 
+use std::time::{Duration, Instant};
+
 use dockside::{BuildSpec, Image};
 use dockside_tests::child;
 use dockside_tests::docker_cli;
+use dockside_tests::proxy::{local_daemon_socket, DockerProxy, Fault};
 use dockside_tests::registry::Registry;
 
 #[test]
@@ -68,8 +71,63 @@ fn a_missing_base_image_is_pulled_before_the_build() {
     docker_cli::docker_ok(&["image", "rm", &base_ref]);
 }
 
+/// A pull whose stream stalls after the daemon's first answer (a registry that stopped
+/// answering) ends at `DOCKSIDE_IMAGE_TIMEOUT`, naming the image and the variable. The stall is
+/// made by the proxy, past the response headers, where bollard's request timeout no longer
+/// applies; the child is killed if it still waits after 60 s.
 #[test]
-#[ignore = "run by docker_hub_images_come_from_the_mirror"]
+fn a_stalled_pull_ends_at_the_image_timeout() {
+    let Some(registry) = Registry::start() else {
+        return;
+    };
+    let (reference, _) = registry.publish_fixture(&format!("dockside/stalled:{}", child::nonce()));
+    let proxy = DockerProxy::start(&local_daemon_socket()).unwrap();
+    proxy.inject(Fault::StallBody {
+        method: "POST".to_owned(),
+        path_prefix: "/images/create".to_owned(),
+    });
+    let host = proxy.docker_host();
+    let started = Instant::now();
+    let mut spawned = child::spawn(
+        child::RESOLVE,
+        &[
+            ("DOCKER_HOST", host.as_str()),
+            (child::REFERENCE, reference.as_str()),
+            ("DOCKSIDE_IMAGE_TIMEOUT", "3s"),
+        ],
+    );
+    while spawned.try_wait().expect("poll the child").is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = spawned.kill();
+            let run = child::finish(spawned);
+            panic!(
+                "the pull still waited after 60 s; killed it:\n{}",
+                run.output()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let elapsed = started.elapsed();
+    let run = child::finish(spawned);
+    // The daemon may finish the pull on its own once asked; nothing may keep the image.
+    if docker_cli::image_exists(&reference) {
+        docker_cli::docker_ok(&["image", "rm", &reference]);
+    }
+    let output = run.output();
+    assert!(!run.passed(), "the child passed:\n{output}");
+    assert_eq!(proxy.count("POST", "/images/create"), 1, "{output}");
+    assert!(
+        output.contains(&format!(
+            "pulling image {reference} did not finish within 3s; \
+             DOCKSIDE_IMAGE_TIMEOUT sets this limit"
+        )),
+        "{output}"
+    );
+    assert!(elapsed < Duration::from_secs(30), "{elapsed:?}:\n{output}");
+}
+
+#[test]
+#[ignore = "run by the tests that resolve an image in a fresh process"]
 fn child_resolve() {
     child::resolve_from_env();
 }

@@ -7,7 +7,9 @@
 
 use std::time::{Duration, Instant};
 
-use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum, Health, HealthStatusEnum};
+use bollard::models::{
+    ContainerInspectResponse, ContainerStateStatusEnum, Health, HealthStatusEnum,
+};
 use bollard::query_parameters::InspectContainerOptions;
 use bollard::Docker;
 use regex::Regex;
