@@ -240,6 +240,16 @@ fn panic_mismatch(expected: Option<&str>, payload: &(dyn Any + Send)) -> Option<
     }
 }
 
+/// Fails the test whose set-up failed. The report names the test and says what failed first;
+/// `resume_unwind` skips the panic hook, so no "panicked at" line points into dockside (the
+/// fault is in the test's containers, not at a line of ours). The payload is the report, for
+/// `#[should_panic(expected = "...")]` and for runners that print it.
+fn setup_failed(test: &str, error: &Error) -> ! {
+    let report = format!("dockside: setting up test {test} failed: {error}");
+    eprintln!("{report}");
+    resume_unwind(Box::new(report))
+}
+
 #[cfg(test)]
 mod tests {
     use std::panic::catch_unwind;
@@ -318,14 +328,4 @@ mod tests {
             "{other}"
         );
     }
-}
-
-/// Fails the test whose set-up failed. The report names the test and says what failed first;
-/// `resume_unwind` skips the panic hook, so no "panicked at" line points into dockside (the
-/// fault is in the test's containers, not at a line of ours). The payload is the report, for
-/// `#[should_panic(expected = "...")]` and for runners that print it.
-fn setup_failed(test: &str, error: &Error) -> ! {
-    let report = format!("dockside: setting up test {test} failed: {error}");
-    eprintln!("{report}");
-    resume_unwind(Box::new(report))
 }
