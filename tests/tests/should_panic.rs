@@ -81,7 +81,7 @@ fn assert_contains(output: &str, expected: &str) {
 fn a_body_that_panics_as_expected_passes_without_a_log_dump_or_kept_container() {
     for name in ["child_should_panic", "child_should_panic_at_all"] {
         let (run, pid) = run_child(name, "panic", &[("DOCKSIDE_KEEP", "on-failure")]);
-        let left = owned::containers_owned_by(pid);
+        let left = owned::containers_left_by(pid);
         for id in &left {
             docker_cli::remove_container(id);
         }
@@ -104,7 +104,7 @@ fn a_body_that_returns_fails_a_should_panic_test() {
         &output,
         "should_panic::child_should_panic: test did not panic as expected",
     );
-    assert_eq!(owned::containers_owned_by(pid), Vec::<String>::new());
+    assert_eq!(owned::containers_left_by(pid), Vec::<String>::new());
 }
 
 #[test]
@@ -149,7 +149,7 @@ fn a_readiness_timeout_does_not_satisfy_should_panic() {
     assert!(!run.passed(), "the child passed:\n{output}");
     assert!(!output.contains("container-id="), "the body ran:\n{output}");
     assert_contains(&output, "was not ready after");
-    assert_eq!(owned::containers_owned_by(pid), Vec::<String>::new());
+    assert_eq!(owned::containers_left_by(pid), Vec::<String>::new());
 }
 
 // ---- skipped ----
@@ -194,8 +194,15 @@ fn child_probe_panics(
 fn a_panic_during_set_up_removes_the_containers_and_network_made_so_far() {
     let run = child::run("child_probe_panics", &[]);
     let label = "label=dockside.test=should_panic::child_probe_panics";
-    let containers = docker_ok(&["ps", "--all", "--quiet", "--filter", label]);
-    let networks = docker_ok(&["network", "ls", "--quiet", "--filter", label]);
+    let (containers, networks) = owned::after_removal(
+        || {
+            (
+                docker_ok(&["ps", "--all", "--quiet", "--filter", label]),
+                docker_ok(&["network", "ls", "--quiet", "--filter", label]),
+            )
+        },
+        |(containers, networks)| containers.is_empty() && networks.is_empty(),
+    );
     for id in containers.lines() {
         docker_cli::remove_container(id);
     }
