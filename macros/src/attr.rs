@@ -319,17 +319,29 @@ fn entry_key(path: &Path) -> syn::Result<Ident> {
 }
 
 fn unknown_key(key: &Ident, top_level: bool) -> Error {
-    let mut accepted: Vec<String> = KEYS.iter().map(|k| format!("`{}`", k.name)).collect();
+    let mut accepted: Vec<&str> = KEYS.iter().map(|k| k.name).collect();
     if top_level {
-        accepted.push("`crate`".to_owned());
+        accepted.push("crate");
     }
-    Error::new(
-        key.span(),
-        format!(
-            "unknown argument `{key}`; expected one of {}",
-            accepted.join(", ")
-        ),
-    )
+    let written = key.to_string();
+    // A typo is the usual cause: name the one key it is close to rather than all of them. Optimal
+    // string alignment counts a swap of two letters (`imgae`) as one edit.
+    let closest = accepted
+        .iter()
+        .map(|name| (strsim::osa_distance(&written, name), *name))
+        .filter(|(distance, name)| *distance <= (name.len() / 3).max(1))
+        .min_by_key(|(distance, _)| *distance);
+    let message = match closest {
+        Some((_, name)) => format!("unknown argument `{written}`; did you mean `{name}`?"),
+        None => {
+            let listed: Vec<String> = accepted.iter().map(|name| format!("`{name}`")).collect();
+            format!(
+                "unknown argument `{written}`; expected one of {}",
+                listed.join(", ")
+            )
+        }
+    };
+    Error::new(key.span(), message)
 }
 
 /// The tokens up to the next comma at this level (token trees keep brackets whole).
@@ -600,6 +612,16 @@ mod tests {
         assert!(!args.container.given);
         let (args, errors) = parse(TokenStream::new());
         assert!(errors.is_empty() && !args.container.given && args.krate.is_none());
+    }
+
+    #[test]
+    fn a_misspelt_key_gets_the_closest_one() {
+        let (_, errors) = parse(quote!(imgae = "x"));
+        assert_eq!(errors, ["unknown argument `imgae`; did you mean `image`?"]);
+        let (_, errors) = parse(quote!(prots = [80]));
+        assert_eq!(errors, ["unknown argument `prots`; did you mean `ports`?"]);
+        let (_, errors) = parse(quote!(crat = "x"));
+        assert_eq!(errors, ["unknown argument `crat`; did you mean `crate`?"]);
     }
 
     #[test]
