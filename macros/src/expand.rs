@@ -454,7 +454,7 @@ mod tests {
         let expected = quote! {
             // Parsing errors first, then the checks'.
             ::core::compile_error! { "port 0 is out of range: expected 1 to 65535" }
-            ::core::compile_error! { "invalid image reference `Foo/bar`: repository name must be lowercase" }
+            ::core::compile_error! { "invalid image reference `Foo/bar`: repository name must be lowercase; did you mean `foo/bar`?" }
             ::core::compile_error! { "`#[container(...)]` cannot be combined with container arguments in `#[docker_test(...)]`" }
             async fn t(web: Container) {}
         };

@@ -221,9 +221,15 @@ fn check_value(arg: &Arg, manifest_dir: Option<&Path>, errors: &mut Errors) {
         (Kind::Image, Value::Str(image)) => {
             let text = image.value();
             if let Err(reason) = dockside_syntax::parse_reference(&text) {
+                let hint = match reason {
+                    dockside_syntax::ReferenceError::Uppercase => lowercase_name(&text)
+                        .map(|name| format!("; did you mean `{name}`?"))
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                };
                 errors.at(
                     image.span(),
-                    format!("invalid image reference `{text}`: {reason}"),
+                    format!("invalid image reference `{text}`: {reason}{hint}"),
                 );
             }
         }
@@ -433,12 +439,42 @@ fn check_combination(args: &ContainerArgs, errors: &mut Errors) {
         let listed = args.get("ports").map_or(&[][..], ports);
         if !listed.iter().any(|listed| listed.number == port.number) {
             let number = port.number;
+            let all: Vec<String> = listed
+                .iter()
+                .map(|listed| listed.number)
+                .chain([number])
+                .map(|n| n.to_string())
+                .collect();
             errors.at(
                 port.span,
-                format!("wait port {number} is not in `ports`; add it, like `ports = [{number}]`"),
+                format!(
+                    "wait port {number} is not in `ports`; add it: `ports = [{}]`",
+                    all.join(", ")
+                ),
             );
         }
     }
+}
+
+/// `text` with its repository name in lower case (the tag and digest kept as written), when
+/// that is a valid reference: the form to suggest for `Foo/bar:Latest`.
+fn lowercase_name(text: &str) -> Option<String> {
+    let (name, digest) = match text.split_once('@') {
+        Some((name, digest)) => (name, Some(digest)),
+        None => (text, None),
+    };
+    let slash = name.rfind('/').map_or(0, |i| i + 1);
+    let (repository, tag) = match name[slash..].find(':') {
+        Some(colon) => name.split_at(slash + colon),
+        None => (name, ""),
+    };
+    let mut candidate = repository.to_lowercase() + tag;
+    if let Some(digest) = digest {
+        candidate = format!("{candidate}@{digest}");
+    }
+    dockside_syntax::parse_reference(&candidate)
+        .is_ok()
+        .then_some(candidate)
 }
 
 #[cfg(test)]
@@ -530,7 +566,7 @@ mod tests {
                     fn t(db: Pg) {}
                 )
             ),
-            ["invalid image reference `Pg`: repository name must be lowercase"]
+            ["invalid image reference `Pg`: repository name must be lowercase; did you mean `pg`?"]
         );
         // `Container` (by any path) needs its settings.
         assert_eq!(
@@ -639,11 +675,11 @@ mod tests {
     fn wait_ports_must_be_published() {
         assert_eq!(
             one_param(quote!(image = "a", ports = [80], wait = port(81))),
-            ["wait port 81 is not in `ports`; add it, like `ports = [81]`"]
+            ["wait port 81 is not in `ports`; add it: `ports = [80, 81]`"]
         );
         assert_eq!(
             one_param(quote!(image = "a", wait = http(80, "/"))),
-            ["wait port 80 is not in `ports`; add it, like `ports = [80]`"]
+            ["wait port 80 is not in `ports`; add it: `ports = [80]`"]
         );
     }
 
