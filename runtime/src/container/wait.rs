@@ -70,6 +70,13 @@ pub(crate) async fn until_ready(
             if pending.is_empty() {
                 return Ok(());
             }
+            // An exit wait's earlier answer ("still running") is stale now: the exit code says
+            // how it ended.
+            for item in &mut pending {
+                if matches!(item.wait, Wait::Exit(_)) {
+                    item.last = None;
+                }
+            }
             let awaited = describe(&pending);
             return Err(not_ready(
                 docker,
