@@ -15,6 +15,7 @@ pub mod docker_cli;
 pub mod fixture;
 pub mod http;
 pub mod isolated;
+pub mod net;
 pub mod owned;
 pub mod proxy;
 pub mod registry;

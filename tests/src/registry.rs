@@ -1,10 +1,8 @@
 //! A registry the suite starts on loopback (Debian's `docker-registry`), optionally protected by
 //! a password (apache2-utils' `htpasswd`), so pull tests need no public registry.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use dockside::{BuildSpec, Image};
 
@@ -52,11 +50,7 @@ impl Registry {
         if !crate::require::program(program, "DOCKSIDE_TEST_REQUIRE_REGISTRY", "docker-registry") {
             return None;
         }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::net::free_loopback_port();
         let storage = tempfile::tempdir().unwrap();
         let config = storage.path().join("config.yml");
         let mut yaml = format!(
@@ -85,20 +79,8 @@ impl Registry {
             login: login.map(|l| (l.user.to_owned(), l.password.to_owned())),
             storage,
         };
-        registry.wait_until_up();
+        crate::net::wait_until_listening(port, "the registry");
         Some(registry)
-    }
-
-    fn wait_until_up(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(&self.address).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "the registry did not start on {}",
-                self.address
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
     }
 
     /// Pushes the fixture base image to this registry as `path` and returns the full reference

@@ -3,10 +3,8 @@
 //! reached over TCP on loopback (`socat` in front of the local socket) publishes on 127.0.0.1
 //! and readiness works without the unix socket.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use dockside::{docker_test, BuildSpec, Container, Image};
 use dockside_tests::child::{self, ChildRun};
@@ -116,11 +114,7 @@ impl TcpDaemon {
         if !dockside_tests::require::program("socat", "DOCKSIDE_TEST_REQUIRE_REGISTRY", "socat") {
             return None;
         }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = dockside_tests::net::free_loopback_port();
         let process = Command::new("socat")
             .arg(format!("TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr"))
             .arg(format!("UNIX-CONNECT:{}", local_daemon_socket().display()))
@@ -128,11 +122,7 @@ impl TcpDaemon {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "socat did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        dockside_tests::net::wait_until_listening(port, "socat");
         Some(TcpDaemon { process, port })
     }
 }
