@@ -13,21 +13,30 @@ pub fn exists(id: &str) -> bool {
 /// Containers (running or not) whose `dockside.owner` label names process `pid` (its third
 /// `/`-separated part).
 pub fn containers_owned_by(pid: u32) -> Vec<String> {
-    docker_ok(&[
-        "ps",
-        "--all",
-        "--no-trunc",
+    owned_by(&["ps", "--all", "--no-trunc"], pid)
+}
+
+/// Networks whose `dockside.owner` label names process `pid`.
+pub fn networks_owned_by(pid: u32) -> Vec<String> {
+    owned_by(&["network", "ls", "--no-trunc"], pid)
+}
+
+/// The ids a `docker ... ls`-style `list` command prints for dockside objects owned by `pid`.
+fn owned_by(list: &[&str], pid: u32) -> Vec<String> {
+    let mut args = list.to_vec();
+    args.extend([
         "--filter",
         "label=dockside.managed=true",
         "--format",
         "{{.ID}} {{.Label \"dockside.owner\"}}",
-    ])
-    .lines()
-    .filter_map(|line| {
-        let (id, owner) = line.split_once(' ')?;
-        (owner.split('/').nth(2) == Some(pid.to_string().as_str())).then(|| id.to_owned())
-    })
-    .collect()
+    ]);
+    docker_ok(&args)
+        .lines()
+        .filter_map(|line| {
+            let (id, owner) = line.split_once(' ')?;
+            (owner.split('/').nth(2) == Some(pid.to_string().as_str())).then(|| id.to_owned())
+        })
+        .collect()
 }
 
 /// How long removal may take after a test's process has ended: a detached courier process of

@@ -7,42 +7,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use dockside::{docker_test, Container};
-use dockside_tests::docker_cli::{self, docker, docker_ok};
-use dockside_tests::owned::after_removal;
+use dockside_tests::docker_cli::{self, docker_ok};
+use dockside_tests::owned::{after_removal, containers_owned_by, exists, networks_owned_by};
 use dockside_tests::{child, http};
-
-/// Containers (running or not) whose `dockside.owner` label names process `pid`.
-fn containers_owned_by(pid: u32) -> Vec<String> {
-    owned_by(&["ps", "--all", "--no-trunc"], pid)
-}
-
-/// Networks whose `dockside.owner` label names process `pid`.
-fn networks_owned_by(pid: u32) -> Vec<String> {
-    owned_by(&["network", "ls", "--no-trunc"], pid)
-}
-
-fn owned_by(list: &[&str], pid: u32) -> Vec<String> {
-    let mut args = list.to_vec();
-    args.extend([
-        "--filter",
-        "label=dockside.managed=true",
-        "--format",
-        "{{.ID}} {{.Label \"dockside.owner\"}}",
-    ]);
-    docker_ok(&args)
-        .lines()
-        .filter_map(|line| {
-            let (id, owner) = line.split_once(' ')?;
-            (owner.split('/').nth(2) == Some(pid.to_string().as_str())).then(|| id.to_owned())
-        })
-        .collect()
-}
-
-fn exists(id: &str) -> bool {
-    docker(&["inspect", "--format", "{{.Id}}", id])
-        .status
-        .success()
-}
 
 /// Polls `condition` every 100 ms until it holds, panicking with `what` after `limit`.
 fn eventually<T>(limit: Duration, what: &str, mut condition: impl FnMut() -> Option<T>) -> T {
