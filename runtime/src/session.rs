@@ -57,7 +57,7 @@ impl Session {
             .map(|c| {
                 c.image_source(spec.manifest_dir)
                     .ok_or_else(|| Error::Start {
-                        image: String::new(),
+                        image: "(none given)".to_owned(),
                         message: format!(
                             "container `{}` names neither an image nor a dockerfile",
                             c.name()
