@@ -39,5 +39,6 @@ pub fn expand_attribute(
         args,
         item,
         Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))),
+        None,
     )
 }

@@ -35,19 +35,28 @@ pub(crate) struct Arg {
 /// A parsed value; which variant a key gets follows from its [`Kind`].
 pub(crate) enum Value {
     Str(LitStr),
+    /// String literals (`tmpfs` paths).
     List(Vec<LitStr>),
+    /// Expressions, evaluated when the test runs (`cmd` items); the list's span for messages.
+    Exprs(Vec<Expr>),
     Pairs(Vec<Pair>),
     Ports(Vec<Port>),
-    Wait(Wait),
+    /// Every wait `wait = ...` names (`all(...)` lists several).
+    Waits(Vec<Wait>),
     Millis(u64),
     Bytes(u64),
     /// Each mount with the literal it was written in, for spans.
     Mounts(Vec<(LitStr, Mount)>),
 }
 
-/// `#[docker_test(...)]`: the runtime's path and the container arguments given at top level.
+/// `#[docker_test(...)]`: the runtime's path, the runtime flavour and the container arguments
+/// given at top level.
 pub(crate) struct TestArgs {
     pub(crate) krate: Option<Path>,
+    /// `flavor = "..."`, with the key for messages.
+    pub(crate) flavor: Option<(Ident, LitStr)>,
+    /// `worker_threads = N`, with the key for messages.
+    pub(crate) worker_threads: Option<(Ident, LitInt)>,
     pub(crate) container: ContainerArgs,
 }
 
@@ -63,11 +72,12 @@ pub(crate) struct ContainerArgs {
     pub(crate) args: Vec<Arg>,
 }
 
-/// `NAME = "value"` inside `env(...)`, `labels(...)` or `build_arg(...)`. A name written as
-/// an identifier is kept as a string literal with the identifier's span.
+/// `NAME = value` inside `env(...)`, `labels(...)` or `build_arg(...)`. A name written as an
+/// identifier is kept as a string literal with the identifier's span; the value is any
+/// expression, evaluated when the test runs.
 pub(crate) struct Pair {
     pub(crate) key: LitStr,
-    pub(crate) value: LitStr,
+    pub(crate) value: Expr,
 }
 
 #[derive(Clone, Copy)]
@@ -79,24 +89,40 @@ pub(crate) struct Port {
 /// `wait = ...`: what makes the container ready.
 pub(crate) enum Wait {
     Port(Port),
-    Log(LitStr),
+    /// The pattern, and `times = N` when given.
+    Log(LitStr, Option<LitInt>),
     Healthy,
     Http(Port, LitStr),
     Custom(Path),
     Exit(LitInt),
+    /// The command's items, and the `exec` keyword for messages.
+    Exec(Vec<Expr>, Ident),
 }
 
 /// Parses the arguments of `#[docker_test(...)]`.
 pub(crate) fn test_args(tokens: TokenStream, errors: &mut Errors) -> TestArgs {
-    let mut krate = None;
+    let (mut krate, mut flavor, mut worker_threads) = (None, None, None);
     let mut container = ContainerArgs::new(Span::call_site());
     let found = parse_entries(tokens, |ident, meta, errors| {
+        let once = |set: bool, errors: &mut Errors| {
+            if set {
+                errors.at(ident.span(), format!("`{ident}` set more than once"));
+            }
+        };
         if ident == "crate" {
             let path = crate_path(meta, ident)?;
-            match krate {
-                Some(_) => errors.at(ident.span(), "`crate` set more than once"),
-                None => krate = Some(path),
-            }
+            once(krate.is_some(), errors);
+            krate.get_or_insert(path);
+            Ok(())
+        } else if ident == "flavor" {
+            let word = string(meta, ident)?;
+            once(flavor.is_some(), errors);
+            flavor.get_or_insert((ident.clone(), word));
+            Ok(())
+        } else if ident == "worker_threads" {
+            let count = syn::parse2(value(meta, ident)?)?;
+            once(worker_threads.is_some(), errors);
+            worker_threads.get_or_insert((ident.clone(), count));
             Ok(())
         } else if container.entry(ident, meta, errors)? {
             Ok(())
@@ -106,7 +132,12 @@ pub(crate) fn test_args(tokens: TokenStream, errors: &mut Errors) -> TestArgs {
     });
     container.malformed = !found.is_empty();
     errors.append(found);
-    TestArgs { krate, container }
+    TestArgs {
+        krate,
+        flavor,
+        worker_threads,
+        container,
+    }
 }
 
 /// The function's `#[should_panic]`: `Some(expected)` when it has one, `expected` holding the
@@ -220,10 +251,10 @@ pub(crate) fn container_args(
     let found = parse_entries(tokens, |ident, meta, errors| {
         if args.entry(ident, meta, errors)? {
             Ok(())
-        } else if ident == "crate" {
+        } else if TEST_KEYS.contains(&ident.to_string().as_str()) {
             Err(Error::new(
                 ident.span(),
-                "`crate` goes in `#[docker_test(...)]`, not in `#[container(...)]`",
+                format!("`{ident}` goes in `#[docker_test(...)]`, not in `#[container(...)]`"),
             ))
         } else {
             Err(unknown_key(ident, false))
@@ -268,11 +299,12 @@ impl ContainerArgs {
             | Kind::Text
             | Kind::AbsolutePath
             | Kind::Choice(..) => Value::Str(string(meta, ident)?),
-            Kind::Command | Kind::Strings | Kind::Paths => Value::List(strings(meta, ident)?),
+            Kind::Command | Kind::Strings => Value::Exprs(list(meta, ident, "\"a\", \"b\"")?),
+            Kind::Paths => Value::List(literals(list(meta, ident, "\"/tmp\"")?, errors)),
             Kind::Mounts => Value::Mounts(mounts(meta, ident, errors)?),
             Kind::Pairs(_) => Value::Pairs(pairs(meta, ident)?),
             Kind::Ports => Value::Ports(ports(meta, ident, errors)?),
-            Kind::Wait => Value::Wait(syn::parse2(value(meta, ident)?)?),
+            Kind::Wait => Value::Waits(Parser::parse2(waits, value(meta, ident)?)?),
             Kind::Duration => Value::Millis(duration(meta, ident)?),
             Kind::Size => Value::Bytes(size(meta, ident)?),
         };
@@ -318,10 +350,13 @@ fn entry_key(path: &Path) -> syn::Result<Ident> {
         .ok_or_else(|| Error::new_spanned(path, "expected an argument name, like `image`"))
 }
 
+/// The keys of the test rather than of a container: only in `#[docker_test(...)]`.
+const TEST_KEYS: [&str; 3] = ["crate", "flavor", "worker_threads"];
+
 fn unknown_key(key: &Ident, top_level: bool) -> Error {
     let mut accepted: Vec<&str> = KEYS.iter().map(|k| k.name).collect();
     if top_level {
-        accepted.push("crate");
+        accepted.extend(TEST_KEYS);
     }
     let written = key.to_string();
     // A typo is the usual cause: name the one key it is close to rather than all of them. Optimal
@@ -374,38 +409,57 @@ fn value(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<TokenStream> {
 }
 
 fn string(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<LitStr> {
-    syn::parse2(value(meta, key)?)
+    let tokens = value(meta, key)?;
+    syn::parse2(tokens.clone()).map_err(|error| match syn::parse2::<LitInt>(tokens) {
+        // A duration's unit is the usual omission: `startup_timeout = 5`.
+        Ok(number) if keys::find(&key.to_string()).is_some_and(|k| k.kind == Kind::Duration) => {
+            Error::new(
+                number.span(),
+                format!("expected a duration string with a unit, like `{key} = \"{number}s\"`"),
+            )
+        }
+        _ => error,
+    })
 }
 
-/// `key = ["a", "b"]`.
-fn strings(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<Vec<LitStr>> {
+/// `key = [a, b]`: the elements as expressions, for the caller to read.
+fn list(meta: &ParseNestedMeta, key: &Ident, example: &str) -> syn::Result<Vec<Expr>> {
+    let tokens = value(meta, key)?;
+    bracketed_exprs(tokens, &format!("a list, like `{key} = [{example}]`"))
+}
+
+/// `[a, b]` alone; `expected` names what to write instead of anything else.
+fn bracketed_exprs(tokens: TokenStream, expected: &str) -> syn::Result<Vec<Expr>> {
     let list = |input: ParseStream| {
-        expect_list(input, key, "\"a\", \"b\"")?;
-        let content;
-        bracketed!(content in input);
-        Punctuated::<LitStr, Token![,]>::parse_terminated(&content)
-    };
-    Ok(list.parse2(value(meta, key)?)?.into_iter().collect())
-}
-
-fn expect_list(input: ParseStream, key: &Ident, example: &str) -> syn::Result<()> {
-    if input.peek(token::Bracket) {
-        Ok(())
-    } else {
-        Err(input.error(format!("expected a list, like `{key} = [{example}]`")))
-    }
-}
-
-/// `ports = [8080, 5432]`; each bad element is its own error.
-fn ports(meta: &ParseNestedMeta, key: &Ident, errors: &mut Errors) -> syn::Result<Vec<Port>> {
-    let list = |input: ParseStream| {
-        expect_list(input, key, "8080, 5432")?;
+        if !input.peek(token::Bracket) {
+            return Err(input.error(format!("expected {expected}")));
+        }
         let content;
         bracketed!(content in input);
         Punctuated::<Expr, Token![,]>::parse_terminated(&content)
     };
-    let elements = list.parse2(value(meta, key)?)?;
-    Ok(elements
+    Ok(list.parse2(tokens)?.into_iter().collect())
+}
+
+/// The string literals among `elements`; each other element is its own error.
+fn literals(elements: Vec<Expr>, errors: &mut Errors) -> Vec<LitStr> {
+    elements
+        .into_iter()
+        .filter_map(|element| match element {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(lit), ..
+            }) => Some(lit),
+            other => {
+                errors.push(Error::new_spanned(other, "expected a string literal"));
+                None
+            }
+        })
+        .collect()
+}
+
+/// `ports = [8080, 5432]`; each bad element is its own error.
+fn ports(meta: &ParseNestedMeta, key: &Ident, errors: &mut Errors) -> syn::Result<Vec<Port>> {
+    Ok(list(meta, key, "8080, 5432")?
         .iter()
         .filter_map(|element| port(element).map_err(|error| errors.push(error)).ok())
         .collect())
@@ -468,7 +522,8 @@ fn mounts(
     key: &Ident,
     errors: &mut Errors,
 ) -> syn::Result<Vec<(LitStr, Mount)>> {
-    Ok(strings(meta, key)?
+    let elements = list(meta, key, "\"fixtures/data:/data:ro\"")?;
+    Ok(literals(elements, errors)
         .into_iter()
         .filter_map(|lit| match dockside_syntax::parse_mount(&lit.value()) {
             Ok(mount) => Some((lit, mount)),
@@ -532,38 +587,64 @@ impl syn::parse::Parse for Pair {
     }
 }
 
-impl syn::parse::Parse for Wait {
-    fn parse(input: ParseStream) -> syn::Result<Self> {
-        const EXPECTED: &str =
-            "expected `port(..)`, `log(..)`, `healthy`, `http(..)`, `custom(..)` or `exit(..)`";
-        let kind = Ident::parse_any(input).map_err(|error| Error::new(error.span(), EXPECTED))?;
-        match kind.to_string().as_str() {
-            "healthy" => Ok(Wait::Healthy),
-            "port" => in_parens(input, &kind, "port(8080)", |content| {
-                port_number(&content.parse()?).map(Wait::Port)
-            }),
-            "log" => in_parens(input, &kind, "log(\"ready\")", |content| {
-                content.parse().map(Wait::Log)
-            }),
-            "http" => in_parens(input, &kind, "http(8080, \"/health\")", |content| {
-                let port = port_number(&content.parse()?)?;
-                content.parse::<Token![,]>()?;
-                Ok(Wait::Http(port, content.parse()?))
-            }),
-            "custom" => in_parens(input, &kind, "custom(path::to::probe)", |content| {
-                Path::parse_mod_style(content).map(Wait::Custom)
-            }),
-            "exit" => in_parens(input, &kind, "exit(0)", |content| {
-                let code: LitInt = content.parse()?;
-                code.base10_parse::<i32>()?;
-                Ok(Wait::Exit(code))
-            }),
-            _ => Err(Error::new(
+/// `wait = ...`: one wait, or `all(...)` of several (nested `all`s flatten).
+fn waits(input: ParseStream) -> syn::Result<Vec<Wait>> {
+    const EXPECTED: &str = "expected `port(..)`, `log(..)`, `healthy`, `http(..)`, `custom(..)`, \
+                            `exit(..)`, `exec([..])` or `all(..)`";
+    let kind = Ident::parse_any(input).map_err(|error| Error::new(error.span(), EXPECTED))?;
+    let one = match kind.to_string().as_str() {
+        "healthy" => Wait::Healthy,
+        "all" => {
+            let all = in_parens(input, &kind, "all(port(5432), log(\"ready\"))", |content| {
+                Punctuated::<Vec<Wait>, Token![,]>::parse_terminated_with(content, waits)
+            })?;
+            if all.is_empty() {
+                return Err(Error::new(kind.span(), "`all(..)` needs at least one wait"));
+            }
+            return Ok(all.into_iter().flatten().collect());
+        }
+        "port" => in_parens(input, &kind, "port(8080)", |content| {
+            port_number(&content.parse()?).map(Wait::Port)
+        })?,
+        "log" => in_parens(input, &kind, "log(\"ready\", times = 2)", |content| {
+            let pattern = content.parse()?;
+            let mut times = None;
+            if content.parse::<Option<Token![,]>>()?.is_some() && !content.is_empty() {
+                let option: Ident = content.parse()?;
+                if option != "times" {
+                    return Err(Error::new(option.span(), "expected `times = N`"));
+                }
+                content.parse::<Token![=]>()?;
+                times = Some(content.parse()?);
+            }
+            Ok(Wait::Log(pattern, times))
+        })?,
+        "http" => in_parens(input, &kind, "http(8080, \"/health\")", |content| {
+            let port = port_number(&content.parse()?)?;
+            content.parse::<Token![,]>()?;
+            Ok(Wait::Http(port, content.parse()?))
+        })?,
+        "custom" => in_parens(input, &kind, "custom(path::to::probe)", |content| {
+            Path::parse_mod_style(content).map(Wait::Custom)
+        })?,
+        "exit" => in_parens(input, &kind, "exit(0)", |content| {
+            let code: LitInt = content.parse()?;
+            code.base10_parse::<i32>()?;
+            Ok(Wait::Exit(code))
+        })?,
+        "exec" => in_parens(input, &kind, "exec([\"pg_isready\"])", |content| {
+            let items =
+                bracketed_exprs(content.parse()?, "a command, like `exec([\"pg_isready\"])`")?;
+            Ok(Wait::Exec(items, kind.clone()))
+        })?,
+        _ => {
+            return Err(Error::new(
                 kind.span(),
                 format!("unknown wait `{kind}`; {EXPECTED}"),
-            )),
+            ))
         }
-    }
+    };
+    Ok(vec![one])
 }
 
 /// The parenthesized arguments of a wait kind, parsed with `parse` and fully consumed.
@@ -639,7 +720,8 @@ mod tests {
                 "port 70000 is out of range: expected 1 to 65535",
                 "unknown argument `bogus`; expected one of `image`, `dockerfile`, `context`, \
                  `target`, `build_arg`, `cmd`, `entrypoint`, `env`, `labels`, `ports`, `wait`, \
-                 `healthcheck`, `startup_timeout`, `user`, `workdir`, `tmpfs`, `mounts`, `memory`, `pull`, `crate`",
+                 `healthcheck`, `startup_timeout`, `user`, `workdir`, `tmpfs`, `mounts`, `memory`, `pull`, \
+                 `crate`, `flavor`, `worker_threads`",
                 "expected a list, like `cmd = [\"a\", \"b\"]`",
                 "expected `env(NAME = \"value\", ...)`",
                 "expected `port(8080)`",
@@ -696,8 +778,8 @@ mod tests {
 
     #[test]
     fn an_error_inside_a_group_does_not_leak() {
-        let (args, errors) = parse(quote!(env(A = 1, B = "c"), image = "x"));
-        assert_eq!(errors, ["expected string literal"]);
+        let (args, errors) = parse(quote!(env(A, B = "c"), image = "x"));
+        assert_eq!(errors, ["expected `=`"]);
         assert!(image(&args.container).is_some());
         let (_, errors) = parse(quote!(labels(a.b = "c")));
         assert_eq!(errors, ["expected `=`"]);

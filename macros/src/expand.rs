@@ -3,21 +3,26 @@
 use std::path::{Path, PathBuf};
 
 use dockside_syntax::Mount;
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{ItemFn, LitStr, Visibility};
+use syn::{Expr, ItemFn, LitStr, ReturnType, Visibility};
 
-use crate::attr::{self, ContainerArgs, Pair, Port, Value, Wait};
+use crate::attr::{self, ContainerArgs, Pair, Port, TestArgs, Value, Wait};
 use crate::errors::Errors;
 use crate::keys::{Kind, KEYS};
 use crate::valid::{self, Container};
 
-/// Expands `#[docker_test(args)] item`, looking for Dockerfiles in the crate being compiled.
-pub(crate) fn docker_test(args: TokenStream, item: TokenStream) -> TokenStream {
+/// Expands `#[docker_test(args)] item`, looking for Dockerfiles in the crate being compiled;
+/// `before` is the source text before the attribute, when known.
+pub(crate) fn docker_test(
+    args: TokenStream,
+    item: TokenStream,
+    before: Option<&str>,
+) -> TokenStream {
     let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
-    expand(args, item, manifest_dir.as_deref())
+    expand(args, item, manifest_dir.as_deref(), before)
 }
 
 /// Expands `#[docker_test(args)] item` with relative paths resolved against `manifest_dir`.
@@ -29,6 +34,7 @@ pub(crate) fn expand(
     args: TokenStream,
     item: TokenStream,
     manifest_dir: Option<&Path>,
+    before: Option<&str>,
 ) -> TokenStream {
     let mut func: ItemFn = match syn::parse2(item.clone()) {
         Ok(func) => func,
@@ -38,6 +44,14 @@ pub(crate) fn expand(
         }
     };
     let mut errors = Errors::default();
+    if before.is_some_and(valid::ends_with_test_attribute) {
+        errors.at(
+            Span::call_site(),
+            "remove the `#[test]` above `#[docker_test]`: `#[docker_test]` makes the function a \
+             test itself, and `#[test]` rejects its parameters (\"functions used as tests can \
+             not have any arguments\")",
+        );
+    }
     let test = attr::test_args(args, &mut errors);
     let params = attr::take_container_attrs(&mut func.sig, &mut errors);
     let should_panic = attr::should_panic(&func.attrs, &mut errors);
@@ -54,11 +68,12 @@ pub(crate) fn expand(
         Some(krate) => krate.to_token_stream(),
         None => quote!(::dockside),
     };
-    test_fn(&func, &containers, should_panic, &root)
+    test_fn(&func, &test, &containers, should_panic, &root)
 }
 
 fn test_fn(
     func: &ItemFn,
+    test: &TestArgs,
     containers: &[Container],
     should_panic: Option<Option<LitStr>>,
     root: &TokenStream,
@@ -98,14 +113,49 @@ fn test_fn(
         let ty = container.ty;
         quote_spanned!(ty.span()=> #root::__private::assert_param::<#ty>();)
     });
+    let outcome = match output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => ty.to_token_stream(),
+    };
     let run = if sig.asyncness.is_some() {
         quote!(run_async)
     } else {
         quote!(run_sync)
     };
+    let flavor = match (&test.flavor, &test.worker_threads) {
+        (Some((_, word)), workers) if word.value() == "multi_thread" => {
+            let workers = match workers {
+                Some((_, count)) => quote!(::core::option::Option::Some(#count)),
+                None => quote!(::core::option::Option::None),
+            };
+            quote!(.multi_thread(#workers))
+        }
+        _ => TokenStream::new(),
+    };
+    // Spanned on the return type: one the runtime does not accept fails there, with the rule.
+    let returned = match output {
+        ReturnType::Default => sig.ident.span(),
+        ReturnType::Type(_, ty) => ty.span(),
+    };
+    // The whole call, the root's path too, so rustc puts the caret there.
+    let returned_root: TokenStream = root
+        .clone()
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(returned);
+            token
+        })
+        .collect();
+    let run = quote_spanned! {returned=>
+        #returned_root::__private::#run(__dockside_spec, |mut __dockside_args| #name(#(#takes),*))
+    };
+    let run_check = quote_spanned!(returned=> #returned_root::__private::assert_outcome);
     quote! {
         #[cfg(not(test))]
-        const _: () = { #(#checks)* };
+        const _: () = {
+            #(#checks)*
+            #run_check::<#outcome>();
+        };
         #[::core::prelude::v1::test]
         #(#attrs)*
         #vis fn #name() #output {
@@ -115,8 +165,9 @@ fn test_fn(
                 ::core::env!("CARGO_MANIFEST_DIR"),
             )
             #(#specs)*
-            #should_panic;
-            #root::__private::#run(__dockside_spec, |mut __dockside_args| #name(#(#takes),*))
+            #should_panic
+            #flavor;
+            #run
         }
     }
 }
@@ -152,20 +203,17 @@ fn builder_calls(args: &ContainerArgs, root: &TokenStream) -> TokenStream {
                     Kind::Choice(ty, _) => vec![call(&choice_expr(ty, lit, root))],
                     _ => vec![call(lit)],
                 },
-                Value::List(items) if arg.key.kind == Kind::Paths => {
-                    items.iter().map(|item| call(item)).collect()
-                }
-                // Nothing to infer the element type from (`entrypoint = []`).
-                Value::List(items) if items.is_empty() => {
-                    vec![call(&quote!(&[] as &[&::core::primitive::str]))]
-                }
-                Value::List(items) => vec![call(&quote!(&[#(#items),*]))],
+                Value::List(items) => items.iter().map(|item| call(item)).collect(),
+                Value::Exprs(items) => vec![call(&strings_expr(items, root))],
                 Value::Pairs(pairs) => pairs
                     .iter()
                     .map(|Pair { key, value }| call(&quote!(#key, #value)))
                     .collect(),
                 Value::Ports(ports) => ports.iter().map(|port| call(&port_literal(port))).collect(),
-                Value::Wait(wait) => vec![call(&wait_expr(wait, root))],
+                Value::Waits(waits) => waits
+                    .iter()
+                    .map(|wait| call(&wait_expr(wait, root)))
+                    .collect(),
                 Value::Millis(millis) => {
                     let millis = Literal::u64_unsuffixed(*millis);
                     vec![call(&quote!(::core::time::Duration::from_millis(#millis)))]
@@ -223,7 +271,8 @@ fn wait_expr(wait: &Wait, root: &TokenStream) -> TokenStream {
             let port = port_literal(port);
             quote!(#wait_type::port(#port))
         }
-        Wait::Log(pattern) => quote!(#wait_type::log(#pattern)),
+        Wait::Log(pattern, None) => quote!(#wait_type::log(#pattern)),
+        Wait::Log(pattern, Some(times)) => quote!(#wait_type::log_times(#pattern, #times)),
         Wait::Healthy => quote!(#wait_type::healthy()),
         Wait::Http(port, path) => {
             let port = port_literal(port);
@@ -231,7 +280,22 @@ fn wait_expr(wait: &Wait, root: &TokenStream) -> TokenStream {
         }
         Wait::Custom(probe) => quote!(#wait_type::custom(#probe)),
         Wait::Exit(code) => quote!(#wait_type::exit(#code)),
+        Wait::Exec(items, _) => {
+            let items = strings_expr(items, root);
+            quote!(#wait_type::exec(#items))
+        }
     }
+}
+
+/// `[a, b]` as an array of `String`s: each item is any expression of a type `impl
+/// Into<String>`, evaluated when the test runs (a literal, a `const`, `std::env::var(..)?`).
+fn strings_expr(items: &[Expr], root: &TokenStream) -> TokenStream {
+    let string = quote!(#root::__private::String);
+    let count = Literal::usize_unsuffixed(items.len());
+    let items = items
+        .iter()
+        .map(|item| quote_spanned!(item.span()=> ::core::convert::Into::<#string>::into(#item)));
+    quote!(::core::convert::identity::<[#string; #count]>([#(#items),*]))
 }
 
 #[cfg(test)]
@@ -241,7 +305,13 @@ mod tests {
     use super::*;
 
     fn expand_here(args: TokenStream, item: TokenStream) -> String {
-        expand(args, item, Some(Path::new(env!("CARGO_MANIFEST_DIR")))).to_string()
+        expand(
+            args,
+            item,
+            Some(Path::new(env!("CARGO_MANIFEST_DIR"))),
+            None,
+        )
+        .to_string()
     }
 
     #[test]
@@ -261,7 +331,10 @@ mod tests {
         );
         let expected = quote! {
             #[cfg(not(test))]
-            const _: () = { ::dockside::__private::assert_param::<Container>(); };
+            const _: () = {
+                ::dockside::__private::assert_param::<Container>();
+                ::dockside::__private::assert_outcome::<R>();
+            };
             #[::core::prelude::v1::test]
             fn name() -> R {
                 async fn name(web: Container) -> R { body }
@@ -302,6 +375,7 @@ mod tests {
             const _: () = {
                 dockside2::__private::assert_param::<Container>();
                 dockside2::__private::assert_param::<Option<Container> >();
+                dockside2::__private::assert_outcome::<Result<(), String> >();
             };
             #[::core::prelude::v1::test]
             #[doc = r" Docs."]
@@ -317,7 +391,9 @@ mod tests {
                         .image("a")
                         .label("k.l", "v")
                         .wait(dockside2::__private::Wait::healthy())
-                        .healthcheck(&["/c"])
+                        .healthcheck(::core::convert::identity::<[dockside2::__private::String; 1]>([
+                            ::core::convert::Into::<dockside2::__private::String>::into("/c")
+                        ]))
                         .pull(dockside2::__private::Pull::Always)
                 )
                 .param::<Option<Container> >(
@@ -327,8 +403,10 @@ mod tests {
                         .target("t")
                         .build_arg("A", "1")
                         .build_arg("B", "2")
-                        .cmd(&["c"])
-                        .entrypoint(&[] as &[&::core::primitive::str])
+                        .cmd(::core::convert::identity::<[dockside2::__private::String; 1]>([
+                            ::core::convert::Into::<dockside2::__private::String>::into("c")
+                        ]))
+                        .entrypoint(::core::convert::identity::<[dockside2::__private::String; 0]>([]))
                         .port(1)
                         .wait(dockside2::__private::Wait::custom(probe::ready))
                         .user("u")

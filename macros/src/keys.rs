@@ -15,19 +15,22 @@ pub(crate) enum Kind {
     Text,
     /// `"/path"`: absolute in the container.
     AbsolutePath,
-    /// `["a", "b"]`, not empty; passed as one slice.
+    /// `["a", b]`, not empty; items are expressions of a type `impl Into<String>`; passed as
+    /// one array.
     Command,
-    /// `["a", "b"]`, maybe empty; passed as one slice.
+    /// `["a", b]` like [`Kind::Command`], maybe empty.
     Strings,
     /// `["/a", "/b"]`: absolute, unique; one call per path.
     Paths,
     /// `["host:/container:ro"]`: bind mounts; one call per mount.
     Mounts,
-    /// `key(NAME = "value", ...)`, repeatable; the words name one pair in messages.
+    /// `key(NAME = value, ...)`, repeatable, values `impl Into<String>`; the words name one pair
+    /// in messages.
     Pairs(&'static str),
     /// `[8080, 5432]`: unique port numbers; one call per port.
     Ports,
-    /// `port(N)`, `log("re")`, `healthy`, `http(N, "/p")` or `custom(path)`.
+    /// `port(N)`, `log("re")`, `healthy`, `http(N, "/p")`, `custom(path)`, `exit(N)`,
+    /// `exec([..])`, or `all(..)` of these; one call per wait.
     Wait,
     /// `"1m30s"`: passed as a `Duration`.
     Duration,

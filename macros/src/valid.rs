@@ -9,7 +9,8 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use dockside_syntax::Mount;
-use syn::{Error, FnArg, Ident, ItemFn, LitStr, Pat, PatIdent, PatType, Type};
+use quote::ToTokens;
+use syn::{Attribute, Error, FnArg, Ident, ItemFn, LitInt, LitStr, Pat, PatIdent, PatType, Type};
 
 use crate::attr::{Arg, ContainerArgs, Pair, Port, TestArgs, Value, Wait};
 use crate::errors::Errors;
@@ -48,6 +49,7 @@ pub(crate) fn check<'a>(
     errors: &mut Errors,
 ) -> Vec<Container<'a>> {
     check_function(func, errors);
+    check_flavor(test, func, errors);
     let types = func.sig.inputs.iter().map(|input| match input {
         FnArg::Typed(typed) => Some(&*typed.ty),
         FnArg::Receiver(_) => None,
@@ -71,6 +73,69 @@ pub(crate) fn check<'a>(
     assign(test, func, params, errors)
 }
 
+/// Whether `lit` is one of `words`; an error naming them if not.
+fn one_of(key: &Ident, lit: &LitStr, words: &[&str], errors: &mut Errors) -> bool {
+    let given = lit.value();
+    let known = words.contains(&given.as_str());
+    if !known {
+        let accepted: Vec<String> = words.iter().map(|w| format!("`\"{w}\"`")).collect();
+        let accepted = accepted.join(", ");
+        errors.at(
+            lit.span(),
+            format!("`{key}` must be one of {accepted}, not `\"{given}\"`"),
+        );
+    }
+    known
+}
+
+/// `flavor` and `worker_threads` as `#[tokio::test]` takes them, for an `async fn` only.
+fn check_flavor(test: &TestArgs, func: &ItemFn, errors: &mut Errors) {
+    let multi_thread = test.flavor.as_ref().is_some_and(|(key, word)| {
+        // An unknown word is reported once, not again as a missing `multi_thread`.
+        !one_of(key, word, &["current_thread", "multi_thread"], errors)
+            || word.value() == "multi_thread"
+    });
+    if let Some((key, count)) = &test.worker_threads {
+        match count.base10_parse::<usize>() {
+            Ok(0) => errors.at(count.span(), "`worker_threads` must be at least 1"),
+            Ok(_) if !multi_thread => errors.at(
+                key.span(),
+                "`worker_threads` needs `flavor = \"multi_thread\"`",
+            ),
+            Ok(_) => {}
+            Err(error) => errors.push(error),
+        }
+    }
+    if func.sig.asyncness.is_none() {
+        let keys = test.flavor.iter().map(|(key, _)| key);
+        for key in keys.chain(test.worker_threads.iter().map(|(key, _)| key)) {
+            errors.at(
+                key.span(),
+                format!(
+                    "`{key}` applies to an `async fn`: a plain `fn` runs on the test's thread, \
+                     outside any runtime"
+                ),
+            );
+        }
+    }
+}
+
+/// Whether `source` ends with attributes of which one is a test attribute: the text before a
+/// `#[docker_test]` that a `#[test]` above it already expanded. Only the attributes after the
+/// previous item (or block start) count; text that does not read as attributes counts as none.
+pub(crate) fn ends_with_test_attribute(source: &str) -> bool {
+    let start = source.rfind(['}', ';', '{']).map_or(0, |at| at + 1);
+    syn::parse::Parser::parse_str(Attribute::parse_outer, &source[start..])
+        .is_ok_and(|attrs| attrs.iter().any(is_test_attribute))
+}
+
+fn is_test_attribute(attr: &Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|last| last.ident == "test")
+}
+
 fn check_function(func: &ItemFn, errors: &mut Errors) {
     let generics = &func.sig.generics;
     if !generics.params.is_empty() {
@@ -85,12 +150,7 @@ fn check_function(func: &ItemFn, errors: &mut Errors) {
         ));
     }
     for attr in &func.attrs {
-        if attr
-            .path()
-            .segments
-            .last()
-            .is_some_and(|last| last.ident == "test")
-        {
+        if is_test_attribute(attr) {
             errors.push(Error::new_spanned(
                 attr,
                 "`#[docker_test]` already makes the function a test; remove this attribute",
@@ -176,7 +236,22 @@ fn param<'a>(input: &'a FnArg, errors: &mut Errors) -> Option<(&'a Ident, &'a Ty
                 by_ref: None,
                 subpat: None,
                 ..
-            }) => Some((ident, ty)),
+            }) => match &**ty {
+                // rustc's own hint would add a second `&`: the test owns its containers.
+                Type::Reference(reference) => {
+                    let owned = reference
+                        .elem
+                        .to_token_stream()
+                        .to_string()
+                        .replace(" :: ", "::");
+                    errors.push(Error::new_spanned(
+                        reference,
+                        format!("take `{owned}` by value: `{ident}: {owned}`"),
+                    ));
+                    None
+                }
+                _ => Some((ident, ty)),
+            },
             _ => {
                 errors.push(Error::new_spanned(
                     pat,
@@ -240,18 +315,10 @@ fn check_value(arg: &Arg, manifest_dir: Option<&Path>, errors: &mut Errors) {
             errors.at(lit.span(), format!("`{ident}` must not be empty"));
         }
         (Kind::AbsolutePath, Value::Str(lit)) => absolute(lit, errors),
-        (Kind::Choice(_, words), Value::Str(lit)) if !words.contains(&lit.value().as_str()) => {
-            let given = lit.value();
-            let accepted: Vec<String> = words.iter().map(|w| format!("`\"{w}\"`")).collect();
-            errors.at(
-                lit.span(),
-                format!(
-                    "`{ident}` must be one of {}, not `\"{given}\"`",
-                    accepted.join(", ")
-                ),
-            );
+        (Kind::Choice(_, words), Value::Str(lit)) => {
+            one_of(ident, lit, words, errors);
         }
-        (Kind::Command, Value::List(items)) if items.is_empty() => {
+        (Kind::Command, Value::Exprs(items)) if items.is_empty() => {
             errors.at(ident.span(), format!("`{ident}` must not be empty"));
         }
         (Kind::Paths, Value::List(paths)) => {
@@ -268,15 +335,48 @@ fn check_value(arg: &Arg, manifest_dir: Option<&Path>, errors: &mut Errors) {
             }
         }
         (Kind::Mounts, Value::Mounts(mounts)) => check_mounts(mounts, manifest_dir, errors),
-        (Kind::Wait, Value::Wait(Wait::Log(pattern))) if pattern.value().is_empty() => {
+        (Kind::Wait, Value::Waits(waits)) => waits.iter().for_each(|wait| check_wait(wait, errors)),
+        _ => {}
+    }
+}
+
+fn check_wait(wait: &Wait, errors: &mut Errors) {
+    match wait {
+        Wait::Log(pattern, _) if pattern.value().is_empty() => {
             errors.at(pattern.span(), "the log pattern must not be empty");
         }
-        (Kind::Wait, Value::Wait(Wait::Http(_, path))) if !path.value().starts_with('/') => {
+        Wait::Log(pattern, times) => {
+            // The runtime's `regex` reads patterns with this parser: an invalid one is known now.
+            if let Err(error) = regex_syntax::Parser::new().parse(&pattern.value()) {
+                let reason = match &error {
+                    regex_syntax::Error::Parse(error) => error.kind().to_string(),
+                    regex_syntax::Error::Translate(error) => error.kind().to_string(),
+                    other => other.to_string(),
+                };
+                let text = pattern.value();
+                errors.at(
+                    pattern.span(),
+                    format!("invalid log pattern `{text}`: {reason}"),
+                );
+            }
+            if let Some(times) = times
+                .as_ref()
+                .filter(|t| t.base10_parse::<usize>().ok() == Some(0))
+            {
+                errors.at(times.span(), "`times` must be at least 1");
+            } else if let Some(Err(error)) = times.as_ref().map(LitInt::base10_parse::<usize>) {
+                errors.push(error);
+            }
+        }
+        Wait::Http(_, path) if !path.value().starts_with('/') => {
             let path_text = path.value();
             errors.at(
                 path.span(),
                 format!("the http path `{path_text}` must start with `/`"),
             );
+        }
+        Wait::Exec(items, kind) if items.is_empty() => {
+            errors.at(kind.span(), "the `exec` command must not be empty");
         }
         _ => {}
     }
@@ -433,26 +533,34 @@ fn check_combination(args: &ContainerArgs, errors: &mut Errors) {
             );
         }
     }
-    if let Some(Value::Wait(Wait::Port(port) | Wait::Http(port, _))) =
-        args.get("wait").map(|arg| &arg.value)
-    {
-        let listed = args.get("ports").map_or(&[][..], ports);
-        if !listed.iter().any(|listed| listed.number == port.number) {
-            let number = port.number;
-            let all: Vec<String> = listed
-                .iter()
-                .map(|listed| listed.number)
-                .chain([number])
-                .map(|n| n.to_string())
-                .collect();
-            errors.at(
-                port.span,
-                format!(
-                    "wait port {number} is not in `ports`; add it: `ports = [{}]`",
-                    all.join(", ")
-                ),
-            );
+    let waits = match args.get("wait").map(|arg| &arg.value) {
+        Some(Value::Waits(waits)) => &waits[..],
+        _ => &[],
+    };
+    let listed = args.get("ports").map_or(&[][..], ports);
+    let mut missing: Vec<&Port> = Vec::new();
+    for wait in waits {
+        if let Wait::Port(port) | Wait::Http(port, _) = wait {
+            let known = listed.iter().chain(missing.iter().copied());
+            if !known.clone().any(|known| known.number == port.number) {
+                missing.push(port);
+            }
         }
+    }
+    let all: Vec<String> = listed
+        .iter()
+        .chain(missing.iter().copied())
+        .map(|port| port.number.to_string())
+        .collect();
+    for port in missing {
+        let number = port.number;
+        errors.at(
+            port.span,
+            format!(
+                "wait port {number} is not in `ports`; add it: `ports = [{}]`",
+                all.join(", ")
+            ),
+        );
     }
 }
 
@@ -573,6 +681,25 @@ mod tests {
             errors(TokenStream::new(), quote!(fn t(db: dockside::Container) {})),
             ["parameter `db` needs `#[container(...)]`, like `#[container(image = \"alpine\")] db: Container`"]
         );
+    }
+
+    #[test]
+    fn a_test_attribute_above_is_found_in_the_source() {
+        for above in [
+            "use x;\n#[test]\n",
+            "mod m {\n    /// Docs.\n    #[test]\n    #[ignore]\n    ",
+            "fn f() {}\n#[tokio::test] ",
+        ] {
+            assert!(ends_with_test_attribute(above), "{above:?}");
+        }
+        for not_above in [
+            "#[test]\nfn other() {}\n",
+            "use x;\n#[ignore]\n",
+            "",
+            "macro_rules! m { ($(#[$m:meta])*) => { $(#[$m])*\n",
+        ] {
+            assert!(!ends_with_test_attribute(not_above), "{not_above:?}");
+        }
     }
 
     #[test]
