@@ -1,83 +1,63 @@
-//! Parsing: the tokens of `#[docker_test(...)]` and `#[container(...)]` into typed arguments.
+//! Reading: the tokens of `#[docker_test(...)]`, `#[container(...)]` and `#[should_panic]` into
+//! the builder calls each entry makes, each value checked on the way as its row in `keys.rs`
+//! says. Rules that relate several keys, or keys and the function, are in `valid.rs`.
 //!
-//! This module turns tokens into values (strings, lists, port numbers, durations, byte sizes,
-//! mounts) as the key's row in `keys.rs` says, and rejects what cannot become one: a wrong
-//! literal, an unknown or repeated key. Rules about the values (image references, files on
-//! disk, which keys need which) live in `valid.rs`.
-//!
-//! Each `key ...` entry is parsed on its own, so one bad entry does not hide the errors of the
-//! others: its error is recorded and parsing resumes after the next comma.
+//! A value is read as a Rust expression (`"text"`, `[a, b]`, `port(8080)`, `A = "b"` inside
+//! `env(...)`) and then taken apart as its key's kind says. Each `key ...` entry is read on its
+//! own, so one bad entry does not hide the errors of the others: its error is recorded and
+//! reading resumes after the next comma.
 
+use std::collections::HashSet;
+use std::fmt::Display;
 use std::mem;
+use std::path::Path;
 
-use dockside_syntax::Mount;
-use proc_macro2::{Span, TokenStream, TokenTree};
-use syn::ext::IdentExt;
+use proc_macro2::{Literal, Span, TokenStream, TokenTree};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::meta::ParseNestedMeta;
 use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{
-    bracketed, parenthesized, token, Attribute, Error, Expr, ExprLit, FnArg, Ident, Lit, LitInt,
-    LitStr, Meta, Path, Signature, Token,
-};
+use syn::{parenthesized, Attribute, Error, Expr, FnArg, Ident, Lit, LitInt, LitStr, Meta, Token};
 
-use crate::errors::Errors;
-use crate::keys::{self, Key, Kind, KEYS};
+use crate::keys::{find, Key, Kind, KEYS, TEST_KEYS};
 
-/// One `key = value` (or `key(...)`) entry: its row, the key as written (for spans), the value.
+type Result<T = ()> = syn::Result<T>;
+
+/// Where relative paths are looked for, and the errors found so far: the tokens that are not
+/// what a key takes (`parse`) apart from the values read well that break a rule (`checks`), so
+/// that each kind is reported together, the malformed ones first.
+pub(crate) struct Ctx<'a> {
+    pub(crate) manifest_dir: Option<&'a Path>,
+    pub(crate) parse: Vec<Error>,
+    pub(crate) checks: Vec<Error>,
+}
+
+impl Ctx<'_> {
+    fn check(&mut self, span: Span, message: impl Display) {
+        self.checks.push(Error::new(span, message));
+    }
+}
+
+/// An error at `span`, as a `Result`.
+fn fail<T>(span: Span, message: impl Display) -> Result<T> {
+    Err(Error::new(span, message))
+}
+
+/// One entry: its row, the key as written (for spans), its builder calls, and what the rules
+/// across keys read.
 pub(crate) struct Arg {
     pub(crate) key: &'static Key,
     pub(crate) ident: Ident,
-    pub(crate) value: Value,
-}
-
-/// A parsed value; which variant a key gets follows from its [`Kind`].
-pub(crate) enum Value {
-    Str(LitStr),
-    /// String literals (`tmpfs` paths).
-    List(Vec<LitStr>),
-    /// Expressions, evaluated when the test runs (`cmd` items); the list's span for messages.
-    Exprs(Vec<Expr>),
-    Pairs(Vec<Pair>),
-    Ports(Vec<Port>),
-    /// Every wait `wait = ...` names (`all(...)` lists several).
-    Waits(Vec<Wait>),
-    Millis(u64),
-    Bytes(u64),
-    /// Each mount with the literal it was written in, for spans.
-    Mounts(Vec<(LitStr, Mount)>),
-}
-
-/// `#[docker_test(...)]`: the runtime's path, the runtime flavour and the container arguments
-/// given at top level.
-pub(crate) struct TestArgs {
-    pub(crate) krate: Option<Path>,
-    /// `flavor = "..."`, with the key for messages.
-    pub(crate) flavor: Option<(Ident, LitStr)>,
-    /// `worker_threads = N`, with the key for messages.
-    pub(crate) worker_threads: Option<(Ident, LitInt)>,
-    pub(crate) container: ContainerArgs,
-}
-
-/// The arguments describing one container.
-pub(crate) struct ContainerArgs {
-    /// Where to point errors about the container as a whole (the attribute).
-    pub(crate) origin: Span,
-    /// Some container key was written (for `#[docker_test]`: the top level configures one).
-    pub(crate) given: bool,
-    /// Parsing reported an error, so checks that look at several keys would only add noise.
-    pub(crate) malformed: bool,
-    /// The entries in the order written; only [`Kind::Pairs`] keys appear more than once.
-    pub(crate) args: Vec<Arg>,
-}
-
-/// `NAME = value` inside `env(...)`, `labels(...)` or `build_arg(...)`. A name written as an
-/// identifier is kept as a string literal with the identifier's span; the value is any
-/// expression, evaluated when the test runs.
-pub(crate) struct Pair {
-    pub(crate) key: LitStr,
-    pub(crate) value: Expr,
+    /// The arguments of each call of the row's method. Paths into the runtime start at
+    /// `__dockside`, which the expansion makes name the runtime's root.
+    pub(crate) calls: Vec<TokenStream>,
+    /// The ports listed (`ports`) or awaited (`wait`).
+    pub(crate) ports: Vec<Port>,
+    /// The names of `env`, `labels` or `build_arg` pairs.
+    pub(crate) names: Vec<LitStr>,
+    /// A [`Kind::Choice`] key's word.
+    pub(crate) word: Option<String>,
 }
 
 #[derive(Clone, Copy)]
@@ -86,277 +66,225 @@ pub(crate) struct Port {
     pub(crate) span: Span,
 }
 
-/// `wait = ...`: what makes the container ready.
-pub(crate) enum Wait {
-    Port(Port),
-    /// The pattern, and `times = N` when given.
-    Log(LitStr, Option<LitInt>),
-    Healthy,
-    Http(Port, LitStr),
-    Custom(Path),
-    Exit(LitInt),
-    /// The command's items, and the `exec` keyword for messages.
-    Exec(Vec<Expr>, Ident),
+/// The entries of one attribute.
+pub(crate) struct Args {
+    /// Where to point errors about the attribute as a whole.
+    pub(crate) origin: Span,
+    /// Some container key was written (for `#[docker_test]`: the top level configures one).
+    pub(crate) given: bool,
+    /// Reading failed somewhere, so rules across keys would only add noise.
+    pub(crate) malformed: bool,
+    /// In the order written; only [`Kind::Pairs`] keys appear more than once.
+    pub(crate) args: Vec<Arg>,
 }
 
-/// Parses the arguments of `#[docker_test(...)]`.
-pub(crate) fn test_args(tokens: TokenStream, errors: &mut Errors) -> TestArgs {
-    let (mut krate, mut flavor, mut worker_threads) = (None, None, None);
-    let mut container = ContainerArgs::new(Span::call_site());
-    let found = parse_entries(tokens, |ident, meta, errors| {
-        let once = |set: bool, errors: &mut Errors| {
-            if set {
-                errors.at(ident.span(), format!("`{ident}` set more than once"));
-            }
+impl Args {
+    fn new(origin: Span) -> Self {
+        let (given, malformed, args) = (false, false, Vec::new());
+        Args {
+            origin,
+            given,
+            malformed,
+            args,
+        }
+    }
+
+    /// The entries of the key called `name`.
+    pub(crate) fn of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Arg> + Clone {
+        self.args.iter().filter(move |arg| arg.key.name == name)
+    }
+
+    /// Reads the entry of `key` and records it, unless it repeats a key that may appear once.
+    fn entry(
+        &mut self,
+        key: &'static Key,
+        ident: &Ident,
+        meta: &ParseNestedMeta,
+        ctx: &mut Ctx,
+    ) -> Result {
+        let repeat = !matches!(key.kind, Kind::Pairs(_)) && self.of(key.name).next().is_some();
+        let checked = ctx.checks.len();
+        let (ident, calls, ports, names, word) = (ident.clone(), vec![], vec![], vec![], None);
+        let mut arg = Arg {
+            key,
+            ident,
+            calls,
+            ports,
+            names,
+            word,
         };
+        value(&mut arg, meta, ctx)?;
+        if repeat {
+            // The first one counts; this one's value is not checked.
+            ctx.checks.truncate(checked);
+            return fail(
+                arg.ident.span(),
+                format!("`{}` set more than once", arg.ident),
+            );
+        }
+        self.args.push(arg);
+        Ok(())
+    }
+}
+
+/// `#[docker_test(...)]`: the runtime's path, the test's keys, and the container arguments
+/// given at top level.
+pub(crate) struct TestArgs {
+    pub(crate) krate: Option<syn::Path>,
+    pub(crate) test: Args,
+    pub(crate) container: Args,
+}
+
+/// Reads the arguments of `#[docker_test(...)]`.
+pub(crate) fn test_args(tokens: TokenStream, ctx: &mut Ctx) -> TestArgs {
+    let mut krate = None;
+    let (mut test, mut container) = (Args::new(Span::call_site()), Args::new(Span::call_site()));
+    let malformed = entries(tokens, ctx, |ident, meta, ctx| {
         if ident == "crate" {
-            let path = crate_path(meta, ident)?;
-            once(krate.is_some(), errors);
-            krate.get_or_insert(path);
+            let lit = lit_str(&after_eq(meta)?)?;
+            let like = "expected a path, like `dockside` or `::my_dockside`";
+            let path = lit.parse_with(syn::Path::parse_mod_style);
+            let path = path.or_else(|_| {
+                fail(
+                    lit.span(),
+                    format!("invalid crate path `{}`: {like}", lit.value()),
+                )
+            })?;
+            if krate.replace(path).is_some() {
+                return fail(ident.span(), "`crate` set more than once");
+            }
             Ok(())
-        } else if ident == "flavor" {
-            let word = string(meta, ident)?;
-            once(flavor.is_some(), errors);
-            flavor.get_or_insert((ident.clone(), word));
-            Ok(())
-        } else if ident == "worker_threads" {
-            let count = syn::parse2(value(meta, ident)?)?;
-            once(worker_threads.is_some(), errors);
-            worker_threads.get_or_insert((ident.clone(), count));
-            Ok(())
-        } else if container.entry(ident, meta, errors)? {
-            Ok(())
+        } else if let Some(key) = find(TEST_KEYS, ident) {
+            test.entry(key, ident, meta, ctx)
         } else {
-            Err(unknown_key(ident, true))
+            container.given = true;
+            match find(KEYS, ident) {
+                Some(key) => container.entry(key, ident, meta, ctx),
+                None => Err(unknown_key(ident, true)),
+            }
         }
     });
-    container.malformed = !found.is_empty();
-    errors.append(found);
+    (test.malformed, container.malformed) = (malformed, malformed);
     TestArgs {
         krate,
-        flavor,
-        worker_threads,
+        test,
         container,
     }
+}
+
+/// Removes the `#[container(...)]` attributes from the parameters of `sig` and reads them:
+/// one entry per parameter, `None` where a parameter has none.
+pub(crate) fn take_container_attrs(sig: &mut syn::Signature, ctx: &mut Ctx) -> Vec<Option<Args>> {
+    let mut taken = Vec::new();
+    for input in &mut sig.inputs {
+        let attrs = match input {
+            FnArg::Receiver(receiver) => &mut receiver.attrs,
+            FnArg::Typed(typed) => &mut typed.attrs,
+        };
+        let (ours, others) = mem::take(attrs)
+            .into_iter()
+            .partition::<Vec<_>, _>(|a| a.path().is_ident("container"));
+        *attrs = others;
+        for extra in ours.iter().skip(1) {
+            let message = "more than one `#[container(...)]` on this parameter";
+            ctx.parse.push(Error::new(extra.path().span(), message));
+        }
+        taken.push(ours.first().map(|attr| container_attr(attr, ctx)));
+    }
+    taken
+}
+
+fn container_attr(attr: &Attribute, ctx: &mut Ctx) -> Args {
+    let mut args = Args::new(attr.path().span());
+    let tokens = match &attr.meta {
+        Meta::List(list) => list.tokens.clone(),
+        Meta::Path(_) => TokenStream::new(),
+        Meta::NameValue(name_value) => {
+            let like = "expected `#[container(...)]`, like `#[container(image = \"alpine\")]`";
+            ctx.parse.push(Error::new(name_value.eq_token.span, like));
+            args.malformed = true;
+            return args;
+        }
+    };
+    let malformed = entries(tokens, ctx, |ident, meta, ctx| match find(KEYS, ident) {
+        Some(key) => args.entry(key, ident, meta, ctx),
+        None if ident == "crate" || find(TEST_KEYS, ident).is_some() => fail(
+            ident.span(),
+            format!("`{ident}` goes in `#[docker_test(...)]`, not in `#[container(...)]`"),
+        ),
+        None => Err(unknown_key(ident, false)),
+    });
+    args.malformed = malformed;
+    args
 }
 
 /// The function's `#[should_panic]`: `Some(expected)` when it has one, `expected` holding the
 /// substring of `#[should_panic(expected = "...")]` or `#[should_panic = "..."]`. The expansion
 /// takes the attribute off the test and hands it to the runtime, which judges only the body's
 /// panic: left to libtest, a set-up failure would satisfy it.
-pub(crate) fn should_panic(attrs: &[Attribute], errors: &mut Errors) -> Option<Option<LitStr>> {
-    let mut found = attrs
-        .iter()
-        .filter(|attr| attr.path().is_ident("should_panic"));
+pub(crate) fn should_panic(attrs: &[Attribute], ctx: &mut Ctx) -> Option<Option<LitStr>> {
+    let mut found = attrs.iter().filter(|a| a.path().is_ident("should_panic"));
     let first = found.next()?;
     for extra in found {
-        errors.at(
-            extra.path().span(),
-            "more than one `#[should_panic]` on this function",
-        );
+        let message = "more than one `#[should_panic]` on this function";
+        ctx.parse.push(Error::new(extra.path().span(), message));
     }
-    let malformed = |span| {
-        syn::Error::new(
-            span,
-            "expected `#[should_panic]` or `#[should_panic(expected = \"...\")]`",
-        )
-    };
     let expected = match &first.meta {
         Meta::Path(_) => Ok(None),
-        Meta::NameValue(name_value) => match &name_value.value {
-            Expr::Lit(ExprLit {
-                lit: Lit::Str(lit), ..
-            }) => Ok(Some(lit.clone())),
-            other => Err(malformed(other.span())),
-        },
-        Meta::List(list) => {
-            let mut expected = None;
-            list.parse_nested_meta(|meta| {
-                if !meta.path.is_ident("expected") {
-                    return Err(malformed(meta.path.span()));
-                }
-                if expected.is_some() {
-                    return Err(meta.error("`expected` set more than once"));
-                }
-                expected = Some(meta.value()?.parse::<LitStr>()?);
-                Ok(())
-            })
-            .map(|()| expected)
-        }
+        Meta::NameValue(name_value) => lit_str(&name_value.value).map(Some),
+        Meta::List(list) => list.parse_args_with(|input: ParseStream| match input.parse()? {
+            Expr::Assign(assign) if is_ident(&assign.left, "expected") => {
+                lit_str(&assign.right).map(Some)
+            }
+            other => fail(other.span(), ""),
+        }),
     };
-    match expected {
-        Ok(expected) => Some(expected),
-        Err(error) => {
-            errors.push(error);
-            Some(None)
-        }
-    }
+    let like = "expected `#[should_panic]` or `#[should_panic(expected = \"...\")]`";
+    Some(expected.unwrap_or_else(|error| {
+        ctx.parse.push(Error::new(error.span(), like));
+        None
+    }))
 }
 
-/// Removes the `#[container(...)]` attributes from the parameters of `sig` and parses them:
-/// one entry per parameter, `None` where a parameter has none.
-pub(crate) fn take_container_attrs(
-    sig: &mut Signature,
-    errors: &mut Errors,
-) -> Vec<Option<ContainerArgs>> {
-    sig.inputs
-        .iter_mut()
-        .map(|input| {
-            let attrs = match input {
-                FnArg::Receiver(receiver) => &mut receiver.attrs,
-                FnArg::Typed(typed) => &mut typed.attrs,
-            };
-            let (ours, others) = mem::take(attrs)
-                .into_iter()
-                .partition::<Vec<_>, _>(|attr| attr.path().is_ident("container"));
-            *attrs = others;
-            let mut ours = ours.iter();
-            let first = ours.next().map(|attr| container_attr(attr, errors));
-            for extra in ours {
-                errors.at(
-                    extra.path().span(),
-                    "more than one `#[container(...)]` on this parameter",
-                );
-            }
-            first
-        })
-        .collect()
-}
-
-fn container_attr(attr: &Attribute, errors: &mut Errors) -> ContainerArgs {
-    let origin = attr.path().span();
-    match &attr.meta {
-        Meta::List(list) => container_args(list.tokens.clone(), origin, errors),
-        Meta::Path(_) => ContainerArgs::new(origin),
-        Meta::NameValue(name_value) => {
-            errors.at(
-                name_value.eq_token.span,
-                "expected `#[container(...)]`, like `#[container(image = \"alpine\")]`",
-            );
-            ContainerArgs {
-                malformed: true,
-                ..ContainerArgs::new(origin)
-            }
-        }
-    }
-}
-
-/// Parses the arguments of one `#[container(...)]`.
-pub(crate) fn container_args(
+/// Runs `entry` on each `key ...` entry of `tokens`; whether any failed. A failing entry is
+/// skipped up to the next comma, so the entries after it are still read.
+fn entries(
     tokens: TokenStream,
-    origin: Span,
-    errors: &mut Errors,
-) -> ContainerArgs {
-    let mut args = ContainerArgs::new(origin);
-    let found = parse_entries(tokens, |ident, meta, errors| {
-        if args.entry(ident, meta, errors)? {
-            Ok(())
-        } else if TEST_KEYS.contains(&ident.to_string().as_str()) {
-            Err(Error::new(
-                ident.span(),
-                format!("`{ident}` goes in `#[docker_test(...)]`, not in `#[container(...)]`"),
-            ))
-        } else {
-            Err(unknown_key(ident, false))
-        }
-    });
-    args.malformed = !found.is_empty();
-    errors.append(found);
-    args
-}
-
-impl ContainerArgs {
-    fn new(origin: Span) -> Self {
-        ContainerArgs {
-            origin,
-            given: false,
-            malformed: false,
-            args: Vec::new(),
-        }
-    }
-
-    /// The first entry of the key called `name`.
-    pub(crate) fn get(&self, name: &str) -> Option<&Arg> {
-        self.args.iter().find(|arg| arg.key.name == name)
-    }
-
-    /// Parses the entry starting with `ident` as its row says; `Ok(false)` when `ident` is no
-    /// container key.
-    fn entry(
-        &mut self,
-        ident: &Ident,
-        meta: &ParseNestedMeta,
-        errors: &mut Errors,
-    ) -> syn::Result<bool> {
-        self.given = true;
-        let Some(key) = keys::find(&ident.to_string()) else {
-            return Ok(false);
-        };
-        let value = match key.kind {
-            Kind::Image
-            | Kind::File
-            | Kind::Directory
-            | Kind::Text
-            | Kind::AbsolutePath
-            | Kind::Choice(..) => Value::Str(string(meta, ident)?),
-            Kind::Command | Kind::Strings => Value::Exprs(list(meta, ident, "\"a\", \"b\"")?),
-            Kind::Paths => Value::List(literals(list(meta, ident, "\"/tmp\"")?, errors)),
-            Kind::Mounts => Value::Mounts(mounts(meta, ident, errors)?),
-            Kind::Pairs(_) => Value::Pairs(pairs(meta, ident)?),
-            Kind::Ports => Value::Ports(ports(meta, ident, errors)?),
-            Kind::Wait => Value::Waits(Parser::parse2(waits, value(meta, ident)?)?),
-            Kind::Duration => Value::Millis(duration(meta, ident)?),
-            Kind::Size => Value::Bytes(size(meta, ident)?),
-        };
-        let repeatable = matches!(key.kind, Kind::Pairs(_));
-        if !repeatable && self.get(key.name).is_some() {
-            errors.at(ident.span(), format!("`{ident}` set more than once"));
-        } else {
-            self.args.push(Arg {
-                key,
-                ident: ident.clone(),
-                value,
-            });
-        }
-        Ok(true)
-    }
-}
-
-/// Runs `entry` on each `key ...` entry of `tokens` and returns the errors found. A failing
-/// entry is skipped up to the next comma, so the entries after it are still checked.
-fn parse_entries(
-    tokens: TokenStream,
-    mut entry: impl FnMut(&Ident, &ParseNestedMeta, &mut Errors) -> syn::Result<()>,
-) -> Errors {
-    let mut errors = Errors::default();
+    ctx: &mut Ctx,
+    mut entry: impl FnMut(&Ident, &ParseNestedMeta, &mut Ctx) -> Result,
+) -> bool {
+    let before = ctx.parse.len();
     let parsed = syn::meta::parser(|meta| {
-        let result = entry_key(&meta.path).and_then(|key| entry(&key, &meta, &mut errors));
+        let result = match meta.path.get_ident() {
+            Some(ident) => entry(ident, &meta, ctx),
+            None => Err(Error::new_spanned(
+                &meta.path,
+                "expected an argument name, like `image`",
+            )),
+        };
         if let Err(error) = result {
-            errors.push(error);
+            ctx.parse.push(error);
             rest_of_entry(meta.input)?;
         }
         Ok(())
     })
     .parse2(tokens);
-    if let Err(error) = parsed {
-        errors.push(error);
-    }
-    errors
+    ctx.parse.extend(parsed.err());
+    ctx.parse.len() > before
 }
-
-fn entry_key(path: &Path) -> syn::Result<Ident> {
-    path.get_ident()
-        .cloned()
-        .ok_or_else(|| Error::new_spanned(path, "expected an argument name, like `image`"))
-}
-
-/// The keys of the test rather than of a container: only in `#[docker_test(...)]`.
-const TEST_KEYS: [&str; 3] = ["crate", "flavor", "worker_threads"];
 
 fn unknown_key(key: &Ident, top_level: bool) -> Error {
-    let mut accepted: Vec<&str> = KEYS.iter().map(|k| k.name).collect();
+    let tables: &[&[Key]] = if top_level {
+        &[KEYS, TEST_KEYS]
+    } else {
+        &[KEYS]
+    };
+    let mut accepted: Vec<&str> = tables
+        .iter()
+        .flat_map(|t| t.iter().map(|k| k.name))
+        .collect();
     if top_level {
-        accepted.extend(TEST_KEYS);
+        accepted.insert(KEYS.len(), "crate");
     }
     let written = key.to_string();
     // A typo is the usual cause: name the one key it is close to rather than all of them. Optimal
@@ -368,22 +296,231 @@ fn unknown_key(key: &Ident, top_level: bool) -> Error {
         .min_by_key(|(distance, _)| *distance);
     let message = match closest {
         Some((_, name)) => format!("unknown argument `{written}`; did you mean `{name}`?"),
-        None => {
-            let listed: Vec<String> = accepted.iter().map(|name| format!("`{name}`")).collect();
-            format!(
-                "unknown argument `{written}`; expected one of {}",
-                listed.join(", ")
-            )
-        }
+        None => format!(
+            "unknown argument `{written}`; expected one of `{}`",
+            accepted.join("`, `")
+        ),
     };
     Error::new(key.span(), message)
 }
 
-/// The tokens up to the next comma at this level (token trees keep brackets whole).
-fn rest_of_entry(input: ParseStream) -> syn::Result<TokenStream> {
+/// Reads the value of `arg`'s key as its kind says, checks it, and records its calls.
+fn value(arg: &mut Arg, meta: &ParseNestedMeta, ctx: &mut Ctx) -> Result {
+    let (key, kind) = (arg.ident.clone(), arg.key.kind);
+    if let Kind::Pairs(_) = kind {
+        let group = |input: ParseStream| {
+            if !input.peek(syn::token::Paren) {
+                return fail(
+                    key.span(),
+                    format!("expected `{key}(NAME = \"value\", ...)`"),
+                );
+            }
+            let content;
+            parenthesized!(content in input);
+            Punctuated::<Expr, Token![,]>::parse_terminated(&content)
+        };
+        for pair in group.parse2(rest_of_entry(meta.input)?)? {
+            let Expr::Assign(pair) = pair else {
+                return fail(pair.span(), "expected `NAME = \"value\"`");
+            };
+            let name = match *pair.left {
+                Expr::Path(path) if path.path.get_ident().is_some() => {
+                    let name = &path.path.segments[0].ident;
+                    LitStr::new(name.to_string().trim_start_matches("r#"), name.span())
+                }
+                left => {
+                    lit_str(&left).or_else(|_| fail(left.span(), "expected `NAME = \"value\"`"))?
+                }
+            };
+            let value = pair.right;
+            arg.calls.push(quote!(#name, #value));
+            arg.names.push(name);
+        }
+        return Ok(());
+    }
+    let expr = after_eq(meta)?;
+    let call = match kind {
+        Kind::Strings(_) | Kind::Paths | Kind::Mounts | Kind::Ports => {
+            let Expr::Array(list) = &expr else {
+                let example = match kind {
+                    Kind::Ports => "8080, 5432",
+                    _ => "\"a\", \"b\"",
+                };
+                return fail(
+                    expr.span(),
+                    format!("expected a list, like `{key} = [{example}]`"),
+                );
+            };
+            return list_value(arg, list.elems.iter(), ctx);
+        }
+        Kind::Wait => return wait(&expr, arg, ctx),
+        Kind::Count => {
+            let count = lit_int(&expr, "expected a whole number")?;
+            if count.base10_parse::<usize>()? == 0 {
+                ctx.check(count.span(), format!("`{key}` must be at least 1"));
+            }
+            count.into_token_stream()
+        }
+        Kind::Duration if lit_int(&expr, "").is_ok() => {
+            // The unit is the usual omission: `startup_timeout = 5`.
+            let like = format!("`{key} = \"{}s\"`", expr.to_token_stream());
+            return fail(
+                expr.span(),
+                format!("expected a duration string with a unit, like {like}"),
+            );
+        }
+        _ => string_value(arg, lit_str(&expr)?, ctx)?,
+    };
+    arg.calls.push(call);
+    Ok(())
+}
+
+/// The call of a key written as one string literal.
+fn string_value(arg: &mut Arg, lit: LitStr, ctx: &mut Ctx) -> Result<TokenStream> {
+    let (key, text) = (&arg.ident, lit.value());
+    let syntax = |reason: &dyn Display, what| {
+        Error::new(lit.span(), format!("invalid {what} `{text}`: {reason}"))
+    };
+    match arg.key.kind {
+        Kind::Image => {
+            if let Err(reason) = dockside_syntax::parse_reference(&text) {
+                let lowercase = match reason {
+                    dockside_syntax::ReferenceError::Uppercase => {
+                        dockside_syntax::lowercased(&text)
+                    }
+                    _ => None,
+                };
+                let hint = lowercase
+                    .map(|name| format!("; did you mean `{name}`?"))
+                    .unwrap_or_default();
+                ctx.check(
+                    lit.span(),
+                    format!("invalid image reference `{text}`: {reason}{hint}"),
+                );
+            }
+        }
+        Kind::File => in_crate(ctx, lit.span(), &key.to_string(), &text, "file"),
+        Kind::Directory => in_crate(ctx, lit.span(), &key.to_string(), &text, "directory"),
+        Kind::Text if text.is_empty() => {
+            ctx.check(lit.span(), format!("`{key}` must not be empty"))
+        }
+        Kind::AbsolutePath => absolute(ctx, &lit),
+        Kind::Choice(_, words) if !words.contains(&text.as_str()) => {
+            let accepted = words.join("\"`, `\"");
+            let message = format!("`{key}` must be one of `\"{accepted}\"`, not `\"{text}\"`");
+            ctx.check(lit.span(), message);
+        }
+        Kind::Choice(ty, _) => {
+            // One of the row's words: lowercase ASCII words joined by `_`.
+            let variant: String = text
+                .split('_')
+                .map(|w| w[..1].to_uppercase() + &w[1..])
+                .collect();
+            // Spanned on the literal, so a runtime without that variant fails there.
+            let (ty, variant) = (
+                format_ident!("{ty}"),
+                format_ident!("{variant}", span = lit.span()),
+            );
+            arg.word = Some(text);
+            return Ok(quote!(__dockside::__private::#ty::#variant));
+        }
+        Kind::Duration => {
+            let duration =
+                dockside_syntax::parse_duration(&text).map_err(|e| syntax(&e, "duration"))?;
+            // Read from a sum of milliseconds held in a u64, so it fits.
+            let millis =
+                Literal::u64_unsuffixed(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));
+            return Ok(quote!(::core::time::Duration::from_millis(#millis)));
+        }
+        Kind::Size => {
+            let bytes =
+                dockside_syntax::parse_size(&text).map_err(|e| syntax(&e, "memory size"))?;
+            return Ok(Literal::u64_unsuffixed(bytes).into_token_stream());
+        }
+        _ => {}
+    }
+    Ok(lit.into_token_stream())
+}
+
+/// The calls of a key written as a list: one for the whole list of expressions (`cmd`), or one
+/// per element (`ports`, `tmpfs`, `mounts`). A bad element is its own error.
+fn list_value<'a>(
+    arg: &mut Arg,
+    elements: impl Iterator<Item = &'a Expr>,
+    ctx: &mut Ctx,
+) -> Result {
+    let (key, kind) = (&arg.ident, arg.key.kind);
+    if let Kind::Strings(not_empty) = kind {
+        let items: Vec<&Expr> = elements.collect();
+        if not_empty && items.is_empty() {
+            ctx.check(key.span(), format!("`{key}` must not be empty"));
+        }
+        arg.calls.push(strings(&items));
+        return Ok(());
+    }
+    let mut seen = HashSet::new();
+    for element in elements {
+        let call = match kind {
+            Kind::Ports => lit_int(
+                element,
+                "expected a port number, an integer from 1 to 65535",
+            )
+            .and_then(|n| port(&n))
+            .map(|port| {
+                arg.ports.push(port);
+                port_literal(port)
+            }),
+            Kind::Paths => lit_str(element).map(|lit| {
+                absolute(ctx, &lit);
+                if !seen.insert(lit.value()) {
+                    ctx.check(
+                        lit.span(),
+                        format!("{key} `{}` listed more than once", lit.value()),
+                    );
+                }
+                lit.into_token_stream()
+            }),
+            _ => lit_str(element).and_then(|lit| mount(&lit, &mut seen, ctx)),
+        };
+        call.map_or_else(|error| ctx.parse.push(error), |call| arg.calls.push(call));
+    }
+    Ok(())
+}
+
+/// One bind mount's call: `host, container, read_only`, its source checked like a Dockerfile
+/// and its target unique among `seen`.
+fn mount(lit: &LitStr, seen: &mut HashSet<String>, ctx: &mut Ctx) -> Result<TokenStream> {
+    let text = lit.value();
+    let mount = dockside_syntax::parse_mount(&text);
+    let mount =
+        mount.or_else(|reason| fail(lit.span(), format!("invalid mount `{text}`: {reason}")))?;
+    let (host, container, read_only) = (&mount.host, &mount.container, mount.read_only);
+    in_crate(ctx, lit.span(), "mount source", host, "");
+    if !seen.insert(container.clone()) {
+        ctx.check(
+            lit.span(),
+            format!("`{container}` is mounted more than once"),
+        );
+    }
+    // A relative source is made absolute from the crate directory, where it was checked.
+    let host = match Path::new(host).is_absolute() {
+        true => quote!(#host),
+        false => quote!(::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), "/", #host)),
+    };
+    Ok(quote_spanned!(lit.span()=> #host, #container, #read_only))
+}
+
+/// The expression after `key =`.
+fn after_eq(meta: &ParseNestedMeta) -> Result<Expr> {
+    meta.value()?;
+    syn::parse2(rest_of_entry(meta.input)?)
+}
+
+/// The tokens up to the next comma at this level (token trees keep groups whole). A value is
+/// read from these alone, so an error inside a group leaves no half-read group behind.
+fn rest_of_entry(input: ParseStream) -> Result<TokenStream> {
     input.step(|cursor| {
-        let mut rest = *cursor;
-        let mut tokens = TokenStream::new();
+        let (mut rest, mut tokens) = (*cursor, TokenStream::new());
         while let Some((tree, next)) = rest.token_tree() {
             if matches!(&tree, TokenTree::Punct(punct) if punct.as_char() == ',') {
                 break;
@@ -395,452 +532,208 @@ fn rest_of_entry(input: ParseStream) -> syn::Result<TokenStream> {
     })
 }
 
-/// The value of `key = value`, as tokens to parse on their own.
-fn value(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<TokenStream> {
-    meta.value()?;
-    let tokens = rest_of_entry(meta.input)?;
-    if tokens.is_empty() {
-        return Err(Error::new(
-            key.span(),
-            format!("expected a value after `{key} =`"),
-        ));
+fn is_ident(expr: &Expr, name: &str) -> bool {
+    matches!(expr, Expr::Path(path) if path.path.is_ident(name))
+}
+
+fn lit_str(expr: &Expr) -> Result<LitStr> {
+    match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Ok(lit.clone()),
+        other => Err(Error::new_spanned(other, "expected a string literal")),
     }
-    Ok(tokens)
 }
 
-fn string(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<LitStr> {
-    let tokens = value(meta, key)?;
-    syn::parse2(tokens.clone()).map_err(|error| match syn::parse2::<LitInt>(tokens) {
-        // A duration's unit is the usual omission: `startup_timeout = 5`.
-        Ok(number) if keys::find(&key.to_string()).is_some_and(|k| k.kind == Kind::Duration) => {
-            Error::new(
-                number.span(),
-                format!("expected a duration string with a unit, like `{key} = \"{number}s\"`"),
-            )
-        }
-        _ => error,
-    })
-}
-
-/// `key = [a, b]`: the elements as expressions, for the caller to read.
-fn list(meta: &ParseNestedMeta, key: &Ident, example: &str) -> syn::Result<Vec<Expr>> {
-    let tokens = value(meta, key)?;
-    bracketed_exprs(tokens, &format!("a list, like `{key} = [{example}]`"))
-}
-
-/// `[a, b]` alone; `expected` names what to write instead of anything else.
-fn bracketed_exprs(tokens: TokenStream, expected: &str) -> syn::Result<Vec<Expr>> {
-    let list = |input: ParseStream| {
-        if !input.peek(token::Bracket) {
-            return Err(input.error(format!("expected {expected}")));
-        }
-        let content;
-        bracketed!(content in input);
-        Punctuated::<Expr, Token![,]>::parse_terminated(&content)
-    };
-    Ok(list.parse2(tokens)?.into_iter().collect())
-}
-
-/// The string literals among `elements`; each other element is its own error.
-fn literals(elements: Vec<Expr>, errors: &mut Errors) -> Vec<LitStr> {
-    elements
-        .into_iter()
-        .filter_map(|element| match element {
-            Expr::Lit(ExprLit {
-                lit: Lit::Str(lit), ..
-            }) => Some(lit),
-            other => {
-                errors.push(Error::new_spanned(other, "expected a string literal"));
-                None
-            }
-        })
-        .collect()
-}
-
-/// `ports = [8080, 5432]`; each bad element is its own error.
-fn ports(meta: &ParseNestedMeta, key: &Ident, errors: &mut Errors) -> syn::Result<Vec<Port>> {
-    Ok(list(meta, key, "8080, 5432")?
-        .iter()
-        .filter_map(|element| port(element).map_err(|error| errors.push(error)).ok())
-        .collect())
-}
-
-fn port(element: &Expr) -> syn::Result<Port> {
-    match element {
-        Expr::Lit(ExprLit {
+fn lit_int(expr: &Expr, expected: &str) -> Result<LitInt> {
+    match expr {
+        Expr::Lit(syn::ExprLit {
             lit: Lit::Int(int), ..
-        }) => port_number(int),
-        _ => Err(Error::new_spanned(
-            element,
-            "expected a port number, an integer from 1 to 65535",
-        )),
+        }) => Ok(int.clone()),
+        other => Err(Error::new_spanned(other, expected)),
     }
 }
 
-fn port_number(int: &LitInt) -> syn::Result<Port> {
+/// `[a, b]` as an array of `String`s: each item is any expression of a type `impl
+/// Into<String>`, evaluated when the test runs (a literal, a `const`, `std::env::var(..)?`).
+fn strings(items: &[&Expr]) -> TokenStream {
+    let string = quote!(__dockside::__private::String);
+    let count = Literal::usize_unsuffixed(items.len());
+    let into = items
+        .iter()
+        .map(|item| quote_spanned!(item.span()=> ::core::convert::Into::<#string>::into(#item)));
+    quote!(::core::convert::identity::<[#string; #count]>([#(#into),*]))
+}
+
+fn port(int: &LitInt) -> Result<Port> {
     match int.base10_parse::<u16>() {
         Ok(number) if number != 0 => Ok(Port {
             number,
             span: int.span(),
         }),
-        _ => Err(Error::new(
+        _ => fail(
             int.span(),
             format!("port {int} is out of range: expected 1 to 65535"),
-        )),
+        ),
     }
 }
 
-/// `key = "text"`, read by one of `dockside-syntax`'s parsers.
-fn syntax<T, E: std::fmt::Display>(
-    meta: &ParseNestedMeta,
-    key: &Ident,
-    what: &str,
-    parse: impl FnOnce(&str) -> Result<T, E>,
-) -> syn::Result<T> {
-    let lit = string(meta, key)?;
-    parse(&lit.value()).map_err(|reason| {
-        Error::new(
-            lit.span(),
-            format!("invalid {what} `{}`: {reason}", lit.value()),
-        )
-    })
+fn port_literal(port: Port) -> TokenStream {
+    let mut literal = Literal::u16_unsuffixed(port.number);
+    literal.set_span(port.span);
+    literal.into_token_stream()
 }
 
-fn duration(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<u64> {
-    let duration = syntax(meta, key, "duration", dockside_syntax::parse_duration)?;
-    // Parsed from a sum of milliseconds held in a u64, so it fits.
-    Ok(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
-}
-
-fn size(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<u64> {
-    syntax(meta, key, "memory size", dockside_syntax::parse_size)
-}
-
-/// `mounts = ["host:/container:ro"]`; each bad element is its own error.
-fn mounts(
-    meta: &ParseNestedMeta,
-    key: &Ident,
-    errors: &mut Errors,
-) -> syn::Result<Vec<(LitStr, Mount)>> {
-    let elements = list(meta, key, "\"fixtures/data:/data:ro\"")?;
-    Ok(literals(elements, errors)
-        .into_iter()
-        .filter_map(|lit| match dockside_syntax::parse_mount(&lit.value()) {
-            Ok(mount) => Some((lit, mount)),
-            Err(reason) => {
-                errors.at(
-                    lit.span(),
-                    format!("invalid mount `{}`: {reason}", lit.value()),
-                );
-                None
-            }
-        })
-        .collect())
-}
-
-fn crate_path(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<Path> {
-    let lit = string(meta, key)?;
-    lit.parse_with(Path::parse_mod_style).map_err(|_| {
-        Error::new(
-            lit.span(),
-            format!(
-                "invalid crate path `{}`: expected a path, like `dockside` or `::my_dockside`",
-                lit.value()
-            ),
-        )
-    })
-}
-
-/// `key(NAME = "value", ...)`.
-fn pairs(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<Vec<Pair>> {
-    // Parsed as tokens of its own so an error inside leaves no half-read group behind.
-    let list = |input: ParseStream| {
-        if !input.peek(token::Paren) {
-            return Err(Error::new(
-                key.span(),
-                format!("expected `{key}(NAME = \"value\", ...)`"),
-            ));
-        }
-        let content;
-        parenthesized!(content in input);
-        Punctuated::<Pair, Token![,]>::parse_terminated(&content)
+/// `path` names an existing `want` (`"file"`, `"directory"`, or `""` for either), called `what`
+/// in messages: relative to the crate being compiled, or absolute where `want` is `""` (a
+/// mount source).
+///
+/// Messages name the path as written, not where it was looked for: the crate directory is
+/// where the error points, and an absolute path would tie messages (and the UI tests'
+/// snapshots) to one checkout and target directory.
+fn in_crate(ctx: &mut Ctx, span: Span, what: &str, path: &str, want: &str) {
+    let relative = Path::new(path).is_relative();
+    let resolved = ctx.manifest_dir.map(|dir| dir.join(path));
+    let found = |at: &Path| match want {
+        "file" => at.is_file(),
+        "directory" => at.is_dir(),
+        _ => at.exists(),
     };
-    Ok(list
-        .parse2(rest_of_entry(meta.input)?)?
-        .into_iter()
-        .collect())
+    let problem = match resolved {
+        _ if !relative && !want.is_empty() => "must be relative to the crate directory".to_owned(),
+        _ if !relative && Path::new(path).exists() => return,
+        _ if !relative => "not found".to_owned(),
+        None => "cannot be looked for: CARGO_MANIFEST_DIR is not set".to_owned(),
+        Some(at) if found(&at) => return,
+        Some(at) if at.exists() => format!("is not a {want} in the crate directory"),
+        Some(_) => "not found in the crate directory".to_owned(),
+    };
+    ctx.check(span, format!("{what} `{path}` {problem}"));
 }
 
-impl syn::parse::Parse for Pair {
-    fn parse(input: ParseStream) -> syn::Result<Self> {
-        let key = if input.peek(LitStr) {
-            input.parse()?
-        } else if input.peek(Ident::peek_any) {
-            let name = Ident::parse_any(input)?;
-            LitStr::new(&name.unraw().to_string(), name.span())
-        } else {
-            return Err(input.error("expected `NAME = \"value\"`"));
-        };
-        input.parse::<Token![=]>()?;
-        let value = input.parse()?;
-        Ok(Pair { key, value })
+fn absolute(ctx: &mut Ctx, lit: &LitStr) {
+    let path = lit.value();
+    if !path.starts_with('/') {
+        ctx.check(
+            lit.span(),
+            format!("`{path}` must be an absolute path in the container, starting with `/`"),
+        );
     }
 }
 
-/// `wait = ...`: one wait, or `all(...)` of several (nested `all`s flatten).
-fn waits(input: ParseStream) -> syn::Result<Vec<Wait>> {
+/// Each wait and how to write it, for messages.
+const WAITS: &[(&str, &str)] = &[
+    ("port", "port(8080)"),
+    ("log", "log(\"ready\", times = 2)"),
+    ("healthy", "healthy"),
+    ("http", "http(8080, \"/health\")"),
+    ("custom", "custom(path::to::probe)"),
+    ("exit", "exit(0)"),
+    ("exec", "exec([\"pg_isready\"])"),
+    ("all", "all(port(5432), log(\"ready\"))"),
+];
+
+/// `wait = ...`: one wait, or `all(...)` of several (nested `all`s flatten); each makes one
+/// call, and its ports are recorded.
+fn wait(expr: &Expr, arg: &mut Arg, ctx: &mut Ctx) -> Result {
+    let (kind, args): (_, Vec<&Expr>) = match expr {
+        Expr::Path(path) => (path.path.get_ident(), Vec::new()),
+        Expr::Call(call) => match &*call.func {
+            Expr::Path(path) => (path.path.get_ident(), call.args.iter().collect()),
+            _ => (None, Vec::new()),
+        },
+        _ => (None, Vec::new()),
+    };
     const EXPECTED: &str = "expected `port(..)`, `log(..)`, `healthy`, `http(..)`, `custom(..)`, \
                             `exit(..)`, `exec([..])` or `all(..)`";
-    let kind = Ident::parse_any(input).map_err(|error| Error::new(error.span(), EXPECTED))?;
-    let one = match kind.to_string().as_str() {
-        "healthy" => Wait::Healthy,
-        "all" => {
-            let all = in_parens(input, &kind, "all(port(5432), log(\"ready\"))", |content| {
-                Punctuated::<Vec<Wait>, Token![,]>::parse_terminated_with(content, waits)
-            })?;
-            if all.is_empty() {
-                return Err(Error::new(kind.span(), "`all(..)` needs at least one wait"));
-            }
-            return Ok(all.into_iter().flatten().collect());
+    let Some(kind) = kind.filter(|kind| WAITS.iter().any(|(name, _)| *kind == name)) else {
+        return match kind {
+            Some(kind) => fail(kind.span(), format!("unknown wait `{kind}`; {EXPECTED}")),
+            None => fail(expr.span(), EXPECTED),
+        };
+    };
+    let ty = quote!(__dockside::__private::Wait);
+    let call = match (kind.to_string().as_str(), &args[..]) {
+        ("healthy", []) if matches!(expr, Expr::Path(_)) => quote!(#ty::healthy()),
+        ("all", []) => return fail(kind.span(), "`all(..)` needs at least one wait"),
+        ("all", waits) => return waits.iter().try_for_each(|each| wait(each, arg, ctx)),
+        ("port", [number]) => {
+            let port = port(&lit_int(number, "expected a port number")?)?;
+            arg.ports.push(port);
+            let port = port_literal(port);
+            quote!(#ty::port(#port))
         }
-        "port" => in_parens(input, &kind, "port(8080)", |content| {
-            port_number(&content.parse()?).map(Wait::Port)
-        })?,
-        "log" => in_parens(input, &kind, "log(\"ready\", times = 2)", |content| {
-            let pattern = content.parse()?;
-            let mut times = None;
-            if content.parse::<Option<Token![,]>>()?.is_some() && !content.is_empty() {
-                let option: Ident = content.parse()?;
-                if option != "times" {
-                    return Err(Error::new(option.span(), "expected `times = N`"));
-                }
-                content.parse::<Token![=]>()?;
-                times = Some(content.parse()?);
+        ("log", [pattern, times @ ..]) if times.len() < 2 => {
+            let pattern = lit_str(pattern)?;
+            let text = pattern.value();
+            // The runtime's `regex` reads patterns with this parser: an invalid one is known now.
+            let invalid = regex_syntax::Parser::new()
+                .parse(&text)
+                .err()
+                .map(|e| match e {
+                    regex_syntax::Error::Parse(e) => e.kind().to_string(),
+                    regex_syntax::Error::Translate(e) => e.kind().to_string(),
+                    other => other.to_string(),
+                });
+            if text.is_empty() {
+                ctx.check(pattern.span(), "the log pattern must not be empty");
+            } else if let Some(reason) = invalid {
+                ctx.check(
+                    pattern.span(),
+                    format!("invalid log pattern `{text}`: {reason}"),
+                );
             }
-            Ok(Wait::Log(pattern, times))
-        })?,
-        "http" => in_parens(input, &kind, "http(8080, \"/health\")", |content| {
-            let port = port_number(&content.parse()?)?;
-            content.parse::<Token![,]>()?;
-            Ok(Wait::Http(port, content.parse()?))
-        })?,
-        "custom" => in_parens(input, &kind, "custom(path::to::probe)", |content| {
-            Path::parse_mod_style(content).map(Wait::Custom)
-        })?,
-        "exit" => in_parens(input, &kind, "exit(0)", |content| {
-            let code: LitInt = content.parse()?;
+            match times.first() {
+                None => quote!(#ty::log(#pattern)),
+                Some(Expr::Assign(times)) if is_ident(&times.left, "times") => {
+                    let times = lit_int(&times.right, "expected a whole number")?;
+                    if times.base10_parse::<usize>()? == 0 {
+                        ctx.check(times.span(), "`times` must be at least 1");
+                    }
+                    quote!(#ty::log_times(#pattern, #times))
+                }
+                Some(Expr::Assign(other)) => {
+                    return fail(other.left.span(), "expected `times = N`")
+                }
+                Some(other) => return fail(other.span(), "expected `times = N`"),
+            }
+        }
+        ("http", [number, path]) => {
+            let (port, path) = (
+                port(&lit_int(number, "expected a port number")?)?,
+                lit_str(path)?,
+            );
+            if !path.value().starts_with('/') {
+                ctx.check(
+                    path.span(),
+                    format!("the http path `{}` must start with `/`", path.value()),
+                );
+            }
+            arg.ports.push(port);
+            let port = port_literal(port);
+            quote!(#ty::http(#port, #path))
+        }
+        ("custom", [Expr::Path(probe)]) => quote!(#ty::custom(#probe)),
+        ("exit", [code]) => {
+            let code = lit_int(code, "expected an exit code")?;
             code.base10_parse::<i32>()?;
-            Ok(Wait::Exit(code))
-        })?,
-        "exec" => in_parens(input, &kind, "exec([\"pg_isready\"])", |content| {
-            let items =
-                bracketed_exprs(content.parse()?, "a command, like `exec([\"pg_isready\"])`")?;
-            Ok(Wait::Exec(items, kind.clone()))
-        })?,
+            quote!(#ty::exit(#code))
+        }
+        ("exec", [Expr::Array(command)]) => {
+            if command.elems.is_empty() {
+                ctx.check(kind.span(), "the `exec` command must not be empty");
+            }
+            let command = strings(&command.elems.iter().collect::<Vec<_>>());
+            quote!(#ty::exec(#command))
+        }
         _ => {
-            return Err(Error::new(
-                kind.span(),
-                format!("unknown wait `{kind}`; {EXPECTED}"),
-            ))
+            let usage = WAITS
+                .iter()
+                .find(|(name, _)| kind == name)
+                .map_or("", |(_, usage)| usage);
+            return fail(expr.span(), format!("expected `{usage}`"));
         }
     };
-    Ok(vec![one])
-}
-
-/// The parenthesized arguments of a wait kind, parsed with `parse` and fully consumed.
-fn in_parens<T>(
-    input: ParseStream,
-    kind: &Ident,
-    usage: &str,
-    parse: impl FnOnce(ParseStream) -> syn::Result<T>,
-) -> syn::Result<T> {
-    if !input.peek(token::Paren) {
-        return Err(Error::new(kind.span(), format!("expected `{usage}`")));
-    }
-    let content;
-    parenthesized!(content in input);
-    let value = parse(&content)?;
-    if !content.is_empty() {
-        return Err(content.error(format!("expected `{usage}`")));
-    }
-    Ok(value)
-}
-
-#[cfg(test)]
-mod tests {
-    use quote::quote;
-    use syn::parse_quote;
-
-    use super::*;
-
-    fn parse(tokens: TokenStream) -> (TestArgs, Vec<String>) {
-        let mut errors = Errors::default();
-        let args = test_args(tokens, &mut errors);
-        (args, errors.messages())
-    }
-
-    fn image(args: &ContainerArgs) -> Option<String> {
-        match &args.get("image")?.value {
-            Value::Str(lit) => Some(lit.value()),
-            _ => None,
-        }
-    }
-
-    #[test]
-    fn crate_alone_gives_no_container() {
-        let (args, errors) = parse(quote!(crate = "::my::dockside"));
-        assert!(errors.is_empty());
-        assert!(!args.container.given);
-        let (args, errors) = parse(TokenStream::new());
-        assert!(errors.is_empty() && !args.container.given && args.krate.is_none());
-    }
-
-    #[test]
-    fn a_misspelt_key_gets_the_closest_one() {
-        let (_, errors) = parse(quote!(imgae = "x"));
-        assert_eq!(errors, ["unknown argument `imgae`; did you mean `image`?"]);
-        let (_, errors) = parse(quote!(prots = [80]));
-        assert_eq!(errors, ["unknown argument `prots`; did you mean `ports`?"]);
-        let (_, errors) = parse(quote!(crat = "x"));
-        assert_eq!(errors, ["unknown argument `crat`; did you mean `crate`?"]);
-    }
-
-    #[test]
-    fn reports_every_bad_entry_and_keeps_the_good_ones() {
-        let (args, errors) = parse(quote! {
-            image = 5, ports = [0, "x", 80, 70000], bogus = [1, 2], cmd = "x", env = "A",
-            wait = port, user, workdir =, tmpfs = ["/t"], image = "a", image = "b",
-        });
-        assert_eq!(
-            errors,
-            [
-                "expected string literal",
-                "port 0 is out of range: expected 1 to 65535",
-                "expected a port number, an integer from 1 to 65535",
-                "port 70000 is out of range: expected 1 to 65535",
-                "unknown argument `bogus`; expected one of `image`, `dockerfile`, `context`, \
-                 `target`, `build_arg`, `cmd`, `entrypoint`, `env`, `labels`, `ports`, `wait`, \
-                 `healthcheck`, `startup_timeout`, `user`, `workdir`, `tmpfs`, `mounts`, `memory`, `pull`, \
-                 `crate`, `flavor`, `worker_threads`",
-                "expected a list, like `cmd = [\"a\", \"b\"]`",
-                "expected `env(NAME = \"value\", ...)`",
-                "expected `port(8080)`",
-                "expected `=`",
-                "expected a value after `workdir =`",
-                "`image` set more than once",
-            ]
-        );
-        let ports = match &args.container.get("ports").unwrap().value {
-            Value::Ports(ports) => ports.iter().map(|p| p.number).collect::<Vec<_>>(),
-            _ => unreachable!(),
-        };
-        assert_eq!(ports, [80]);
-        assert!(args.container.get("tmpfs").is_some());
-        assert_eq!(image(&args.container).as_deref(), Some("a"));
-        assert!(args.container.malformed);
-    }
-
-    #[test]
-    fn pairs_add_up_and_mounts_are_typed() {
-        let (args, errors) = parse(quote! {
-            env(A = "b"), env(r#type = "c", "x.y" = "d"), mounts = ["src:/src:ro", "bad"],
-        });
-        assert_eq!(
-            errors,
-            [
-                "invalid mount `bad`: a mount is `host:container`, `host:container:ro` or \
-              `host:container:rw`"
-            ]
-        );
-        let names: Vec<String> = args
-            .container
-            .args
-            .iter()
-            .flat_map(|arg| match &arg.value {
-                Value::Pairs(pairs) => pairs.iter().map(|p| p.key.value()).collect(),
-                _ => Vec::new(),
-            })
-            .collect();
-        assert_eq!(names, ["A", "type", "x.y"]);
-        let Value::Mounts(mounts) = &args.container.get("mounts").unwrap().value else {
-            unreachable!()
-        };
-        let (host, container, read_only) = (
-            &mounts[0].1.host,
-            &mounts[0].1.container,
-            mounts[0].1.read_only,
-        );
-        assert_eq!(
-            (host.as_str(), container.as_str(), read_only),
-            ("src", "/src", true)
-        );
-    }
-
-    #[test]
-    fn an_error_inside_a_group_does_not_leak() {
-        let (args, errors) = parse(quote!(env(A, B = "c"), image = "x"));
-        assert_eq!(errors, ["expected `=`"]);
-        assert!(image(&args.container).is_some());
-        let (_, errors) = parse(quote!(labels(a.b = "c")));
-        assert_eq!(errors, ["expected `=`"]);
-        let (_, errors) = parse(quote!(ports = [80 81]));
-        assert_eq!(errors, ["expected `,`"]);
-    }
-
-    #[test]
-    fn container_attributes_are_taken_from_parameters() {
-        let mut sig: Signature = parse_quote! {
-            fn f(
-                #[container(image = "a")] #[allow(unused)] one: Container,
-                two: Container,
-                #[container(image = "b")] #[container(image = "c")] three: Container,
-                #[container] four: Container,
-                #[container = "x"] five: Container,
-            )
-        };
-        let mut errors = Errors::default();
-        let params = take_container_attrs(&mut sig, &mut errors);
-        assert_eq!(
-            errors.messages(),
-            [
-                "more than one `#[container(...)]` on this parameter",
-                "expected `#[container(...)]`, like `#[container(image = \"alpine\")]`",
-            ]
-        );
-        let images: Vec<Option<String>> =
-            params.iter().map(|p| p.as_ref().and_then(image)).collect();
-        assert_eq!(
-            images,
-            [Some("a".into()), None, Some("b".into()), None, None]
-        );
-        assert!(params[4].as_ref().unwrap().malformed);
-        assert!(!params[3].as_ref().unwrap().malformed);
-        let remaining: Vec<usize> = sig
-            .inputs
-            .iter()
-            .map(|input| match input {
-                FnArg::Typed(typed) => typed.attrs.len(),
-                FnArg::Receiver(_) => unreachable!(),
-            })
-            .collect();
-        assert_eq!(remaining, [1, 0, 0, 0, 0]);
-    }
-
-    #[test]
-    fn crate_is_top_level_only() {
-        let mut errors = Errors::default();
-        let args = container_args(
-            quote!(crate = "x", image = "a"),
-            Span::call_site(),
-            &mut errors,
-        );
-        assert_eq!(
-            errors.messages(),
-            ["`crate` goes in `#[docker_test(...)]`, not in `#[container(...)]`"]
-        );
-        assert!(image(&args).is_some() && args.malformed);
-        let mut errors = Errors::default();
-        container_args(quote!(nope = 1), Span::call_site(), &mut errors);
-        assert!(!errors.messages()[0].contains("`crate`"));
-    }
+    arg.calls.push(call);
+    Ok(())
 }

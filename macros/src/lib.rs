@@ -2,8 +2,9 @@
 //! which re-exports it, rather than on this crate.
 //!
 //! This crate only parses, checks and emits glue; everything that talks to Docker lives in the
-//! `dockside` runtime. Layout: `keys.rs` declares the container keys, `attr.rs` parses the
-//! arguments, `valid.rs` checks them, `expand.rs` writes the test. Image references,
+//! `dockside` runtime. Layout: `keys.rs` declares the keys, `attr.rs` reads the arguments and
+//! checks each value, `valid.rs` checks the rules across keys and parameters, `expand.rs` writes
+//! the test. Image references,
 //! durations, sizes and mounts are read by `dockside-syntax`, the parser the runtime uses too.
 //! Only this file touches `proc_macro`; the rest works on `proc_macro2` types, so it can be
 //! unit-tested and fuzzed outside a compiler.
@@ -11,7 +12,6 @@
 extern crate proc_macro;
 
 mod attr;
-mod errors;
 mod expand;
 mod keys;
 mod valid;

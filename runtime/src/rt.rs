@@ -5,27 +5,31 @@
 
 use crate::error::{Error, Result};
 
-/// The kind of runtime a test's async body and its fixtures' set-ups run on, as the `flavor`
-/// and `worker_threads` of `#[tokio::test]` say.
+/// The kind of runtime a test's async body and its fixtures' set-ups run on, as the `flavor` of
+/// `#[tokio::test]` says.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) enum Flavor {
+pub enum Flavor {
     /// One thread: the test's own (`#[tokio::test]`'s default).
     #[default]
     CurrentThread,
-    /// A pool of worker threads, as many as given, else one per core (tokio's default).
-    MultiThread(Option<usize>),
+    /// A pool of worker threads beside the test's thread.
+    MultiThread,
 }
 
 /// A current-thread runtime for dockside's own Docker work, like the one `#[tokio::test]` makes.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
-    runtime_of(Flavor::CurrentThread)
+    runtime_of(Flavor::CurrentThread, None)
 }
 
-/// A runtime of the given flavour.
-pub(crate) fn runtime_of(flavor: Flavor) -> Result<tokio::runtime::Runtime> {
+/// A runtime of the given flavour; a multi-thread one has `workers` worker threads, else one
+/// per core (tokio's default).
+pub(crate) fn runtime_of(
+    flavor: Flavor,
+    workers: Option<usize>,
+) -> Result<tokio::runtime::Runtime> {
     let mut builder = match flavor {
         Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
-        Flavor::MultiThread(workers) => {
+        Flavor::MultiThread => {
             let mut builder = tokio::runtime::Builder::new_multi_thread();
             if let Some(workers) = workers {
                 builder.worker_threads(workers);

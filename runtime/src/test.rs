@@ -36,6 +36,8 @@ pub struct TestSpec {
     pub(crate) should_panic: Option<Option<&'static str>>,
     /// The runtime the async body and the fixtures' set-ups run on.
     pub(crate) flavor: Flavor,
+    /// A multi-thread runtime's worker threads; `None`: one per core.
+    pub(crate) worker_threads: Option<usize>,
 }
 
 impl TestSpec {
@@ -48,14 +50,20 @@ impl TestSpec {
             containers: Vec::new(),
             should_panic: None,
             flavor: Flavor::CurrentThread,
+            worker_threads: None,
         }
     }
 
-    /// Runs the body on a multi-thread runtime, as `#[tokio::test(flavor = "multi_thread")]`
-    /// does, with `worker_threads` workers (`None`: one per core). Without it an async body runs
-    /// on a current-thread runtime.
-    pub fn multi_thread(mut self, worker_threads: Option<usize>) -> Self {
-        self.flavor = Flavor::MultiThread(worker_threads);
+    /// The runtime an async body runs on, as `#[tokio::test(flavor = "...")]` says; without
+    /// it, a current-thread one.
+    pub fn flavor(mut self, flavor: Flavor) -> Self {
+        self.flavor = flavor;
+        self
+    }
+
+    /// How many worker threads a [`Flavor::MultiThread`] runtime has; without it, one per core.
+    pub fn worker_threads(mut self, count: usize) -> Self {
+        self.worker_threads = Some(count);
         self
     }
 
@@ -174,7 +182,7 @@ pub fn run_sync<R: Outcome>(spec: TestSpec, body: impl FnOnce(Args<'_>) -> R) ->
 }
 
 /// Runs an async test body on a fresh runtime, like `#[tokio::test]`: current-thread unless the
-/// spec asks for [`TestSpec::multi_thread`].
+/// spec asks for [`Flavor::MultiThread`].
 pub fn run_async<R: Outcome, Fut: Future<Output = R>>(
     spec: TestSpec,
     body: impl FnOnce(Args<'_>) -> Fut,
