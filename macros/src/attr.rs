@@ -364,10 +364,8 @@ fn value(arg: &mut Arg, meta: &ParseNestedMeta, ctx: &mut Ctx) -> Result {
         Kind::Duration if lit_int(&expr, "").is_ok() => {
             // The unit is the usual omission: `startup_timeout = 5`.
             let like = format!("`{key} = \"{}s\"`", expr.to_token_stream());
-            return fail(
-                expr.span(),
-                format!("expected a duration string with a unit, like {like}"),
-            );
+            let message = format!("expected a duration string with a unit, like {like}");
+            return fail(expr.span(), message);
         }
         _ => string_value(arg, lit_str(&expr)?, ctx)?,
     };
@@ -384,19 +382,11 @@ fn string_value(arg: &mut Arg, lit: LitStr, ctx: &mut Ctx) -> Result<TokenStream
     match arg.key.kind {
         Kind::Image => {
             if let Err(reason) = dockside_syntax::parse_reference(&text) {
-                let lowercase = match reason {
-                    dockside_syntax::ReferenceError::Uppercase => {
-                        dockside_syntax::lowercased(&text)
-                    }
-                    _ => None,
-                };
-                let hint = lowercase
-                    .map(|name| format!("; did you mean `{name}`?"))
-                    .unwrap_or_default();
-                ctx.check(
-                    lit.span(),
-                    format!("invalid image reference `{text}`: {reason}{hint}"),
-                );
+                // Valid once lower-cased: the case was the only fault.
+                let fix = dockside_syntax::lowercased(&text);
+                let hint = fix.map_or(String::new(), |fix| format!("; did you mean `{fix}`?"));
+                let message = format!("invalid image reference `{text}`: {reason}{hint}");
+                ctx.check(lit.span(), message);
             }
         }
         Kind::File => in_crate(ctx, lit.span(), &key.to_string(), &text, "file"),
@@ -412,30 +402,25 @@ fn string_value(arg: &mut Arg, lit: LitStr, ctx: &mut Ctx) -> Result<TokenStream
         }
         Kind::Choice(ty, _) => {
             // One of the row's words: lowercase ASCII words joined by `_`.
-            let variant: String = text
-                .split('_')
-                .map(|w| w[..1].to_uppercase() + &w[1..])
-                .collect();
+            let variant = text.split('_').map(|w| w[..1].to_uppercase() + &w[1..]);
+            let variant = variant.collect::<String>();
             // Spanned on the literal, so a runtime without that variant fails there.
-            let (ty, variant) = (
-                format_ident!("{ty}"),
-                format_ident!("{variant}", span = lit.span()),
-            );
+            let variant = format_ident!("{variant}", span = lit.span());
+            let ty = format_ident!("{ty}");
             arg.word = Some(text);
             return Ok(quote!(__dockside::__private::#ty::#variant));
         }
         Kind::Duration => {
-            let duration =
-                dockside_syntax::parse_duration(&text).map_err(|e| syntax(&e, "duration"))?;
+            let duration = dockside_syntax::parse_duration(&text);
+            let duration = duration.map_err(|e| syntax(&e, "duration"))?;
             // Read from a sum of milliseconds held in a u64, so it fits.
-            let millis =
-                Literal::u64_unsuffixed(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));
+            let millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+            let millis = Literal::u64_unsuffixed(millis);
             return Ok(quote!(::core::time::Duration::from_millis(#millis)));
         }
         Kind::Size => {
-            let bytes =
-                dockside_syntax::parse_size(&text).map_err(|e| syntax(&e, "memory size"))?;
-            return Ok(Literal::u64_unsuffixed(bytes).into_token_stream());
+            let bytes = dockside_syntax::parse_size(&text).map_err(|e| syntax(&e, "memory size"));
+            return Ok(Literal::u64_unsuffixed(bytes?).into_token_stream());
         }
         _ => {}
     }
@@ -461,22 +446,12 @@ fn list_value<'a>(
     let mut seen = HashSet::new();
     for element in elements {
         let call = match kind {
-            Kind::Ports => lit_int(
-                element,
-                "expected a port number, an integer from 1 to 65535",
-            )
-            .and_then(|n| port(&n))
-            .map(|port| {
-                arg.ports.push(port);
-                port_literal(port)
-            }),
+            Kind::Ports => port(element, &mut arg.ports),
             Kind::Paths => lit_str(element).map(|lit| {
                 absolute(ctx, &lit);
                 if !seen.insert(lit.value()) {
-                    ctx.check(
-                        lit.span(),
-                        format!("{key} `{}` listed more than once", lit.value()),
-                    );
+                    let message = format!("{key} `{}` listed more than once", lit.value());
+                    ctx.check(lit.span(), message);
                 }
                 lit.into_token_stream()
             }),
@@ -491,16 +466,13 @@ fn list_value<'a>(
 /// and its target unique among `seen`.
 fn mount(lit: &LitStr, seen: &mut HashSet<String>, ctx: &mut Ctx) -> Result<TokenStream> {
     let text = lit.value();
-    let mount = dockside_syntax::parse_mount(&text);
-    let mount =
-        mount.or_else(|reason| fail(lit.span(), format!("invalid mount `{text}`: {reason}")))?;
+    let mount = dockside_syntax::parse_mount(&text)
+        .map_err(|reason| Error::new(lit.span(), format!("invalid mount `{text}`: {reason}")))?;
     let (host, container, read_only) = (&mount.host, &mount.container, mount.read_only);
     in_crate(ctx, lit.span(), "mount source", host, "");
     if !seen.insert(container.clone()) {
-        ctx.check(
-            lit.span(),
-            format!("`{container}` is mounted more than once"),
-        );
+        let message = format!("`{container}` is mounted more than once");
+        ctx.check(lit.span(), message);
     }
     // A relative source is made absolute from the crate directory, where it was checked.
     let host = match Path::new(host).is_absolute() {
@@ -537,12 +509,7 @@ fn is_ident(expr: &Expr, name: &str) -> bool {
 }
 
 fn lit_str(expr: &Expr) -> Result<LitStr> {
-    match expr {
-        Expr::Lit(syn::ExprLit {
-            lit: Lit::Str(lit), ..
-        }) => Ok(lit.clone()),
-        other => Err(Error::new_spanned(other, "expected a string literal")),
-    }
+    syn::parse2(expr.to_token_stream())
 }
 
 fn lit_int(expr: &Expr, expected: &str) -> Result<LitInt> {
@@ -565,23 +532,21 @@ fn strings(items: &[&Expr]) -> TokenStream {
     quote!(::core::convert::identity::<[#string; #count]>([#(#into),*]))
 }
 
-fn port(int: &LitInt) -> Result<Port> {
-    match int.base10_parse::<u16>() {
-        Ok(number) if number != 0 => Ok(Port {
-            number,
-            span: int.span(),
-        }),
-        _ => fail(
+/// A port number, added to `ports`, as its literal.
+fn port(expr: &Expr, ports: &mut Vec<Port>) -> Result<TokenStream> {
+    let int = lit_int(expr, "expected a port number, an integer from 1 to 65535")?;
+    let number = int.base10_parse::<u16>().ok().filter(|number| *number != 0);
+    let Some(number) = number else {
+        return fail(
             int.span(),
             format!("port {int} is out of range: expected 1 to 65535"),
-        ),
-    }
-}
-
-fn port_literal(port: Port) -> TokenStream {
-    let mut literal = Literal::u16_unsuffixed(port.number);
-    literal.set_span(port.span);
-    literal.into_token_stream()
+        );
+    };
+    let span = int.span();
+    ports.push(Port { number, span });
+    let mut literal = Literal::u16_unsuffixed(number);
+    literal.set_span(span);
+    Ok(literal.into_token_stream())
 }
 
 /// `path` names an existing `want` (`"file"`, `"directory"`, or `""` for either), called `what`
@@ -614,10 +579,9 @@ fn in_crate(ctx: &mut Ctx, span: Span, what: &str, path: &str, want: &str) {
 fn absolute(ctx: &mut Ctx, lit: &LitStr) {
     let path = lit.value();
     if !path.starts_with('/') {
-        ctx.check(
-            lit.span(),
-            format!("`{path}` must be an absolute path in the container, starting with `/`"),
-        );
+        let message =
+            format!("`{path}` must be an absolute path in the container, starting with `/`");
+        ctx.check(lit.span(), message);
     }
 }
 
@@ -636,6 +600,8 @@ const WAITS: &[(&str, &str)] = &[
 /// `wait = ...`: one wait, or `all(...)` of several (nested `all`s flatten); each makes one
 /// call, and its ports are recorded.
 fn wait(expr: &Expr, arg: &mut Arg, ctx: &mut Ctx) -> Result {
+    const EXPECTED: &str = "expected `port(..)`, `log(..)`, `healthy`, `http(..)`, `custom(..)`, \
+                            `exit(..)`, `exec([..])` or `all(..)`";
     let (kind, args): (_, Vec<&Expr>) = match expr {
         Expr::Path(path) => (path.path.get_ident(), Vec::new()),
         Expr::Call(call) => match &*call.func {
@@ -644,8 +610,6 @@ fn wait(expr: &Expr, arg: &mut Arg, ctx: &mut Ctx) -> Result {
         },
         _ => (None, Vec::new()),
     };
-    const EXPECTED: &str = "expected `port(..)`, `log(..)`, `healthy`, `http(..)`, `custom(..)`, \
-                            `exit(..)`, `exec([..])` or `all(..)`";
     let Some(kind) = kind.filter(|kind| WAITS.iter().any(|(name, _)| *kind == name)) else {
         return match kind {
             Some(kind) => fail(kind.span(), format!("unknown wait `{kind}`; {EXPECTED}")),
@@ -658,30 +622,24 @@ fn wait(expr: &Expr, arg: &mut Arg, ctx: &mut Ctx) -> Result {
         ("all", []) => return fail(kind.span(), "`all(..)` needs at least one wait"),
         ("all", waits) => return waits.iter().try_for_each(|each| wait(each, arg, ctx)),
         ("port", [number]) => {
-            let port = port(&lit_int(number, "expected a port number")?)?;
-            arg.ports.push(port);
-            let port = port_literal(port);
+            let port = port(number, &mut arg.ports)?;
             quote!(#ty::port(#port))
         }
         ("log", [pattern, times @ ..]) if times.len() < 2 => {
             let pattern = lit_str(pattern)?;
             let text = pattern.value();
             // The runtime's `regex` reads patterns with this parser: an invalid one is known now.
-            let invalid = regex_syntax::Parser::new()
-                .parse(&text)
-                .err()
-                .map(|e| match e {
-                    regex_syntax::Error::Parse(e) => e.kind().to_string(),
-                    regex_syntax::Error::Translate(e) => e.kind().to_string(),
-                    other => other.to_string(),
-                });
+            let invalid = regex_syntax::Parser::new().parse(&text).err();
+            let reason = invalid.map(|error| match error {
+                regex_syntax::Error::Parse(error) => error.kind().to_string(),
+                regex_syntax::Error::Translate(error) => error.kind().to_string(),
+                other => other.to_string(),
+            });
             if text.is_empty() {
                 ctx.check(pattern.span(), "the log pattern must not be empty");
-            } else if let Some(reason) = invalid {
-                ctx.check(
-                    pattern.span(),
-                    format!("invalid log pattern `{text}`: {reason}"),
-                );
+            } else if let Some(reason) = reason {
+                let message = format!("invalid log pattern `{text}`: {reason}");
+                ctx.check(pattern.span(), message);
             }
             match times.first() {
                 None => quote!(#ty::log(#pattern)),
@@ -699,18 +657,11 @@ fn wait(expr: &Expr, arg: &mut Arg, ctx: &mut Ctx) -> Result {
             }
         }
         ("http", [number, path]) => {
-            let (port, path) = (
-                port(&lit_int(number, "expected a port number")?)?,
-                lit_str(path)?,
-            );
+            let (port, path) = (port(number, &mut arg.ports)?, lit_str(path)?);
             if !path.value().starts_with('/') {
-                ctx.check(
-                    path.span(),
-                    format!("the http path `{}` must start with `/`", path.value()),
-                );
+                let message = format!("the http path `{}` must start with `/`", path.value());
+                ctx.check(path.span(), message);
             }
-            arg.ports.push(port);
-            let port = port_literal(port);
             quote!(#ty::http(#port, #path))
         }
         ("custom", [Expr::Path(probe)]) => quote!(#ty::custom(#probe)),
@@ -730,7 +681,7 @@ fn wait(expr: &Expr, arg: &mut Arg, ctx: &mut Ctx) -> Result {
             let usage = WAITS
                 .iter()
                 .find(|(name, _)| kind == name)
-                .map_or("", |(_, usage)| usage);
+                .map_or("", |w| w.1);
             return fail(expr.span(), format!("expected `{usage}`"));
         }
     };

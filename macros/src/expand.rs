@@ -88,11 +88,9 @@ fn test_fn(
     let attrs = attrs
         .iter()
         .filter(|attr| !attr.path().is_ident("should_panic"));
-    let should_panic = should_panic.map(|expected| match expected {
-        Some(expected) => {
-            quote_spanned!(expected.span()=> .should_panic(::core::option::Option::Some(#expected)))
-        }
-        None => quote!(.should_panic(::core::option::Option::None)),
+    let should_panic = should_panic.map(|expected| {
+        let expected = expected.map_or(quote!(None), |text| quote!(Some(#text)));
+        quote!(.should_panic(::core::option::Option::#expected))
     });
     // The user's function, intact, nested in the test; its attributes (`#[ignore]`, docs, lint
     // levels) belong to the test, and lint levels reach into it.
@@ -118,37 +116,23 @@ fn test_fn(
     // the runtime does not take an error there too (editors, `cargo check`), once per build.
     let checks = containers.iter().map(|container| {
         let ty = container.ty;
-        quote_spanned!(ty.span()=> #root::__private::assert_param::<#ty>();)
+        quote_spanned!(ty.span()=> __dockside::__private::assert_param::<#ty>();)
     });
     let (returned, outcome) = match output {
         ReturnType::Default => (sig.ident.span(), quote!(())),
         ReturnType::Type(_, ty) => (ty.span(), ty.to_token_stream()),
     };
-    // Spanned on the return type, the whole call and the root's path too, so rustc points there
-    // when the runtime does not take it.
-    let root_there: TokenStream = root
-        .clone()
-        .into_iter()
-        .map(|mut token| {
-            token.set_span(returned);
-            token
-        })
-        .collect();
-    let run = format_ident!(
-        "{}",
-        if sig.asyncness.is_some() {
-            "run_async"
-        } else {
-            "run_sync"
-        }
-    );
+    // Spanned on the return type, the whole call, so rustc points there when the runtime
+    // does not take it.
+    let run = format_ident!("{}", sig.asyncness.map_or("run_sync", |_| "run_async"));
     let run = quote_spanned! {returned=>
-        #root_there::__private::#run(__dockside_spec, |mut __dockside_args| #name(#(#takes),*))
+        __dockside::__private::#run(__dockside_spec, |mut __dockside_args| #name(#(#takes),*))
     };
-    let outcome = quote_spanned!(returned=> #root_there::__private::assert_outcome::<#outcome>(););
+    let outcome = quote_spanned!(returned=> __dockside::__private::assert_outcome::<#outcome>(););
     quote! {
         #[cfg(not(test))]
         const _: () = {
+            use #root as __dockside;
             #(#checks)*
             #outcome
         };
@@ -228,8 +212,9 @@ mod tests {
         let expected = quote! {
             #[cfg(not(test))]
             const _: () = {
-                dockside2::__private::assert_param::<Container>();
-                dockside2::__private::assert_outcome::<R>();
+                use dockside2 as __dockside;
+                __dockside::__private::assert_param::<Container>();
+                __dockside::__private::assert_outcome::<R>();
             };
             #[::core::prelude::v1::test]
             #[ignore]
@@ -257,7 +242,7 @@ mod tests {
                         .startup_timeout(::core::time::Duration::from_millis(5000))
                 )
                 .should_panic(::core::option::Option::Some("boom"));
-                dockside2::__private::run_async(__dockside_spec, |mut __dockside_args| name(__dockside_args.take()))
+                __dockside::__private::run_async(__dockside_spec, |mut __dockside_args| name(__dockside_args.take()))
             }
         };
         assert_eq!(actual, expected.to_string());
@@ -304,7 +289,7 @@ mod tests {
                 "expected `NAME = \"value\"`",
                 "expected `,` or `;`",
                 "expected a list, like `entrypoint = [\"a\", \"b\"]`",
-                "expected a string literal",
+                "expected string literal",
                 "unexpected end of input, expected an expression",
                 "context `Cargo.toml` is not a directory in the crate directory",
                 "`target` must not be empty",

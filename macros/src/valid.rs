@@ -25,7 +25,11 @@ pub(crate) struct Container<'a> {
 /// can know: any other is taken for a fixture, whose settings are optional and checked against
 /// its own spec at run time; whether it is one is for the trait system to say.
 pub(crate) fn is_container(ty: &Type) -> bool {
-    matches!(ty, Type::Path(path) if path.path.segments.last().is_some_and(|last| last.ident == "Container"))
+    let Type::Path(path) = ty else { return false };
+    path.path
+        .segments
+        .last()
+        .is_some_and(|last| last.ident == "Container")
 }
 
 /// Whether `source` ends with attributes of which one is a test attribute: the text before a
@@ -63,12 +67,10 @@ pub(crate) fn check<'a>(
         let message = "`#[docker_test]` already makes the function a test; remove this attribute";
         errors.push(Error::new_spanned(attr, message));
     }
-    for arg in test.test.args.iter().filter(|_| sig.asyncness.is_none()) {
-        let key = &arg.ident;
-        let message = format!(
-            "`{key}` applies to an `async fn`: a plain `fn` runs on the test's thread, outside \
-             any runtime"
-        );
+    let test_keys = test.test.args.iter().map(|arg| &arg.ident);
+    for key in test_keys.filter(|_| sig.asyncness.is_none()) {
+        let why = "a plain `fn` runs on the test's thread, outside any runtime";
+        let message = format!("`{key}` applies to an `async fn`: {why}");
         errors.push(Error::new(key.span(), message));
     }
     if !test.test.malformed {
@@ -99,66 +101,60 @@ fn across(args: &Args, complete: bool, errors: &mut Vec<Error>) {
     let mut ports = HashSet::new();
     for key in KEYS {
         let mut names = HashSet::new();
-        for arg in args.of(key.name) {
-            for name in &arg.names {
-                let (text, what) = (
-                    name.value(),
-                    match key.kind {
-                        Kind::Pairs(what) => what,
-                        _ => key.name,
-                    },
-                );
-                let problem = match () {
-                    _ if text.is_empty() => format!("{what} name must not be empty"),
-                    _ if text.contains('=') => format!("{what} name `{text}` must not contain `=`"),
-                    _ if !names.insert(text.clone()) => {
-                        format!("{what} `{text}` set more than once")
-                    }
-                    _ => continue,
-                };
-                errors.push(Error::new(name.span(), problem));
-            }
-            for port in arg.ports.iter().filter(|_| key.kind == Kind::Ports) {
-                if !ports.insert(port.number) {
-                    let message = format!("port {} listed more than once", port.number);
-                    errors.push(Error::new(port.span, message));
-                }
+        let what = match key.kind {
+            Kind::Pairs(what) => what,
+            _ => key.name,
+        };
+        for name in args.of(key.name).flat_map(|arg| &arg.names) {
+            let text = name.value();
+            let problem = match () {
+                _ if text.is_empty() => format!("{what} name must not be empty"),
+                _ if text.contains('=') => format!("{what} name `{text}` must not contain `=`"),
+                _ if names.insert(text.clone()) => continue,
+                _ => format!("{what} `{text}` set more than once"),
+            };
+            errors.push(Error::new(name.span(), problem));
+        }
+        let listed = args.of(key.name).filter(|_| key.kind == Kind::Ports);
+        for port in listed.flat_map(|arg| &arg.ports) {
+            if !ports.insert(port.number) {
+                let message = format!("port {} listed more than once", port.number);
+                errors.push(Error::new(port.span, message));
             }
         }
     }
     if args.malformed || !complete {
         return;
     }
-    if args
-        .of("image")
-        .chain(args.of("dockerfile"))
-        .next()
-        .is_none()
-    {
+    let image_source = args.of("image").chain(args.of("dockerfile"));
+    if image_source.count() == 0 {
         errors.push(Error::new(args.origin, "set `image`, `dockerfile` or both"));
     }
     needs(args, KEYS, errors);
-    let listed: Vec<u16> = args
+    // Each awaited port not listed, once; the suggested list adds all of them.
+    let mut all: Vec<u16> = args
         .of("ports")
         .flat_map(|arg| &arg.ports)
         .map(|p| p.number)
         .collect();
-    let awaited = args.of("wait").flat_map(|arg| &arg.ports);
     let mut missing = Vec::new();
-    for port in awaited {
-        if !listed.contains(&port.number) && !missing.iter().any(|(n, _)| *n == port.number) {
-            missing.push((port.number, port.span));
+    for port in args.of("wait").flat_map(|arg| &arg.ports) {
+        if !all.contains(&port.number) {
+            all.push(port.number);
+            missing.push(port);
         }
     }
-    let all: Vec<String> = listed
+    let all = all
         .iter()
-        .chain(missing.iter().map(|(n, _)| n))
         .map(u16::to_string)
-        .collect();
-    for (number, span) in missing {
-        let all = all.join(", ");
-        let message = format!("wait port {number} is not in `ports`; add it: `ports = [{all}]`");
-        errors.push(Error::new(span, message));
+        .collect::<Vec<_>>()
+        .join(", ");
+    for port in missing {
+        let message = format!(
+            "wait port {} is not in `ports`; add it: `ports = [{all}]`",
+            port.number
+        );
+        errors.push(Error::new(port.span, message));
     }
 }
 
@@ -259,11 +255,8 @@ fn param<'a>(input: &'a FnArg, errors: &mut Vec<Error>) -> Option<(&'a Ident, &'
     };
     if let Type::Reference(reference) = ty {
         // rustc's own hint would add a second `&`: the test owns its containers.
-        let owned = reference
-            .elem
-            .to_token_stream()
-            .to_string()
-            .replace(" :: ", "::");
+        let owned = reference.elem.to_token_stream().to_string();
+        let owned = owned.replace(" :: ", "::");
         let message = format!("take `{owned}` by value: `{ident}: {owned}`");
         errors.push(Error::new_spanned(reference, message));
         return None;
