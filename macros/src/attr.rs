@@ -14,6 +14,7 @@ use std::path::Path;
 
 use proc_macro2::{Literal, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt;
 use syn::meta::ParseNestedMeta;
 use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
@@ -274,17 +275,10 @@ fn entries(
 }
 
 fn unknown_key(key: &Ident, top_level: bool) -> Error {
-    let tables: &[&[Key]] = if top_level {
-        &[KEYS, TEST_KEYS]
-    } else {
-        &[KEYS]
-    };
-    let mut accepted: Vec<&str> = tables
-        .iter()
-        .flat_map(|t| t.iter().map(|k| k.name))
-        .collect();
+    let mut accepted: Vec<&str> = KEYS.iter().map(|key| key.name).collect();
     if top_level {
-        accepted.insert(KEYS.len(), "crate");
+        accepted.push("crate");
+        accepted.extend(TEST_KEYS.iter().map(|key| key.name));
     }
     let written = key.to_string();
     // A typo is the usual cause: name the one key it is close to rather than all of them. Optimal
@@ -326,7 +320,7 @@ fn value(arg: &mut Arg, meta: &ParseNestedMeta, ctx: &mut Ctx) -> Result {
             let name = match *pair.left {
                 Expr::Path(path) if path.path.get_ident().is_some() => {
                     let name = &path.path.segments[0].ident;
-                    LitStr::new(name.to_string().trim_start_matches("r#"), name.span())
+                    LitStr::new(&name.unraw().to_string(), name.span())
                 }
                 left => {
                     lit_str(&left).or_else(|_| fail(left.span(), "expected `NAME = \"value\"`"))?
