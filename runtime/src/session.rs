@@ -36,7 +36,7 @@ impl Session {
     /// Resolves the images and starts the containers of `spec`. `Ok(None)` when no daemon is
     /// reachable and the user asked for such tests to be skipped.
     pub(crate) fn start(spec: &TestSpec) -> Result<Option<Session>> {
-        let runtime = crate::rt::runtime()?;
+        let runtime = crate::rt::runtime_of(spec.flavor, spec.worker_threads)?;
         // Made on this runtime and used only on it, for the start-up below.
         let docker = match runtime.block_on(crate::docker::connect()) {
             Err(Error::NoDaemon { host, reason, .. }) if config::skip_without_docker() => {

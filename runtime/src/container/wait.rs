@@ -42,7 +42,7 @@ pub(crate) async fn until_ready(
     let mut pending: Vec<Pending> = Vec::with_capacity(waits.len());
     for wait in waits {
         let regex = match &wait {
-            Wait::Log(pattern) => Some(Regex::new(pattern).map_err(|e| Error::Start {
+            Wait::Log { pattern, .. } => Some(Regex::new(pattern).map_err(|e| Error::Start {
                 image: container.image().to_owned(),
                 message: format!("invalid log pattern /{pattern}/: {e}"),
                 source: Some(e.into()),
@@ -284,16 +284,33 @@ async fn check(
     match wait {
         Wait::Port(port) => ready(port_ready(container, state, *port).await),
         Wait::Http(port, path) => ready(http_ok(container, *port, path).await),
-        Wait::Log(_) => match (container.log_tail(docker, None).await, regex) {
-            (Ok(logs), Some(regex)) if logs.lines().any(|line| regex.is_match(line)) => {
-                Check::Ready
+        Wait::Log { times, .. } => match (container.log_tail(docker, None).await, regex) {
+            (Ok(logs), Some(regex)) => {
+                let seen = logs.lines().filter(|line| regex.is_match(line)).count();
+                match seen {
+                    _ if seen >= *times => Check::Ready,
+                    0 => Check::NotYet(last_lines_seen(&logs)),
+                    _ => Check::NotYet(format!(
+                        "{seen} of {times} seen; {}",
+                        last_lines_seen(&logs)
+                    )),
+                }
             }
-            (Ok(logs), _) => Check::NotYet(last_lines_seen(&logs)),
+            (Ok(logs), None) => Check::NotYet(last_lines_seen(&logs)),
             (Err(e), _) => Check::NotYet(format!("reading the logs failed: {e}")),
         },
         Wait::Healthy => health_check(state.health.as_ref()),
         Wait::Custom(probe) => ready(probe(container.clone()).await),
         Wait::Exit(_) => Check::NotYet("it was still running".to_owned()),
+        Wait::Exec(cmd) => match container.exec_on(docker, cmd.clone()).await {
+            Ok(output) if output.exit_code == 0 => Check::Ready,
+            Ok(output) => Check::NotYet(format!(
+                "it exited with code {} and printed {}",
+                output.exit_code,
+                quoted_or_nothing(&format!("{}{}", output.stdout, output.stderr))
+            )),
+            Err(e) => Check::NotYet(format!("running it failed: {e}")),
+        },
     }
 }
 
