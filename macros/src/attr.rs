@@ -43,6 +43,8 @@ pub(crate) enum Value {
     Bytes(u64),
     /// Each mount with the literal it was written in, for spans.
     Mounts(Vec<(LitStr, Mount)>),
+    /// A [`Kind::Flag`] key, written bare.
+    Flag,
 }
 
 /// `#[docker_test(...)]`: the runtime's path and the container arguments given at top level.
@@ -275,6 +277,7 @@ impl ContainerArgs {
             Kind::Wait => Value::Wait(syn::parse2(value(meta, ident)?)?),
             Kind::Duration => Value::Millis(duration(meta, ident)?),
             Kind::Size => Value::Bytes(size(meta, ident)?),
+            Kind::Flag => flag(meta, ident)?,
         };
         let repeatable = matches!(key.kind, Kind::Pairs(_));
         if !repeatable && self.get(key.name).is_some() {
@@ -371,6 +374,16 @@ fn value(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<TokenStream> {
         ));
     }
     Ok(tokens)
+}
+
+/// A bare `key`: anything after it but the next entry (`= true`, `(...)`) is an error.
+fn flag(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<Value> {
+    if meta.input.is_empty() || meta.input.peek(Token![,]) {
+        return Ok(Value::Flag);
+    }
+    Err(meta.input.error(format!(
+        "`{key}` takes no value: write `{key}` alone to turn it on, leave it out to turn it off"
+    )))
 }
 
 fn string(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<LitStr> {
@@ -625,6 +638,25 @@ mod tests {
     }
 
     #[test]
+    fn a_flag_is_a_bare_word() {
+        let (args, errors) = parse(quote!(image = "x", shared));
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(matches!(
+            args.container.get("shared").unwrap().value,
+            Value::Flag
+        ));
+        let taken = "`shared` takes no value: write `shared` alone to turn it on, leave it out \
+                     to turn it off";
+        let (args, errors) = parse(quote!(shared = true, image = "x"));
+        assert_eq!(errors, [taken]);
+        assert!(args.container.get("shared").is_none() && args.container.get("image").is_some());
+        let (_, errors) = parse(quote!(shared(), shared));
+        assert_eq!(errors, [taken]);
+        let (_, errors) = parse(quote!(shared, shared));
+        assert_eq!(errors, ["`shared` set more than once"]);
+    }
+
+    #[test]
     fn reports_every_bad_entry_and_keeps_the_good_ones() {
         let (args, errors) = parse(quote! {
             image = 5, ports = [0, "x", 80, 70000], bogus = [1, 2], cmd = "x", env = "A",
@@ -639,7 +671,8 @@ mod tests {
                 "port 70000 is out of range: expected 1 to 65535",
                 "unknown argument `bogus`; expected one of `image`, `dockerfile`, `context`, \
                  `target`, `build_arg`, `cmd`, `entrypoint`, `env`, `labels`, `ports`, `wait`, \
-                 `healthcheck`, `startup_timeout`, `user`, `workdir`, `tmpfs`, `mounts`, `memory`, `pull`, `crate`",
+                 `healthcheck`, `startup_timeout`, `user`, `workdir`, `tmpfs`, `mounts`, `memory`, `pull`, \
+                 `shared`, `crate`",
                 "expected a list, like `cmd = [\"a\", \"b\"]`",
                 "expected `env(NAME = \"value\", ...)`",
                 "expected `port(8080)`",

@@ -171,6 +171,10 @@ fn builder_calls(args: &ContainerArgs, root: &TokenStream) -> TokenStream {
                     vec![call(&quote!(::core::time::Duration::from_millis(#millis)))]
                 }
                 Value::Bytes(bytes) => vec![call(&Literal::u64_unsuffixed(*bytes))],
+                Value::Flag => {
+                    let method = format_ident!("{}", arg.key.method, span = arg.ident.span());
+                    vec![quote_spanned!(arg.ident.span()=> .#method())]
+                }
                 Value::Mounts(mounts) => mounts
                     .iter()
                     .map(|(lit, mount)| call(&mount_args(lit, mount)))

@@ -33,6 +33,8 @@ pub(crate) enum Kind {
     Duration,
     /// `"512m"`: passed as bytes.
     Size,
+    /// A bare word, no value: on when written; the builder method takes no argument.
+    Flag,
     /// `"word"`: one of the words, passed as the variant of the same name (capitalised) of the
     /// runtime enum `__private::<type>`.
     Choice(&'static str, &'static [&'static str]),
@@ -100,6 +102,7 @@ pub(crate) const KEYS: &[Key] = &[
         Kind::Choice("Pull", &["missing", "always", "never"]),
         "pull",
     ),
+    key("shared", Kind::Flag, "shared"),
 ];
 
 /// The row of `name`, if it is a container key.

@@ -219,6 +219,31 @@ pub enum Error {
         logs: String,
     },
 
+    /// A shared container of the run is no longer running: every test that needs it afterwards
+    /// fails with this report (shared containers are not restarted within a run).
+    #[error(
+        "shared container {container} (image {image}), started for this run by test \
+         {started_by}, is {state}{exit}; it is not restarted within the run (the state tests \
+         put in it is gone), so the tests that need it fail; the run's other failures may say \
+         why it stopped\n{logs}",
+        exit = exit_code.map(|c| format!(" (exit code {c})")).unwrap_or_default(),
+        logs = delimited(&format!("last log lines of {container}"), logs)
+    )]
+    SharedStopped {
+        /// The container's name in this test, and its short ID.
+        container: String,
+        /// Its image reference.
+        image: String,
+        /// The test that started it.
+        started_by: String,
+        /// What the daemon says it is (`exited`, `paused`, `dead`, ...).
+        state: String,
+        /// Its exit code, when it exited.
+        exit_code: Option<i64>,
+        /// Its last log lines.
+        logs: String,
+    },
+
     /// A request to a running container (exec, logs, copy, ...) failed.
     #[error("{action} in container {container} failed: {message}")]
     Container {
