@@ -296,13 +296,13 @@ async fn report_logs(test: &str, containers: &[Container], shared: &[bool]) {
     );
     for (container, shared) in containers.iter().zip(shared) {
         // A shared container's log holds every test's traffic, not only this one's.
-        let kind = if *shared {
-            "shared container (its log holds other tests' output too)"
+        let (kind, note) = if *shared {
+            ("shared ", "; other tests' output is in it too")
         } else {
-            "container"
+            ("", "")
         };
         let title = format!(
-            "logs of {kind} {} ({}, image {})",
+            "logs of {kind}container {} ({}, image {}{note})",
             container.name(),
             container.short_id(),
             container.image()

@@ -9,6 +9,7 @@
 //!   [`owned`]: what the daemon holds for an owner, the same way.
 //! - [`isolated`]: a child test run under `unshare` (another PID namespace, no /proc), read
 //!   while it runs.
+//! - [`watchers`]: the processes that watch a run to remove its shared containers after it.
 
 pub mod child;
 pub mod docker_cli;
@@ -20,3 +21,4 @@ pub mod owned;
 pub mod proxy;
 pub mod registry;
 pub mod require;
+pub mod watchers;
