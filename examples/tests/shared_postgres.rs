@@ -50,7 +50,9 @@ impl Fixture for TestDb {
         );
         let admin = connect(&container, "postgres").await?;
         // A name of digits and underscores only: nothing to quote.
-        admin.batch_execute(&format!("CREATE DATABASE {name}")).await?;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await?;
         let client = connect(&container, &name).await?;
         Ok(TestDb {
             client,

@@ -13,6 +13,7 @@
 
 pub mod child;
 pub mod docker_cli;
+pub mod figures;
 pub mod fixture;
 pub mod http;
 pub mod isolated;
