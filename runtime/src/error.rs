@@ -222,24 +222,19 @@ pub enum Error {
     /// A shared container of the run is no longer running: every test that needs it afterwards
     /// fails with this report (shared containers are not restarted within a run).
     #[error(
-        "shared container {container} (image {image}), started for this run by test \
-         {started_by}, is {state}{exit}; it is not restarted within the run (the state tests \
-         put in it is gone), so the tests that need it fail; the run's other failures may say \
-         why it stopped\n{logs}",
-        exit = exit_code.map(|c| format!(" (exit code {c})")).unwrap_or_default(),
+        "shared container {container}, started for this run by test \
+         {started_by}, is {state}; it is not restarted within the run (the state tests put in \
+         it is gone), so the tests that need it fail; the run's other failures may say why it \
+         stopped\n{logs}",
         logs = delimited(&format!("last log lines of {container}"), logs)
     )]
     SharedStopped {
-        /// The container's name in this test, and its short ID.
+        /// The container's name in this test, its short ID and its image reference.
         container: String,
-        /// Its image reference.
-        image: String,
         /// The test that started it.
         started_by: String,
-        /// What the daemon says it is (`exited`, `paused`, `dead`, ...).
+        /// What the daemon says it is (`exited (exit code 137)`, `paused`, `dead`, ...).
         state: String,
-        /// Its exit code, when it exited.
-        exit_code: Option<i64>,
         /// Its last log lines.
         logs: String,
     },

@@ -31,7 +31,7 @@ async fn child_uses_shared(web: Container) {
     println!("member-pid={}", std::process::id());
     let body = http::get(web.addr(8080), "/").expect("the shared server answers");
     assert_eq!(body, "hello");
-    if let Some(ms) = std::env::var("DOCKSIDE_TEST_HOLD_MS").ok() {
+    if let Ok(ms) = std::env::var("DOCKSIDE_TEST_HOLD_MS") {
         tokio::time::sleep(Duration::from_millis(ms.parse().unwrap())).await;
     }
     match std::env::var("DOCKSIDE_TEST_ACT").as_deref() {
@@ -256,10 +256,11 @@ fn a_stopped_shared_container_is_reported_to_the_tests_that_need_it() {
     assert_eq!(passed_members(&output), 1, "{output}");
     let short = &id[..12];
     for expected in [
-        format!("shared container web ({short}) (image dockside/fixtures:"),
-        "started for this run by test shared::child_uses_shared, is exited".to_owned(),
+        format!("shared container web ({short}, image dockside/fixtures:"),
+        "started for this run by test shared::child_uses_shared, is exited (exit code ".to_owned(),
         "it is not restarted within the run".to_owned(),
-        format!("--- last log lines of web ({short}) ---\nlistening on 8080"),
+        format!("--- last log lines of web ({short}, image dockside/fixtures:"),
+        "listening on 8080\n".to_owned(),
     ] {
         assert!(output.contains(&expected), "no {expected:?} in:\n{output}");
     }

@@ -201,11 +201,20 @@ async fn died(
         .await
         .unwrap_or_else(|e| format!("(no logs: {e})"));
     Error::SharedStopped {
-        container: format!("{} ({})", container.name(), container.short_id()),
-        image: image.reference.clone(),
+        container: format!(
+            "{} ({}, image {})",
+            container.name(),
+            container.short_id(),
+            container.image()
+        ),
         started_by: labels.get(labels::TEST).cloned().unwrap_or_default(),
-        state: state.map_or_else(|| "gone".to_owned(), |s| s.to_string()),
-        exit_code,
+        state: match (state, exit_code) {
+            (Some(ContainerSummaryStateEnum::EXITED), Some(code)) => {
+                format!("exited (exit code {code})")
+            }
+            (Some(state), _) => state.to_string(),
+            (None, _) => "gone".to_owned(),
+        },
         logs,
     }
 }
