@@ -66,6 +66,15 @@ fn child_threads_share() {
 #[ignore = "run by the shared tests"]
 fn child_starts_up_quickly(_brief: Container) {}
 
+#[docker_test(
+    dockerfile = "fixtures/Dockerfile",
+    cmd = ["sleep", "--ms", "10"],
+    wait = exit(0),
+    shared
+)]
+#[ignore = "run by the shared tests"]
+fn child_shares_a_one_shot_container(_once: Container) {}
+
 // ---- the run's process ----
 
 /// `sh` as the run's process: starts the test binary's command line (`"$@"`) `$MEMBERS` times
@@ -330,4 +339,17 @@ fn a_shared_container_kept_always_outlives_its_run() {
 fn a_test_of_the_run_gets_a_ready_shared_container(web: Container) {
     let body = http::get(web.addr(8080), "/").expect("the shared server answers");
     assert_eq!(body, "hello");
+}
+
+#[test]
+fn a_shared_container_must_keep_running() {
+    let run = child::run("child_shares_a_one_shot_container", &[]);
+    assert!(!run.passed(), "{}", run.output());
+    assert!(
+        run.output().contains(
+            "`once` is shared and awaits its command's exit: a shared container must keep running"
+        ),
+        "{}",
+        run.output()
+    );
 }

@@ -35,6 +35,14 @@ pub(crate) async fn obtain(
         image: image.reference.clone(),
         message,
     };
+    if spec.waits.iter().any(|w| matches!(w, super::Wait::Exit(_))) {
+        return Err(failed(format!(
+            "`{}` is shared and awaits its command's exit: a shared container must keep \
+             running for the run's other tests (`wait = exit(...)` is for a test's own one-shot \
+             container)",
+            spec.name
+        )));
+    }
     // Before anything of the run exists: whatever is created next is removed after the run.
     watcher::ensure(run, &docker.client_version().to_string())
         .map_err(|reason| failed(format!("`{}` is shared, but {reason}", spec.name)))?;

@@ -342,11 +342,6 @@ impl ContainerSpec {
         self
     }
 
-    /// Whether the container is shared by the run ([`ContainerSpec::shared`]).
-    pub fn is_shared(&self) -> bool {
-        self.shared
-    }
-
     /// The pull policy in force: the one given, else `DOCKSIDE_PULL`'s.
     pub(crate) fn pull_policy(&self) -> Pull {
         self.pull.unwrap_or_else(crate::config::pull_policy)
