@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use super::start::{self, Holder, Origin};
 use super::{cleanup, wait, Container, ContainerSpec};
 use crate::config::{self, Keep};
-use crate::error::{daemon_words, Error, Result};
+use crate::error::{Error, Result};
 use crate::image::lock::ImageLock;
 use crate::image::ResolvedImage;
 use crate::labels;
@@ -34,6 +34,7 @@ pub(crate) async fn obtain(
     let failed = |message: String| Error::Start {
         image: image.reference.clone(),
         message,
+        source: None,
     };
     if spec.waits.iter().any(|w| matches!(w, super::Wait::Exit(_))) {
         return Err(failed(format!(
@@ -105,9 +106,9 @@ async fn find(
     spec: &ContainerSpec,
     image: &ResolvedImage,
 ) -> Result<Option<(Container, bollard::models::ContainerInspectResponse)>> {
-    let listed = |e: bollard::errors::Error| Error::Docker {
+    let listed = |source: bollard::errors::Error| Error::Docker {
         action: format!("listing shared containers of image {}", image.reference),
-        message: daemon_words(&e),
+        source,
     };
     let filters = HashMap::from([("label", vec![format!("{}={key}", labels::SHARED)])]);
     let options = ListContainersOptionsBuilder::new()
