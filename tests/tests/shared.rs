@@ -165,6 +165,7 @@ fn processes_of_a_run_share_one_container_removed_after_the_run() {
         .collect();
     // All four hold it now: the run is under way.
     let running_watchers = watchers(lock_dir.path());
+    let run_pid = run_process_of(&ids[0]);
     let ended = run.wait_until_ended(Duration::from_secs(120));
     let output = run.output();
     assert!(ended.is_some(), "the run did not end\n{output}");
@@ -175,7 +176,37 @@ fn processes_of_a_run_share_one_container_removed_after_the_run() {
         1,
         "one watcher per run: {running_watchers:?}"
     );
+    assert_eq!(run_pid, run.id(), "the run's process is nextest's stand-in");
     removed_after_the_run(&ids[0], lock_dir.path(), &output);
+}
+
+/// The pid of the run's process a shared container's `dockside.run` label names.
+fn run_process_of(id: &str) -> u32 {
+    let label = docker_cli::inspect(id, "{{index .Config.Labels \"dockside.run\"}}");
+    label
+        .split('/')
+        .nth(2)
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("no run process in the label {label:?} of {id}"))
+}
+
+#[test]
+fn under_cargo_test_the_cargo_process_is_the_run() {
+    let lock_dir = tempfile::tempdir().unwrap();
+    // A shell by the name `cargo` stands in for `cargo test`, which starts the test binaries.
+    let bin = tempfile::tempdir().unwrap();
+    let cargo = bin.path().join("cargo");
+    std::os::unix::fs::symlink("/bin/sh", &cargo).unwrap();
+    let cargo = cargo.display().to_string();
+    let wrapper = [cargo.as_str(), "-c", "\"$@\"; true", "cargo"];
+    let mut run = start_run(&wrapper, lock_dir.path(), &[("NEXTEST_RUN_ID", "")]);
+    let id = run.wait_for("container-id", Duration::from_secs(120));
+    let run_pid = run_process_of(&id);
+    let ended = run.wait_until_ended(Duration::from_secs(120));
+    let output = run.output();
+    assert!(ended.is_some() && passed_members(&output) == 1, "{output}");
+    assert_eq!(run_pid, run.id(), "the run's process is cargo's stand-in");
+    removed_after_the_run(&id, lock_dir.path(), &output);
 }
 
 #[test]
@@ -331,6 +362,30 @@ fn a_shared_container_kept_always_outlives_its_run() {
         "a kept shared container was removed\n{output}\n{}",
         next.output()
     );
+}
+
+/// A test's own container beside a shared one: the test's is its own (and needs no network
+/// for itself alone), the shared one is the run's.
+#[docker_test]
+fn a_test_has_its_own_container_beside_a_shared_one(
+    #[container(dockerfile = "fixtures/Dockerfile", ports = [8080], shared)] common: Container,
+    #[container(dockerfile = "fixtures/Dockerfile", ports = [8080])] mine: Container,
+) {
+    for web in [&common, &mine] {
+        let body = http::get(web.addr(8080), "/").expect("the server answers");
+        assert_eq!(body, "hello");
+    }
+    let label = |id: &str, name: &str| {
+        docker_cli::inspect(id, &format!("{{{{index .Config.Labels \"{name}\"}}}}"))
+    };
+    // A missing label shows as nothing (or `<no value>` on older CLIs).
+    let unset = |text: String| text.is_empty() || text == "<no value>";
+    assert!(unset(label(common.id(), "dockside.owner")));
+    assert!(!unset(label(common.id(), "dockside.shared")));
+    assert!(unset(label(mine.id(), "dockside.shared")));
+    assert!(!unset(label(mine.id(), "dockside.owner")));
+    let networks = "{{range $name, $n := .NetworkSettings.Networks}}{{$name}} {{end}}";
+    assert_eq!(docker_cli::inspect(mine.id(), networks), "bridge");
 }
 
 /// A test of this run, as users write them: under nextest it is a process of nextest's run,

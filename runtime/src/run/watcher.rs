@@ -38,6 +38,8 @@ const POLL: libc::timespec = libc::timespec {
 /// The longest the removal may take once the run is over, before `SIGALRM` ends the watcher;
 /// what is left then goes at the next start-up's sweep.
 const REMOVAL_LIMIT_SECS: u32 = 60;
+/// How many times, [`POLL`] apart, the watcher looks whether the run's removals are done.
+const SETTLE_LOOKS: usize = 40;
 /// Room for a listing of the run's containers (about 2 KiB each): what does not fit is left
 /// to the sweep.
 const LISTING_BYTES: usize = 1 << 20;
@@ -163,10 +165,18 @@ impl Watch {
         remove_listed(socket, &self.list_containers, prefix, suffix, listing);
         let (prefix, suffix) = &self.network_removal;
         remove_listed(socket, &self.list_networks, prefix, suffix, listing);
-        let containers_left = remove_listed(socket, &self.list_containers, b"", b"", listing);
-        let networks_left = remove_listed(socket, &self.list_networks, b"", b"", listing);
-        if containers_left == Some(0) && networks_left == Some(0) {
-            libc::unlink(self.marker.as_ptr());
+        // Another process's start-up sweep may be removing them too (the run is over for it as
+        // well), and a container whose removal is under way is still listed: look again for a
+        // while. The run is forgotten only once nothing of it is left; otherwise the next
+        // start-up sweeps for it.
+        for _ in 0..SETTLE_LOOKS {
+            let containers_left = remove_listed(socket, &self.list_containers, b"", b"", listing);
+            let networks_left = remove_listed(socket, &self.list_networks, b"", b"", listing);
+            if containers_left == Some(0) && networks_left == Some(0) {
+                libc::unlink(self.marker.as_ptr());
+                return;
+            }
+            libc::nanosleep(&POLL, std::ptr::null_mut());
         }
     }
 
