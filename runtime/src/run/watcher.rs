@@ -35,9 +35,10 @@ const POLL: libc::timespec = libc::timespec {
     tv_sec: 0,
     tv_nsec: 250_000_000,
 };
-/// The longest the removal may take once the run is over, before `SIGALRM` ends the watcher;
-/// what is left then goes at the next start-up's sweep.
-const REMOVAL_LIMIT_SECS: u32 = 60;
+/// The longest the removal may take once the run is over, before `SIGALRM` ends the watcher:
+/// a shared container outlives its run by 30 s at most, or is left to the next start-up's
+/// sweep (the daemon did not remove it in time).
+const REMOVAL_LIMIT_SECS: u32 = 25;
 /// How many times, [`POLL`] apart, the watcher looks whether the run's removals are done.
 const SETTLE_LOOKS: usize = 40;
 /// Room for a listing of the run's containers (about 2 KiB each): what does not fit is left
