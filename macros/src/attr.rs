@@ -332,6 +332,18 @@ fn value(arg: &mut Arg, meta: &ParseNestedMeta, ctx: &mut Ctx) -> Result {
         }
         return Ok(());
     }
+    if kind == Kind::Flag {
+        // A bare word: anything after it but the next entry (`= true`, `(...)`) is an error.
+        if !(meta.input.is_empty() || meta.input.peek(Token![,])) {
+            let message = format!(
+                "`{key}` takes no value: write `{key}` alone to turn it on, leave it out to \
+                 turn it off"
+            );
+            return fail(meta.input.span(), message);
+        }
+        arg.calls.push(TokenStream::new());
+        return Ok(());
+    }
     let expr = after_eq(meta)?;
     let call = match kind {
         Kind::Strings(_) | Kind::Paths | Kind::Mounts | Kind::Ports => {

@@ -35,6 +35,8 @@ pub(crate) enum Kind {
     Duration,
     /// `"512m"`: passed as bytes.
     Size,
+    /// A bare word, no value: on when written; the builder method takes no argument.
+    Flag,
     /// `"word"`: one of the words, passed as the variant of the runtime enum `__private::<type>`
     /// that is the word in CamelCase (`"multi_thread"`: `MultiThread`).
     Choice(&'static str, &'static [&'static str]),
@@ -109,6 +111,7 @@ pub(crate) const KEYS: &[Key] = &[
     key("mounts", Mounts, "mount", Nothing),
     key("memory", Size, "memory", Nothing),
     key("pull", PULL, "pull", PULLED),
+    key("shared", Flag, "shared", Nothing),
 ];
 
 /// The keys of the test itself, only in `#[docker_test(...)]` and only for an `async fn`; their

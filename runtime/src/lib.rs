@@ -28,6 +28,7 @@ mod labels;
 mod names;
 mod process;
 mod rt;
+mod run;
 mod session;
 mod state_file;
 mod test;

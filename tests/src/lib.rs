@@ -9,9 +9,11 @@
 //!   [`owned`]: what the daemon holds for an owner, the same way.
 //! - [`isolated`]: a child test run under `unshare` (another PID namespace, no /proc), read
 //!   while it runs.
+//! - [`watchers`]: the processes that watch a run to remove its shared containers after it.
 
 pub mod child;
 pub mod docker_cli;
+pub mod figures;
 pub mod fixture;
 pub mod http;
 pub mod isolated;
@@ -20,3 +22,4 @@ pub mod owned;
 pub mod proxy;
 pub mod registry;
 pub mod require;
+pub mod watchers;

@@ -3,6 +3,7 @@
 pub(crate) mod cleanup;
 mod control;
 pub(crate) mod courier;
+pub(crate) mod shared;
 mod spec;
 pub(crate) mod start;
 mod wait;

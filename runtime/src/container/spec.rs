@@ -211,6 +211,7 @@ pub struct ContainerSpec {
     pub(crate) mounts: Vec<Mount>,
     pub(crate) memory: Option<u64>,
     pub(crate) pull: Option<Pull>,
+    pub(crate) shared: bool,
 }
 
 fn strings<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Vec<String> {
@@ -367,6 +368,25 @@ impl ContainerSpec {
         self
     }
 
+    /// One container for every test of the run that asks for the same settings, across
+    /// nextest's processes and `cargo test`'s threads, instead of one per test: started once,
+    /// ready before any test gets it, used by them concurrently, and removed after the run.
+    ///
+    /// Tests then see each other's state: give each its own database, schema or key prefix.
+    /// The settings that decide which tests share (the image ID, `cmd`, `entrypoint`, `env`,
+    /// `labels`, `ports`, `healthcheck`, `user`, `workdir`, `tmpfs`, `mounts`, `memory`) are
+    /// compared whole; the name, the waits and the startup timeout are each test's own (each test
+    /// awaits its own `wait`s before it gets the container). See the README's `shared` section.
+    ///
+    /// ```
+    /// use dockside::ContainerSpec;
+    /// let spec = ContainerSpec::new("pg").dockerfile("pg/Dockerfile").port(5432).shared();
+    /// ```
+    pub fn shared(mut self) -> Self {
+        self.shared = true;
+        self
+    }
+
     /// The pull policy in force: the one given, else `DOCKSIDE_PULL`'s.
     pub(crate) fn pull_policy(&self) -> Pull {
         self.pull.unwrap_or_else(crate::config::pull_policy)
@@ -384,6 +404,7 @@ impl ContainerSpec {
     /// - `cmd`, `entrypoint`, `healthcheck`, `startup_timeout`, `user`, `workdir`, `memory`,
     ///   `pull` replace the fixture's value.
     /// - A non-empty list of `ports`, `wait`s, `tmpfs` or `mount`s replaces the fixture's list.
+    /// - `shared` in either makes the container shared.
     ///
     /// ```
     /// use dockside::ContainerSpec;
@@ -442,6 +463,7 @@ impl ContainerSpec {
             mounts: list(base.mounts, settings.mounts),
             memory: settings.memory.or(base.memory),
             pull: settings.pull.or(base.pull),
+            shared: settings.shared || base.shared,
         }
     }
 
