@@ -229,14 +229,15 @@ struct State {
 
 impl State {
     async fn of(docker: &Docker, container: &Container) -> Result<State> {
-        let inspected = docker
-            .inspect_container(container.id(), None::<InspectContainerOptions>)
-            .await
-            .map_err(|e| Error::Container {
-                container: format!("{} ({})", container.name(), container.short_id()),
-                action: "inspect".to_owned(),
-                message: daemon_words(&e),
-            })?;
+        let inspected = crate::engine::settled(|| {
+            docker.inspect_container(container.id(), None::<InspectContainerOptions>)
+        })
+        .await
+        .map_err(|e| Error::Container {
+            container: format!("{} ({})", container.name(), container.short_id()),
+            action: "inspect".to_owned(),
+            message: daemon_words(&e),
+        })?;
         Ok(State::from(inspected))
     }
 }
