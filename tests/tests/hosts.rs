@@ -18,12 +18,16 @@ fn child_resolve() {
     child::resolve_from_env();
 }
 
+/// The folder name the Docker CLI gives a context's files: the SHA-256 of its name.
+fn context_id(name: &str) -> String {
+    let id = docker_cli::run_ok("sh", &["-c", "printf %s \"$1\" | sha256sum", "sh", name]);
+    id.split_whitespace().next().unwrap().to_owned()
+}
+
 /// The Docker CLI's files for a context named `name` with endpoint `host`, in the config folder
 /// `dir`: `contexts/meta/<sha256 of name>/meta.json`.
 fn write_context(dir: &Path, name: &str, host: &str) {
-    let id = docker_cli::run_ok("sh", &["-c", "printf %s \"$1\" | sha256sum", "sh", name]);
-    let id = id.split_whitespace().next().unwrap();
-    let meta = dir.join("contexts/meta").join(id);
+    let meta = dir.join("contexts/meta").join(context_id(name));
     std::fs::create_dir_all(&meta).unwrap();
     std::fs::write(
         meta.join("meta.json"),
@@ -183,4 +187,127 @@ fn the_publish_address_overrides_the_binding() {
     let run = serve(&[("DOCKSIDE_PUBLISH_ADDRESS", "0.0.0.0")]);
     assert_eq!(run.printed_first("bound-to"), "0.0.0.0");
     assert_eq!(run.printed_first("reached-at"), "127.0.0.1");
+}
+
+/// A test certificate authority, and a server and a client certificate it signed, made with
+/// `openssl` in a temporary folder: `ca.pem`, `server.pem`/`server-key.pem` (for 127.0.0.1),
+/// `cert.pem`/`key.pem` (the client's, as a Docker context holds them).
+fn make_certificates(dir: &Path, ca_name: &str) {
+    let script = r#"set -e
+        openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=$1" \
+            -keyout ca-key.pem -out ca.pem 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
+            -keyout server-key.pem -out server.csr 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
+        openssl x509 -req -days 1 -in server.csr -CA ca.pem -CAkey ca-key.pem \
+            -CAcreateserial -extfile server.ext -out server.pem 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -subj /CN=client \
+            -keyout key.pem -out client.csr 2>/dev/null
+        printf 'extendedKeyUsage=clientAuth\n' >client.ext
+        openssl x509 -req -days 1 -in client.csr -CA ca.pem -CAkey ca-key.pem \
+            -CAcreateserial -extfile client.ext -out cert.pem 2>/dev/null"#;
+    let made = Command::new("sh")
+        .args(["-c", script, "sh", ca_name])
+        .current_dir(dir)
+        .status()
+        .unwrap();
+    assert!(
+        made.success(),
+        "openssl could not make the test certificates"
+    );
+}
+
+/// `socat` terminating TLS on a loopback port in front of the local daemon's socket, with the
+/// server certificate in `certs`. It does not ask for the client's certificate: socat 1.7's
+/// server then refuses the resumed session a second connection of the client offers
+/// ("session id context uninitialized").
+struct TlsDaemon {
+    process: Child,
+    port: u16,
+}
+
+impl TlsDaemon {
+    fn start(certs: &Path) -> Option<TlsDaemon> {
+        if !dockside_tests::require::program("socat", "DOCKSIDE_TEST_REQUIRE_REGISTRY", "socat") {
+            return None;
+        }
+        let port = dockside_tests::net::free_loopback_port();
+        let file = |name: &str| certs.join(name).display().to_string();
+        let process = Command::new("socat")
+            .arg(format!(
+                "OPENSSL-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr,cert={},key={},verify=0",
+                file("server.pem"),
+                file("server-key.pem"),
+            ))
+            .arg(format!("UNIX-CONNECT:{}", local_daemon_socket().display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        dockside_tests::net::wait_until_listening(port, "socat");
+        Some(TlsDaemon { process, port })
+    }
+}
+
+impl Drop for TlsDaemon {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// The current context's endpoint is `tcp://` behind TLS: dockside connects over TLS with the
+/// context's `ca.pem`, `cert.pem` and `key.pem` (plain HTTP gets no answer there). With a CA
+/// that did not sign the server's certificate, it fails naming the context.
+#[test]
+fn a_context_with_tls_material_connects_with_it() {
+    let certs = tempfile::tempdir().unwrap();
+    make_certificates(certs.path(), "dockside test ca");
+    let Some(daemon) = TlsDaemon::start(certs.path()) else {
+        return;
+    };
+    let base = Image::Build(BuildSpec::new(base_dockerfile()))
+        .resolve()
+        .unwrap();
+    let config = tempfile::tempdir().unwrap();
+    let name = "dockside-tls";
+    write_context(
+        config.path(),
+        name,
+        &format!("tcp://127.0.0.1:{}", daemon.port),
+    );
+    std::fs::write(
+        config.path().join("config.json"),
+        format!(r#"{{"currentContext":"{name}"}}"#),
+    )
+    .unwrap();
+    let tls = config
+        .path()
+        .join("contexts/tls")
+        .join(context_id(name))
+        .join("docker");
+    std::fs::create_dir_all(&tls).unwrap();
+    for file in ["ca.pem", "cert.pem", "key.pem"] {
+        std::fs::copy(certs.path().join(file), tls.join(file)).unwrap();
+    }
+    let config_dir = config.path().display().to_string();
+    let envs = [
+        ("DOCKER_HOST", ""),
+        ("DOCKER_CONTEXT", ""),
+        ("DOCKER_CONFIG", config_dir.as_str()),
+        (child::REFERENCE, base.id.as_str()),
+    ];
+    let run = child::run(child::RESOLVE, &envs);
+    assert_eq!(run.resolved_id(), base.id);
+
+    // Another CA: the server's certificate is not trusted.
+    let other = tempfile::tempdir().unwrap();
+    make_certificates(other.path(), "another ca");
+    std::fs::copy(other.path().join("ca.pem"), tls.join("ca.pem")).unwrap();
+    let run = child::run(child::RESOLVE, &envs);
+    let output = run.output();
+    assert!(!run.passed(), "{output}");
+    let context = format!("context `{name}` (currentContext in ");
+    assert!(output.contains(&context), "no `{context}` in:\n{output}");
+    assert!(output.contains("no docker daemon answered"), "{output}");
 }
