@@ -348,8 +348,24 @@ pub(crate) fn daemon_words(err: &bollard::errors::Error) -> String {
             format!("{message} (HTTP {status_code})")
         }
         B::DockerStreamError { error } => error.clone(),
-        other => other.to_string(),
+        other => with_causes(other),
     }
+}
+
+/// An error's text followed by that of its causes (`client error (Connect): invalid peer
+/// certificate: UnknownIssuer`): bollard's transport errors say why only in their sources.
+fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let words = cause.to_string();
+        if !text.contains(&words) {
+            text.push_str(": ");
+            text.push_str(&words);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// Whether the error is the daemon's "not found" (HTTP 404).

@@ -7,6 +7,7 @@
 //! - [`fixture`]: the fixture program every test image runs, and build contexts holding it.
 //! - [`docker_cli`]: assertions through the `docker` CLI, independent of dockside's own code;
 //!   [`owned`]: what the daemon holds for an owner, the same way.
+//! - [`tls`]: a TLS terminator in front of the daemon that checks client certificates.
 //! - [`podman`]: a Podman service on a private socket, as the engine of a test or a whole run.
 //! - [`isolated`]: a child test run under `unshare` (another PID namespace, no /proc), read
 //!   while it runs.
@@ -22,3 +23,4 @@ pub mod podman;
 pub mod proxy;
 pub mod registry;
 pub mod require;
+pub mod tls;

@@ -10,6 +10,7 @@ use dockside::{docker_test, BuildSpec, Container, Image};
 use dockside_tests::child::{self, ChildRun};
 use dockside_tests::fixture::base_dockerfile;
 use dockside_tests::proxy::{local_daemon_socket, DockerProxy};
+use dockside_tests::tls::{ServerCertificates, TlsDaemon};
 use dockside_tests::{docker_cli, http};
 
 #[test]
@@ -217,65 +218,29 @@ fn make_certificates(dir: &Path, ca_name: &str) {
     );
 }
 
-/// `socat` terminating TLS on a loopback port in front of the local daemon's socket, with the
-/// server certificate in `certs`. It does not ask for the client's certificate: socat 1.7's
-/// server then refuses the resumed session a second connection of the client offers
-/// ("session id context uninitialized").
-struct TlsDaemon {
-    process: Child,
-    port: u16,
-}
-
-impl TlsDaemon {
-    fn start(certs: &Path) -> Option<TlsDaemon> {
-        if !dockside_tests::require::program("socat", "DOCKSIDE_TEST_REQUIRE_REGISTRY", "socat") {
-            return None;
-        }
-        let port = dockside_tests::net::free_loopback_port();
-        let file = |name: &str| certs.join(name).display().to_string();
-        let process = Command::new("socat")
-            .arg(format!(
-                "OPENSSL-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr,cert={},key={},verify=0",
-                file("server.pem"),
-                file("server-key.pem"),
-            ))
-            .arg(format!("UNIX-CONNECT:{}", local_daemon_socket().display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        dockside_tests::net::wait_until_listening(port, "socat");
-        Some(TlsDaemon { process, port })
-    }
-}
-
-impl Drop for TlsDaemon {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
-/// The current context's endpoint is `tcp://` behind TLS: dockside connects over TLS with the
-/// context's `ca.pem`, `cert.pem` and `key.pem` (plain HTTP gets no answer there). With a CA
-/// that did not sign the server's certificate, it fails naming the context.
+/// The current context's endpoint is `tcp://` behind TLS that asks for the client's
+/// certificate: dockside connects with the context's `ca.pem`, `cert.pem` and `key.pem`. With a
+/// CA that did not sign the server's certificate, or a client certificate another CA signed, it
+/// fails naming the context and the reason.
 #[test]
 fn a_context_with_tls_material_connects_with_it() {
     let certs = tempfile::tempdir().unwrap();
     make_certificates(certs.path(), "dockside test ca");
-    let Some(daemon) = TlsDaemon::start(certs.path()) else {
-        return;
-    };
+    let daemon = TlsDaemon::start(
+        &local_daemon_socket(),
+        &ServerCertificates {
+            cert: certs.path().join("server.pem"),
+            key: certs.path().join("server-key.pem"),
+            client_ca: certs.path().join("ca.pem"),
+        },
+    )
+    .unwrap();
     let base = Image::Build(BuildSpec::new(base_dockerfile()))
         .resolve()
         .unwrap();
     let config = tempfile::tempdir().unwrap();
     let name = "dockside-tls";
-    write_context(
-        config.path(),
-        name,
-        &format!("tcp://127.0.0.1:{}", daemon.port),
-    );
+    write_context(config.path(), name, &daemon.docker_host());
     std::fs::write(
         config.path().join("config.json"),
         format!(r#"{{"currentContext":"{name}"}}"#),
@@ -287,9 +252,12 @@ fn a_context_with_tls_material_connects_with_it() {
         .join(context_id(name))
         .join("docker");
     std::fs::create_dir_all(&tls).unwrap();
-    for file in ["ca.pem", "cert.pem", "key.pem"] {
-        std::fs::copy(certs.path().join(file), tls.join(file)).unwrap();
-    }
+    let use_files = |from: &Path, files: &[&str]| {
+        for file in files {
+            std::fs::copy(from.join(file), tls.join(file)).unwrap();
+        }
+    };
+    use_files(certs.path(), &["ca.pem", "cert.pem", "key.pem"]);
     let config_dir = config.path().display().to_string();
     let envs = [
         ("DOCKER_HOST", ""),
@@ -299,15 +267,42 @@ fn a_context_with_tls_material_connects_with_it() {
     ];
     let run = child::run(child::RESOLVE, &envs);
     assert_eq!(run.resolved_id(), base.id);
+    assert!(daemon.accepted() > 0);
+    assert_eq!(daemon.refused(), 0);
 
-    // Another CA: the server's certificate is not trusted.
     let other = tempfile::tempdir().unwrap();
     make_certificates(other.path(), "another ca");
-    std::fs::copy(other.path().join("ca.pem"), tls.join("ca.pem")).unwrap();
-    let run = child::run(child::RESOLVE, &envs);
-    let output = run.output();
-    assert!(!run.passed(), "{output}");
     let context = format!("context `{name}` (currentContext in ");
-    assert!(output.contains(&context), "no `{context}` in:\n{output}");
-    assert!(output.contains("no docker daemon answered"), "{output}");
+    let fails_naming_the_context = |what: &str, reason: &str| {
+        let refused_before = daemon.refused();
+        let run = child::run(child::RESOLVE, &envs);
+        let output = run.output();
+        assert!(!run.passed(), "{what}: the child passed\n{output}");
+        assert!(
+            output.contains(&context),
+            "{what}: no `{context}` in:\n{output}"
+        );
+        assert!(
+            output.contains("no docker daemon answered"),
+            "{what}:\n{output}"
+        );
+        assert!(
+            output.contains(reason),
+            "{what}: no `{reason}` in:\n{output}"
+        );
+        assert!(
+            daemon.refused() > refused_before,
+            "{what}: no handshake refused"
+        );
+    };
+    // A client certificate the daemon's CA did not sign.
+    use_files(other.path(), &["cert.pem", "key.pem"]);
+    fails_naming_the_context(
+        "a client certificate of another CA",
+        "received fatal alert: UnknownCA",
+    );
+    // A CA that did not sign the server's certificate.
+    use_files(certs.path(), &["cert.pem", "key.pem"]);
+    use_files(other.path(), &["ca.pem"]);
+    fails_naming_the_context("another CA", "invalid peer certificate");
 }
