@@ -109,3 +109,44 @@ fn a_second_resolve_against_podman_builds_nothing() {
         second.stderr
     );
 }
+
+/// Podman names the images it builds or loads without a registry `localhost/NAME`. A test's
+/// `image = "NAME:TAG"` still finds such an image: dockside looks it up by its short name, which
+/// Podman matches against its local images, and pulls nothing (`DOCKSIDE_PULL=never` makes a
+/// pull an error here).
+#[test]
+fn a_localhost_image_of_podman_is_found_by_its_short_name() {
+    let Some(podman) = Podman::start() else {
+        return;
+    };
+    let nonce = child::nonce();
+    let context = new_context(&nonce);
+    let local = format!("localhost/dockside-short:{nonce}");
+    let built = podman.docker(&[
+        "build",
+        "--quiet",
+        "--tag",
+        &local,
+        &context.path().display().to_string(),
+    ]);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let id = podman.podman(&["image", "inspect", "--format", "{{.Id}}", &local]);
+    let short = format!("dockside-short:{nonce}");
+    let run = child::run(
+        child::RESOLVE,
+        &[
+            ("DOCKER_HOST", podman.docker_host().as_str()),
+            (child::REFERENCE, short.as_str()),
+            ("DOCKSIDE_PULL", "never"),
+        ],
+    );
+    assert!(
+        run.resolved_id().ends_with(&id),
+        "{} is not {id}",
+        run.resolved_id()
+    );
+}
