@@ -5,11 +5,40 @@
 //! recorded, with the state `stopped`, which the Docker API does not have. bollard refuses the
 //! whole answer (`unknown variant `stopped``) in an inspect and in a listing. The state lasts a
 //! few milliseconds before it becomes `exited`, so such a request is sent again.
+//!
+//! Podman runs health checks from systemd timers: without systemd none ever runs, and a
+//! `healthy` wait that times out says so.
 
 use std::future::Future;
 use std::time::Duration;
 
 use bollard::errors::Error as DaemonError;
+use bollard::models::SystemVersion;
+use bollard::Docker;
+
+/// What a timed-out `healthy` wait adds when the daemon is Podman and no check ever finished.
+pub(crate) const PODMAN_HEALTH_HINT: &str = "Podman runs health checks from systemd timers, \
+     and none has run: without systemd, wait for `http(...)`, `log(...)` or a `custom` probe";
+
+/// Whether the daemon's `GET /version` answer says it is Podman (in its platform's name or a
+/// component's, as Podman 4 fills them).
+pub(crate) fn is_podman(daemon: &SystemVersion) -> bool {
+    let platform = daemon.platform.as_ref().map(|p| p.name.as_str());
+    let components = daemon.components.iter().flatten().map(|c| c.name.as_str());
+    platform
+        .into_iter()
+        .chain(components)
+        .any(|name| name.to_ascii_lowercase().contains("podman"))
+}
+
+/// Asks the daemon whether it is Podman; `false` when it does not answer. One request: for a
+/// failure's explanation, not for every test.
+pub(crate) async fn daemon_is_podman(docker: &Docker) -> bool {
+    docker
+        .version()
+        .await
+        .is_ok_and(|version| is_podman(&version))
+}
 
 /// How long a request is retried while the answer holds Podman's `stopped` state: the state
 /// lasts milliseconds, so this only bounds a daemon that never leaves it.

@@ -150,3 +150,38 @@ fn a_localhost_image_of_podman_is_found_by_its_short_name() {
         run.resolved_id()
     );
 }
+
+#[dockside::docker_test(
+    dockerfile = "fixtures/Dockerfile",
+    ports = [8080],
+    healthcheck = ["/fixture", "health", "--url", "http://127.0.0.1:8080/health"],
+    wait = healthy,
+    startup_timeout = "3s"
+)]
+#[ignore = "run by the health-check test against Podman"]
+fn child_waits_for_health(_web: dockside::Container) {}
+
+/// Podman runs health checks from systemd timers; its service here runs without systemd, so no
+/// check ever finishes, and the timed-out wait says why and what to wait for instead.
+#[test]
+fn a_health_wait_without_systemd_says_why_it_never_ends() {
+    if Path::new("/run/systemd/private").exists() {
+        eprintln!("skipped: systemd runs here, so Podman runs health checks");
+        return;
+    }
+    let Some(podman) = Podman::start() else {
+        return;
+    };
+    let run = child::run(
+        "child_waits_for_health",
+        &[("DOCKER_HOST", podman.docker_host().as_str())],
+    );
+    let output = run.output();
+    assert!(!run.passed(), "{output}");
+    for expected in [
+        "was not ready after 3.0s: waited for docker to report the container healthy",
+        "no check has finished yet); Podman runs health checks from systemd timers",
+    ] {
+        assert!(output.contains(expected), "no `{expected}` in:\n{output}");
+    }
+}
