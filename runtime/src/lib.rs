@@ -21,6 +21,7 @@ mod config;
 mod container;
 mod docker;
 mod endpoint;
+mod engine;
 mod error;
 mod fixture;
 pub mod image;

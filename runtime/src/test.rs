@@ -24,6 +24,7 @@ use crate::container::ContainerSpec;
 use crate::error::Error;
 use crate::fixture::{self, Param};
 use crate::rt::Flavor;
+use crate::process::signals;
 use crate::session::Session;
 
 /// One `#[docker_test]` function: its name, its crate's folder, its containers.
@@ -212,6 +213,9 @@ fn run<R: Outcome>(spec: TestSpec, body: impl FnOnce(Args<'_>, &Session) -> R) -
         Ok(value) => Ok(value),
     };
     let end = judge(spec.should_panic, outcome);
+    if !matches!(end, End::Passed(_)) {
+        signals::await_exit_if_interrupted();
+    }
     session.finish(!matches!(end, End::Passed(_)));
     match end {
         End::Passed(value) | End::Failed(value) => value,
@@ -276,6 +280,7 @@ fn panic_mismatch(expected: Option<&str>, payload: &(dyn Any + Send)) -> Option<
 /// fault is in the test's containers, not at a line of ours). The payload is the report, for
 /// `#[should_panic(expected = "...")]` and for runners that print it.
 fn setup_failed(test: &str, error: &Error) -> ! {
+    signals::await_exit_if_interrupted();
     let report = format!("dockside: setting up test {test} failed: {error}");
     eprintln!("{report}");
     resume_unwind(Box::new(report))

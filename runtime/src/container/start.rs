@@ -74,10 +74,11 @@ pub(crate) async fn start(
         .start_container(&created.id, None)
         .await
         .map_err(failed)?;
-    let inspected = docker
-        .inspect_container(&created.id, None::<InspectContainerOptions>)
-        .await
-        .map_err(failed)?;
+    let inspected = crate::engine::settled(|| {
+        docker.inspect_container(&created.id, None::<InspectContainerOptions>)
+    })
+    .await
+    .map_err(failed)?;
     let ports = published_ports(&inspected, &spec.ports);
     let container = Container::new(
         created.id,

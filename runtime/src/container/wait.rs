@@ -203,10 +203,13 @@ pub(crate) fn seconds(duration: Duration) -> String {
 async fn not_ready(
     docker: &Docker,
     container: &Container,
-    awaited: String,
+    mut awaited: String,
     elapsed: Duration,
     exit_code: Option<i32>,
 ) -> Error {
+    if awaited.contains(NO_CHECK_FINISHED) && crate::engine::daemon_is_podman(docker).await {
+        awaited = format!("{awaited}; {}", crate::engine::PODMAN_HEALTH_HINT);
+    }
     let logs = container
         .log_tail(docker, Some(config::log_lines()))
         .await
@@ -230,10 +233,11 @@ struct State {
 
 impl State {
     async fn of(docker: &Docker, container: &Container) -> Result<State> {
-        let inspected = docker
-            .inspect_container(container.id(), None::<InspectContainerOptions>)
-            .await
-            .map_err(|e| container.failed("inspect", e))?;
+        let inspected = crate::engine::settled(|| {
+            docker.inspect_container(container.id(), None::<InspectContainerOptions>)
+        })
+        .await
+        .map_err(|e| container.failed("inspect", e))?;
         Ok(State::from(inspected))
     }
 }
@@ -326,6 +330,9 @@ fn last_lines_seen(logs: &str) -> String {
     format!("last lines seen: {}", last.join(" | "))
 }
 
+/// A `healthy` wait's answer while no health check has finished.
+const NO_CHECK_FINISHED: &str = "no check has finished yet";
+
 fn health_check(health: Option<&Health>) -> Check {
     let status = health.and_then(|h| h.status);
     match status {
@@ -338,7 +345,7 @@ fn health_check(health: Option<&Health>) -> Check {
                 .and_then(|h| h.log.as_ref())
                 .and_then(|log| log.last());
             Check::NotYet(match last {
-                None => format!("docker reports {status}, no check has finished yet"),
+                None => format!("docker reports {status}, {NO_CHECK_FINISHED}"),
                 Some(result) => format!(
                     "docker reports {status}; the last check exited with code {} and printed {}",
                     result.exit_code.unwrap_or(-1),

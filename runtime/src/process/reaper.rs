@@ -43,14 +43,11 @@ pub(crate) async fn reap_orphans(docker: &Docker) {
 /// One sweep; `false` when the daemon could not list the containers.
 async fn sweep(docker: &Docker) -> bool {
     let filters = HashMap::from([("label", vec![format!("{}=true", labels::MANAGED)])]);
-    let listed = docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::new()
-                .all(true)
-                .filters(&filters)
-                .build(),
-        ))
-        .await;
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&filters)
+        .build();
+    let listed = crate::engine::settled(|| docker.list_containers(Some(options.clone()))).await;
     let orphans: Vec<String> = match listed {
         Ok(containers) => containers
             .into_iter()
