@@ -114,8 +114,10 @@ pub fn docker_test(
     args: proc_macro::TokenStream,
     item: proc_macro::TokenStream,
 ) -> proc_macro::TokenStream {
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map(std::path::PathBuf::from);
     let before = source_before(&proc_macro::Span::call_site());
-    expand::docker_test(args.into(), item.into(), before.as_deref()).into()
+    let (manifest_dir, before) = (manifest_dir.as_deref(), before.as_deref());
+    expand::expand(args.into(), item.into(), manifest_dir, before).into()
 }
 
 /// The source text before the attribute, when the compiler says where it is. A `#[test]` above
