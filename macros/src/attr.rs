@@ -177,19 +177,17 @@ pub(crate) fn take_container_attrs(sig: &mut syn::Signature, ctx: &mut Ctx) -> V
 }
 
 fn container_attr(attr: &Attribute, ctx: &mut Ctx) -> Args {
-    let origin = attr.path().span();
     let tokens = match &attr.meta {
         Meta::List(list) => list.tokens.clone(),
-        Meta::Path(_) => TokenStream::new(),
-        Meta::NameValue(name_value) => {
-            let like = "expected `#[container(...)]`, like `#[container(image = \"alpine\")]`";
-            ctx.parse.push(Error::new(name_value.eq_token.span, like));
-            let mut args = read(TokenStream::new(), origin, false, ctx);
-            args.malformed = true;
-            return args;
-        }
+        _ => TokenStream::new(),
     };
-    read(tokens, origin, false, ctx)
+    let mut args = read(tokens, attr.path().span(), false, ctx);
+    if let Meta::NameValue(name_value) = &attr.meta {
+        let like = "expected `#[container(...)]`, like `#[container(image = \"alpine\")]`";
+        ctx.parse.push(Error::new(name_value.eq_token.span, like));
+        args.malformed = true;
+    }
+    args
 }
 
 /// The function's `#[should_panic]`: `Some(expected)` when it has one, `expected` holding the
@@ -231,10 +229,7 @@ fn entries(
     let parsed = syn::meta::parser(|meta| {
         let result = match meta.path.get_ident() {
             Some(ident) => entry(ident, &meta, ctx),
-            None => Err(Error::new_spanned(
-                &meta.path,
-                "expected an argument name, like `image`",
-            )),
+            None => Err(meta.error("expected an argument name, like `image`")),
         };
         if let Err(error) = result {
             ctx.parse.push(error);
@@ -357,10 +352,8 @@ fn string_value(arg: &mut Arg, lit: LitStr, ctx: &mut Ctx) -> Result<TokenStream
                 // Valid once lower-cased: the case was the only fault.
                 let fix = dockside_syntax::lowercased(&text);
                 let hint = fix.map_or(String::new(), |fix| format!("; did you mean `{fix}`?"));
-                ctx.check(
-                    span,
-                    format!("invalid image reference `{text}`: {reason}{hint}"),
-                );
+                let message = format!("invalid image reference `{text}`: {reason}{hint}");
+                ctx.check(span, message);
             }
         }
         Kind::File => in_crate(ctx, span, &key.to_string(), &text, "file"),
@@ -440,10 +433,8 @@ fn mount(lit: &LitStr, seen: &mut HashSet<String>, ctx: &mut Ctx) -> Result<Toke
     let (host, container, read_only) = (&mount.host, &mount.container, mount.read_only);
     in_crate(ctx, lit.span(), "mount source", host, "");
     if !seen.insert(container.clone()) {
-        ctx.check(
-            lit.span(),
-            format!("`{container}` is mounted more than once"),
-        );
+        let message = format!("`{container}` is mounted more than once");
+        ctx.check(lit.span(), message);
     }
     // A relative source is made absolute from the crate directory, where it was checked.
     let host = match Path::new(host).is_absolute() {
@@ -567,15 +558,16 @@ const WAITS: &[(&str, &str)] = &[
 fn wait(expr: &Expr, arg: &mut Arg, ctx: &mut Ctx) -> Result {
     const EXPECTED: &str = "expected `port(..)`, `log(..)`, `healthy`, `http(..)`, `custom(..)`, \
                             `exit(..)`, `exec([..])` or `all(..)`";
-    let (kind, args): (_, Vec<&Expr>) = match expr {
-        Expr::Path(path) => (path.path.get_ident(), Vec::new()),
-        Expr::Call(call) => match &*call.func {
-            Expr::Path(path) => (path.path.get_ident(), call.args.iter().collect()),
-            _ => (None, Vec::new()),
-        },
-        _ => (None, Vec::new()),
+    let (func, args): (_, Vec<&Expr>) = match expr {
+        Expr::Call(call) => (&*call.func, call.args.iter().collect()),
+        _ => (expr, Vec::new()),
     };
-    let Some(kind) = kind.filter(|kind| WAITS.iter().any(|(name, _)| *kind == name)) else {
+    let Expr::Path(path) = func else {
+        return fail(expr.span(), EXPECTED);
+    };
+    let kind = path.path.get_ident();
+    let row = kind.and_then(|kind| WAITS.iter().find(|(name, _)| kind == name));
+    let (Some(kind), Some((_, usage))) = (kind, row) else {
         return match kind {
             Some(kind) => fail(kind.span(), format!("unknown wait `{kind}`; {EXPECTED}")),
             None => fail(expr.span(), EXPECTED),
@@ -587,8 +579,8 @@ fn wait(expr: &Expr, arg: &mut Arg, ctx: &mut Ctx) -> Result {
         ("all", []) => return fail(kind.span(), "`all(..)` needs at least one wait"),
         ("all", waits) => return waits.iter().try_for_each(|each| wait(each, arg, ctx)),
         ("port", [number]) => {
-            let port = port(number, &mut arg.values)?;
-            quote!(#ty::port(#port))
+            let number = port(number, &mut arg.values)?;
+            quote!(#ty::port(#number))
         }
         ("log", [pattern, times @ ..]) if times.len() < 2 => {
             let pattern = lit_str(pattern)?;
@@ -623,13 +615,7 @@ fn wait(expr: &Expr, arg: &mut Arg, ctx: &mut Ctx) -> Result {
             let command = strings(&command.elems.iter().collect::<Vec<_>>());
             quote!(#ty::exec(#command))
         }
-        _ => {
-            let usage = WAITS
-                .iter()
-                .find(|(name, _)| kind == name)
-                .map_or("", |w| w.1);
-            return fail(expr.span(), format!("expected `{usage}`"));
-        }
+        _ => return fail(expr.span(), format!("expected `{usage}`")),
     };
     arg.calls.push(call);
     Ok(())

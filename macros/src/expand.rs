@@ -44,14 +44,14 @@ pub(crate) fn expand(
     let top = attr::read(args, Span::call_site(), true, &mut ctx);
     let params = attr::take_container_attrs(&mut func.sig, &mut ctx);
     let should_panic = attr::should_panic(&func.attrs, &mut ctx);
+    // Judged by the runtime (see `attr::should_panic`); on an error the function is no test,
+    // and rustc would report a malformed one a second time.
+    func.attrs
+        .retain(|attr| !attr.path().is_ident("should_panic"));
     let mut errors = ctx.parse;
     errors.append(&mut ctx.checks);
     let containers = valid::check(&top, &func, &params, &mut errors);
     if !errors.is_empty() {
-        // The function is no test now, and rustc would report a malformed `#[should_panic]`
-        // a second time.
-        func.attrs
-            .retain(|attr| !attr.path().is_ident("should_panic"));
         let errors = errors.iter().map(Error::to_compile_error);
         return quote!(#(#errors)* #func);
     }
@@ -64,18 +64,12 @@ fn test_fn(
     containers: &[Container],
     should_panic: Option<Option<LitStr>>,
 ) -> TokenStream {
-    let ItemFn {
-        attrs, vis, sig, ..
-    } = func;
+    let (attrs, vis, sig) = (&func.attrs, &func.vis, &func.sig);
     let (name, output) = (&sig.ident, &sig.output);
-    let root = match &top.krate {
-        Some(krate) => krate.to_token_stream(),
-        None => quote!(::dockside),
-    };
-    // `#[should_panic]` goes to the runtime instead (see `attr::should_panic`).
-    let attrs = attrs
-        .iter()
-        .filter(|attr| !attr.path().is_ident("should_panic"));
+    let root = top
+        .krate
+        .as_ref()
+        .map_or(quote!(::dockside), ToTokens::to_token_stream);
     let should_panic = should_panic.map(|expected| {
         let expected = expected.map_or(quote!(None), |text| quote!(Some(#text)));
         quote!(.should_panic(::core::option::Option::#expected))

@@ -25,11 +25,12 @@ pub(crate) struct Container<'a> {
 /// can know: any other is taken for a fixture, whose settings are optional and checked against
 /// its own spec at run time; whether it is one is for the trait system to say.
 pub(crate) fn is_container(ty: &Type) -> bool {
-    let Type::Path(path) = ty else { return false };
-    path.path
-        .segments
-        .last()
-        .is_some_and(|last| last.ident == "Container")
+    matches!(ty, Type::Path(path) if ends_with(&path.path, "Container"))
+}
+
+/// Whether the last segment of `path` is `name`.
+fn ends_with(path: &syn::Path, name: &str) -> bool {
+    path.segments.last().is_some_and(|last| last.ident == name)
 }
 
 /// Whether `source` ends with attributes of which one is a test attribute: the text before a
@@ -42,8 +43,7 @@ pub(crate) fn ends_with_test_attribute(source: &str) -> bool {
 }
 
 fn is_test_attribute(attr: &Attribute) -> bool {
-    let last = attr.path().segments.last();
-    last.is_some_and(|last| last.ident == "test")
+    ends_with(attr.path(), "test")
 }
 
 /// Checks everything not checked while reading, and pairs each parameter with its container
