@@ -258,10 +258,10 @@ fn unknown_key(key: &Ident, top_level: bool) -> Error {
         .min_by_key(|(distance, _)| *distance);
     let message = match closest {
         Some((_, name)) => format!("unknown argument `{written}`; did you mean `{name}`?"),
-        None => format!(
-            "unknown argument `{written}`; expected one of `{}`",
-            accepted.join("`, `")
-        ),
+        None => {
+            let accepted = accepted.join("`, `");
+            format!("unknown argument `{written}`; expected one of `{accepted}`")
+        }
     };
     Error::new(key.span(), message)
 }
@@ -272,10 +272,8 @@ fn value(arg: &mut Arg, meta: &ParseNestedMeta, ctx: &mut Ctx) -> Result {
     if let Kind::Pairs(_) = kind {
         let group = |input: ParseStream| {
             if !input.peek(syn::token::Paren) {
-                return fail(
-                    key.span(),
-                    format!("expected `{key}(NAME = \"value\", ...)`"),
-                );
+                let message = format!("expected `{key}(NAME = \"value\", ...)`");
+                return fail(key.span(), message);
             }
             let content;
             parenthesized!(content in input);
@@ -320,10 +318,8 @@ fn value(arg: &mut Arg, meta: &ParseNestedMeta, ctx: &mut Ctx) -> Result {
                     Kind::Ports => "8080, 5432",
                     _ => "\"a\", \"b\"",
                 };
-                return fail(
-                    expr.span(),
-                    format!("expected a list, like `{key} = [{example}]`"),
-                );
+                let message = format!("expected a list, like `{key} = [{example}]`");
+                return fail(expr.span(), message);
             };
             return list_value(arg, list.elems.iter(), ctx);
         }

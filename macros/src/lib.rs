@@ -4,9 +4,9 @@
 //! This crate only parses, checks and emits glue; everything that talks to Docker lives in the
 //! `dockside` runtime. Layout: `keys.rs` declares the keys, `attr.rs` reads the arguments and
 //! checks each value, `valid.rs` checks the rules across keys and parameters, `expand.rs` writes
-//! the test. Image references,
-//! durations, sizes and mounts are read by `dockside-syntax`, the parser the runtime uses too.
-//! Only this file touches `proc_macro`; the rest works on `proc_macro2` types, so it can be
+//! the test. Image references, durations, sizes and mounts are read, and container paths, ports,
+//! pair names and log patterns checked, by `dockside-syntax`, which the runtime uses too. Only
+//! this file touches `proc_macro`; the rest works on `proc_macro2` types, so it can be
 //! unit-tested and fuzzed outside a compiler.
 
 extern crate proc_macro;

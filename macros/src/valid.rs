@@ -137,10 +137,8 @@ fn across(args: &Args, complete: bool, errors: &mut Vec<Error>) {
     }
     let all = all.join(", ");
     for port in missing {
-        let message = format!(
-            "wait port {} is not in `ports`; add it: `ports = [{all}]`",
-            port.value()
-        );
+        let number = port.value();
+        let message = format!("wait port {number} is not in `ports`; add it: `ports = [{all}]`");
         errors.push(Error::new(port.span(), message));
     }
 }
