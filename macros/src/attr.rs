@@ -28,6 +28,7 @@ type Result<T = ()> = syn::Result<T>;
 /// Where relative paths are looked for, and the errors found so far: the tokens that are not
 /// what a key takes (`parse`) apart from the values read well that break a rule (`checks`), so
 /// that each kind is reported together, the malformed ones first.
+#[derive(Default)]
 pub(crate) struct Ctx<'a> {
     pub(crate) manifest_dir: Option<&'a Path>,
     pub(crate) parse: Vec<Error>,
@@ -37,6 +38,13 @@ pub(crate) struct Ctx<'a> {
 impl Ctx<'_> {
     fn check(&mut self, span: Span, message: impl Display) {
         self.checks.push(Error::new(span, message));
+    }
+
+    /// Checks `lit` against a rule of `dockside-syntax`, which words the message.
+    fn rule(&mut self, lit: &LitStr, rule: fn(&str) -> std::result::Result<(), String>) {
+        let broken = rule(&lit.value()).err();
+        self.checks
+            .extend(broken.map(|message| Error::new(lit.span(), message)));
     }
 }
 
@@ -53,24 +61,18 @@ pub(crate) struct Arg {
     /// The arguments of each call of the row's method. Paths into the runtime start at
     /// `__dockside`, which the expansion makes name the runtime's root.
     pub(crate) calls: Vec<TokenStream>,
-    /// The ports listed (`ports`) or awaited (`wait`).
-    pub(crate) ports: Vec<Port>,
-    /// The names of `env`, `labels` or `build_arg` pairs.
-    pub(crate) names: Vec<LitStr>,
-    /// A [`Kind::Choice`] key's word.
-    pub(crate) word: Option<String>,
-}
-
-#[derive(Clone, Copy)]
-pub(crate) struct Port {
-    pub(crate) number: u16,
-    pub(crate) span: Span,
+    /// What the rules across keys read, spanned where written: the ports listed (`ports`) or
+    /// awaited (`wait`), the names of `env`, `labels` or `build_arg` pairs, a
+    /// [`Kind::Choice`] key's word.
+    pub(crate) values: Vec<LitStr>,
 }
 
 /// The entries of one attribute.
 pub(crate) struct Args {
     /// Where to point errors about the attribute as a whole.
     pub(crate) origin: Span,
+    /// `crate = "path"`: the runtime's path, only in `#[docker_test(...)]`.
+    pub(crate) krate: Option<syn::Path>,
     /// Some container key was written (for `#[docker_test]`: the top level configures one).
     pub(crate) given: bool,
     /// Reading failed somewhere, so rules across keys would only add noise.
@@ -80,16 +82,6 @@ pub(crate) struct Args {
 }
 
 impl Args {
-    fn new(origin: Span) -> Self {
-        let (given, malformed, args) = (false, false, Vec::new());
-        Args {
-            origin,
-            given,
-            malformed,
-            args,
-        }
-    }
-
     /// The entries of the key called `name`.
     pub(crate) fn of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Arg> + Clone {
         self.args.iter().filter(move |arg| arg.key.name == name)
@@ -105,72 +97,61 @@ impl Args {
     ) -> Result {
         let repeat = !matches!(key.kind, Kind::Pairs(_)) && self.of(key.name).next().is_some();
         let checked = ctx.checks.len();
-        let (ident, calls, ports, names, word) = (ident.clone(), vec![], vec![], vec![], None);
         let mut arg = Arg {
             key,
-            ident,
-            calls,
-            ports,
-            names,
-            word,
+            ident: ident.clone(),
+            calls: Vec::new(),
+            values: Vec::new(),
         };
         value(&mut arg, meta, ctx)?;
         if repeat {
             // The first one counts; this one's value is not checked.
             ctx.checks.truncate(checked);
-            return fail(
-                arg.ident.span(),
-                format!("`{}` set more than once", arg.ident),
-            );
+            let message = format!("`{}` set more than once", arg.ident);
+            return fail(arg.ident.span(), message);
         }
         self.args.push(arg);
         Ok(())
     }
 }
 
-/// `#[docker_test(...)]`: the runtime's path, the test's keys, and the container arguments
-/// given at top level.
-pub(crate) struct TestArgs {
-    pub(crate) krate: Option<syn::Path>,
-    pub(crate) test: Args,
-    pub(crate) container: Args,
-}
-
-/// Reads the arguments of `#[docker_test(...)]`.
-pub(crate) fn test_args(tokens: TokenStream, ctx: &mut Ctx) -> TestArgs {
-    let mut krate = None;
-    let (mut test, mut container) = (Args::new(Span::call_site()), Args::new(Span::call_site()));
+/// Reads the entries of `#[docker_test(...)]` (`top`: the test's keys, `crate` and the
+/// container keys) or of a `#[container(...)]` (only container keys) written at `origin`.
+pub(crate) fn read(tokens: TokenStream, origin: Span, top: bool, ctx: &mut Ctx) -> Args {
+    let mut args = Args {
+        origin,
+        krate: None,
+        given: false,
+        malformed: false,
+        args: Vec::new(),
+    };
     let malformed = entries(tokens, ctx, |ident, meta, ctx| {
+        let test_key = find(TEST_KEYS, ident);
+        if !top && (ident == "crate" || test_key.is_some()) {
+            let message =
+                format!("`{ident}` goes in `#[docker_test(...)]`, not in `#[container(...)]`");
+            return fail(ident.span(), message);
+        }
         if ident == "crate" {
             let lit = lit_str(&after_eq(meta)?)?;
-            let like = "expected a path, like `dockside` or `::my_dockside`";
-            let path = lit.parse_with(syn::Path::parse_mod_style);
-            let path = path.or_else(|_| {
-                fail(
-                    lit.span(),
-                    format!("invalid crate path `{}`: {like}", lit.value()),
-                )
-            })?;
-            if krate.replace(path).is_some() {
-                return fail(ident.span(), "`crate` set more than once");
-            }
-            Ok(())
-        } else if let Some(key) = find(TEST_KEYS, ident) {
-            test.entry(key, ident, meta, ctx)
-        } else {
-            container.given = true;
-            match find(KEYS, ident) {
-                Some(key) => container.entry(key, ident, meta, ctx),
-                None => Err(unknown_key(ident, true)),
-            }
+            let Ok(path) = lit.parse_with(syn::Path::parse_mod_style) else {
+                let like = "expected a path, like `dockside` or `::my_dockside`";
+                let message = format!("invalid crate path `{}`: {like}", lit.value());
+                return fail(lit.span(), message);
+            };
+            return match args.krate.replace(path) {
+                Some(_) => fail(ident.span(), "`crate` set more than once"),
+                None => Ok(()),
+            };
+        }
+        args.given |= test_key.is_none();
+        match test_key.or_else(|| find(KEYS, ident)) {
+            Some(key) => args.entry(key, ident, meta, ctx),
+            None => Err(unknown_key(ident, top)),
         }
     });
-    (test.malformed, container.malformed) = (malformed, malformed);
-    TestArgs {
-        krate,
-        test,
-        container,
-    }
+    args.malformed = malformed;
+    args
 }
 
 /// Removes the `#[container(...)]` attributes from the parameters of `sig` and reads them:
@@ -196,26 +177,16 @@ pub(crate) fn take_container_attrs(sig: &mut syn::Signature, ctx: &mut Ctx) -> V
 }
 
 fn container_attr(attr: &Attribute, ctx: &mut Ctx) -> Args {
-    let mut args = Args::new(attr.path().span());
     let tokens = match &attr.meta {
         Meta::List(list) => list.tokens.clone(),
-        Meta::Path(_) => TokenStream::new(),
-        Meta::NameValue(name_value) => {
-            let like = "expected `#[container(...)]`, like `#[container(image = \"alpine\")]`";
-            ctx.parse.push(Error::new(name_value.eq_token.span, like));
-            args.malformed = true;
-            return args;
-        }
+        _ => TokenStream::new(),
     };
-    let malformed = entries(tokens, ctx, |ident, meta, ctx| match find(KEYS, ident) {
-        Some(key) => args.entry(key, ident, meta, ctx),
-        None if ident == "crate" || find(TEST_KEYS, ident).is_some() => fail(
-            ident.span(),
-            format!("`{ident}` goes in `#[docker_test(...)]`, not in `#[container(...)]`"),
-        ),
-        None => Err(unknown_key(ident, false)),
-    });
-    args.malformed = malformed;
+    let mut args = read(tokens, attr.path().span(), false, ctx);
+    if let Meta::NameValue(name_value) = &attr.meta {
+        let like = "expected `#[container(...)]`, like `#[container(image = \"alpine\")]`";
+        ctx.parse.push(Error::new(name_value.eq_token.span, like));
+        args.malformed = true;
+    }
     args
 }
 
@@ -258,10 +229,7 @@ fn entries(
     let parsed = syn::meta::parser(|meta| {
         let result = match meta.path.get_ident() {
             Some(ident) => entry(ident, &meta, ctx),
-            None => Err(Error::new_spanned(
-                &meta.path,
-                "expected an argument name, like `image`",
-            )),
+            None => Err(meta.error("expected an argument name, like `image`")),
         };
         if let Err(error) = result {
             ctx.parse.push(error);
@@ -290,10 +258,10 @@ fn unknown_key(key: &Ident, top_level: bool) -> Error {
         .min_by_key(|(distance, _)| *distance);
     let message = match closest {
         Some((_, name)) => format!("unknown argument `{written}`; did you mean `{name}`?"),
-        None => format!(
-            "unknown argument `{written}`; expected one of `{}`",
-            accepted.join("`, `")
-        ),
+        None => {
+            let accepted = accepted.join("`, `");
+            format!("unknown argument `{written}`; expected one of `{accepted}`")
+        }
     };
     Error::new(key.span(), message)
 }
@@ -304,10 +272,8 @@ fn value(arg: &mut Arg, meta: &ParseNestedMeta, ctx: &mut Ctx) -> Result {
     if let Kind::Pairs(_) = kind {
         let group = |input: ParseStream| {
             if !input.peek(syn::token::Paren) {
-                return fail(
-                    key.span(),
-                    format!("expected `{key}(NAME = \"value\", ...)`"),
-                );
+                let message = format!("expected `{key}(NAME = \"value\", ...)`");
+                return fail(key.span(), message);
             }
             let content;
             parenthesized!(content in input);
@@ -328,7 +294,7 @@ fn value(arg: &mut Arg, meta: &ParseNestedMeta, ctx: &mut Ctx) -> Result {
             };
             let value = pair.right;
             arg.calls.push(quote!(#name, #value));
-            arg.names.push(name);
+            arg.values.push(name);
         }
         return Ok(());
     }
@@ -352,21 +318,13 @@ fn value(arg: &mut Arg, meta: &ParseNestedMeta, ctx: &mut Ctx) -> Result {
                     Kind::Ports => "8080, 5432",
                     _ => "\"a\", \"b\"",
                 };
-                return fail(
-                    expr.span(),
-                    format!("expected a list, like `{key} = [{example}]`"),
-                );
+                let message = format!("expected a list, like `{key} = [{example}]`");
+                return fail(expr.span(), message);
             };
             return list_value(arg, list.elems.iter(), ctx);
         }
         Kind::Wait => return wait(&expr, arg, ctx),
-        Kind::Count => {
-            let count = lit_int(&expr, "expected a whole number")?;
-            if count.base10_parse::<usize>()? == 0 {
-                ctx.check(count.span(), format!("`{key}` must be at least 1"));
-            }
-            count.into_token_stream()
-        }
+        Kind::Count => count(&expr, &key, ctx)?.into_token_stream(),
         Kind::Duration if lit_int(&expr, "").is_ok() => {
             // The unit is the usual omission: `startup_timeout = 5`.
             let like = format!("`{key} = \"{}s\"`", expr.to_token_stream());
@@ -381,10 +339,9 @@ fn value(arg: &mut Arg, meta: &ParseNestedMeta, ctx: &mut Ctx) -> Result {
 
 /// The call of a key written as one string literal.
 fn string_value(arg: &mut Arg, lit: LitStr, ctx: &mut Ctx) -> Result<TokenStream> {
-    let (key, text) = (&arg.ident, lit.value());
-    let syntax = |reason: &dyn Display, what| {
-        Error::new(lit.span(), format!("invalid {what} `{text}`: {reason}"))
-    };
+    let (key, text, span) = (&arg.ident, lit.value(), lit.span());
+    let syntax =
+        |reason: &dyn Display, what| Error::new(span, format!("invalid {what} `{text}`: {reason}"));
     match arg.key.kind {
         Kind::Image => {
             if let Err(reason) = dockside_syntax::parse_reference(&text) {
@@ -392,30 +349,25 @@ fn string_value(arg: &mut Arg, lit: LitStr, ctx: &mut Ctx) -> Result<TokenStream
                 let fix = dockside_syntax::lowercased(&text);
                 let hint = fix.map_or(String::new(), |fix| format!("; did you mean `{fix}`?"));
                 let message = format!("invalid image reference `{text}`: {reason}{hint}");
-                ctx.check(lit.span(), message);
+                ctx.check(span, message);
             }
         }
-        Kind::File => in_crate(ctx, lit.span(), &key.to_string(), &text, "file"),
-        Kind::Directory => in_crate(ctx, lit.span(), &key.to_string(), &text, "directory"),
-        Kind::Text if text.is_empty() => {
-            ctx.check(lit.span(), format!("`{key}` must not be empty"))
-        }
-        Kind::AbsolutePath => absolute(ctx, &lit),
-        Kind::Choice(_, words) if !words.contains(&text.as_str()) => {
-            let accepted = words.join("\"`, `\"");
-            let message = format!("`{key}` must be one of `\"{accepted}\"`, not `\"{text}\"`");
-            ctx.check(lit.span(), message);
-        }
-        Kind::Choice(ty, _) => {
-            // One of the row's words: lowercase ASCII words joined by `_`.
-            let variant = text.split('_').map(|w| w[..1].to_uppercase() + &w[1..]);
-            let variant = variant.collect::<String>();
-            // Spanned on the literal, so a runtime without that variant fails there.
-            let variant = format_ident!("{variant}", span = lit.span());
-            let ty = format_ident!("{ty}");
-            arg.word = Some(text);
-            return Ok(quote!(__dockside::__private::#ty::#variant));
-        }
+        Kind::File => in_crate(ctx, span, &key.to_string(), &text, "file"),
+        Kind::Directory => in_crate(ctx, span, &key.to_string(), &text, "directory"),
+        Kind::Text if text.is_empty() => ctx.check(span, format!("`{key}` must not be empty")),
+        Kind::AbsolutePath => ctx.rule(&lit, dockside_syntax::container_path),
+        Kind::Choice(ty, words) => match dockside_syntax::one_of(&key.to_string(), &text, words) {
+            Err(message) => ctx.check(span, message),
+            Ok(()) => {
+                // One of the row's words: lowercase ASCII words joined by `_`.
+                let variant = text.split('_').map(|w| w[..1].to_uppercase() + &w[1..]);
+                // Spanned on the literal, so a runtime without that variant fails there.
+                let variant = format_ident!("{}", variant.collect::<String>(), span = span);
+                let ty = format_ident!("{ty}");
+                arg.values.push(lit);
+                return Ok(quote!(__dockside::__private::#ty::#variant));
+            }
+        },
         Kind::Duration => {
             let duration = dockside_syntax::parse_duration(&text);
             let duration = duration.map_err(|e| syntax(&e, "duration"))?;
@@ -452,12 +404,12 @@ fn list_value<'a>(
     let mut seen = HashSet::new();
     for element in elements {
         let call = match kind {
-            Kind::Ports => port(element, &mut arg.ports),
+            Kind::Ports => port(element, &mut arg.values),
             Kind::Paths => lit_str(element).map(|lit| {
-                absolute(ctx, &lit);
-                if !seen.insert(lit.value()) {
-                    let message = format!("{key} `{}` listed more than once", lit.value());
-                    ctx.check(lit.span(), message);
+                let (text, span) = (lit.value(), lit.span());
+                ctx.rule(&lit, dockside_syntax::container_path);
+                if !seen.insert(text.clone()) {
+                    ctx.check(span, format!("{key} `{text}` listed more than once"));
                 }
                 lit.into_token_stream()
             }),
@@ -538,21 +490,24 @@ fn strings(items: &[&Expr]) -> TokenStream {
     quote!(::core::convert::identity::<[#string; #count]>([#(#into),*]))
 }
 
+/// `N`, at least 1, called `name` in messages.
+fn count(expr: &Expr, name: &dyn Display, ctx: &mut Ctx) -> Result<LitInt> {
+    let count = lit_int(expr, "expected a whole number")?;
+    if count.base10_parse::<usize>()? == 0 {
+        ctx.check(count.span(), format!("`{name}` must be at least 1"));
+    }
+    Ok(count)
+}
+
 /// A port number, added to `ports`, as its literal.
-fn port(expr: &Expr, ports: &mut Vec<Port>) -> Result<TokenStream> {
+fn port(expr: &Expr, ports: &mut Vec<LitStr>) -> Result<TokenStream> {
     let int = lit_int(expr, "expected a port number, an integer from 1 to 65535")?;
-    let number = int.base10_parse::<u16>().ok().filter(|number| *number != 0);
-    let Some(number) = number else {
-        return fail(
-            int.span(),
-            format!("port {int} is out of range: expected 1 to 65535"),
-        );
-    };
-    let span = int.span();
-    ports.push(Port { number, span });
-    let mut literal = Literal::u16_unsuffixed(number);
-    literal.set_span(span);
-    Ok(literal.into_token_stream())
+    let number = dockside_syntax::parse_port(int.base10_digits());
+    let number = number
+        .map_err(|message| Error::new(int.span(), message))?
+        .to_string();
+    ports.push(LitStr::new(&number, int.span()));
+    Ok(LitInt::new(&number, int.span()).into_token_stream())
 }
 
 /// `path` names an existing `want` (`"file"`, `"directory"`, or `""` for either), called `what`
@@ -582,15 +537,6 @@ fn in_crate(ctx: &mut Ctx, span: Span, what: &str, path: &str, want: &str) {
     ctx.check(span, format!("{what} `{path}` {problem}"));
 }
 
-fn absolute(ctx: &mut Ctx, lit: &LitStr) {
-    let path = lit.value();
-    if !path.starts_with('/') {
-        let message =
-            format!("`{path}` must be an absolute path in the container, starting with `/`");
-        ctx.check(lit.span(), message);
-    }
-}
-
 /// Each wait and how to write it, for messages.
 const WAITS: &[(&str, &str)] = &[
     ("port", "port(8080)"),
@@ -608,15 +554,16 @@ const WAITS: &[(&str, &str)] = &[
 fn wait(expr: &Expr, arg: &mut Arg, ctx: &mut Ctx) -> Result {
     const EXPECTED: &str = "expected `port(..)`, `log(..)`, `healthy`, `http(..)`, `custom(..)`, \
                             `exit(..)`, `exec([..])` or `all(..)`";
-    let (kind, args): (_, Vec<&Expr>) = match expr {
-        Expr::Path(path) => (path.path.get_ident(), Vec::new()),
-        Expr::Call(call) => match &*call.func {
-            Expr::Path(path) => (path.path.get_ident(), call.args.iter().collect()),
-            _ => (None, Vec::new()),
-        },
-        _ => (None, Vec::new()),
+    let (func, args): (_, Vec<&Expr>) = match expr {
+        Expr::Call(call) => (&*call.func, call.args.iter().collect()),
+        _ => (expr, Vec::new()),
     };
-    let Some(kind) = kind.filter(|kind| WAITS.iter().any(|(name, _)| *kind == name)) else {
+    let Expr::Path(path) = func else {
+        return fail(expr.span(), EXPECTED);
+    };
+    let kind = path.path.get_ident();
+    let row = kind.and_then(|kind| WAITS.iter().find(|(name, _)| kind == name));
+    let (Some(kind), Some((_, usage))) = (kind, row) else {
         return match kind {
             Some(kind) => fail(kind.span(), format!("unknown wait `{kind}`; {EXPECTED}")),
             None => fail(expr.span(), EXPECTED),
@@ -628,32 +575,16 @@ fn wait(expr: &Expr, arg: &mut Arg, ctx: &mut Ctx) -> Result {
         ("all", []) => return fail(kind.span(), "`all(..)` needs at least one wait"),
         ("all", waits) => return waits.iter().try_for_each(|each| wait(each, arg, ctx)),
         ("port", [number]) => {
-            let port = port(number, &mut arg.ports)?;
-            quote!(#ty::port(#port))
+            let number = port(number, &mut arg.values)?;
+            quote!(#ty::port(#number))
         }
         ("log", [pattern, times @ ..]) if times.len() < 2 => {
             let pattern = lit_str(pattern)?;
-            let text = pattern.value();
-            // The runtime's `regex` reads patterns with this parser: an invalid one is known now.
-            let invalid = regex_syntax::Parser::new().parse(&text).err();
-            let reason = invalid.map(|error| match error {
-                regex_syntax::Error::Parse(error) => error.kind().to_string(),
-                regex_syntax::Error::Translate(error) => error.kind().to_string(),
-                other => other.to_string(),
-            });
-            if text.is_empty() {
-                ctx.check(pattern.span(), "the log pattern must not be empty");
-            } else if let Some(reason) = reason {
-                let message = format!("invalid log pattern `{text}`: {reason}");
-                ctx.check(pattern.span(), message);
-            }
+            ctx.rule(&pattern, dockside_syntax::log_pattern);
             match times.first() {
                 None => quote!(#ty::log(#pattern)),
                 Some(Expr::Assign(times)) if is_ident(&times.left, "times") => {
-                    let times = lit_int(&times.right, "expected a whole number")?;
-                    if times.base10_parse::<usize>()? == 0 {
-                        ctx.check(times.span(), "`times` must be at least 1");
-                    }
+                    let times = count(&times.right, &"times", ctx)?;
                     quote!(#ty::log_times(#pattern, #times))
                 }
                 Some(Expr::Assign(other)) => {
@@ -663,11 +594,8 @@ fn wait(expr: &Expr, arg: &mut Arg, ctx: &mut Ctx) -> Result {
             }
         }
         ("http", [number, path]) => {
-            let (port, path) = (port(number, &mut arg.ports)?, lit_str(path)?);
-            if !path.value().starts_with('/') {
-                let message = format!("the http path `{}` must start with `/`", path.value());
-                ctx.check(path.span(), message);
-            }
+            let (port, path) = (port(number, &mut arg.values)?, lit_str(path)?);
+            ctx.rule(&path, dockside_syntax::http_path);
             quote!(#ty::http(#port, #path))
         }
         ("custom", [Expr::Path(probe)]) => quote!(#ty::custom(#probe)),
@@ -683,13 +611,7 @@ fn wait(expr: &Expr, arg: &mut Arg, ctx: &mut Ctx) -> Result {
             let command = strings(&command.elems.iter().collect::<Vec<_>>());
             quote!(#ty::exec(#command))
         }
-        _ => {
-            let usage = WAITS
-                .iter()
-                .find(|(name, _)| kind == name)
-                .map_or("", |w| w.1);
-            return fail(expr.span(), format!("expected `{usage}`"));
-        }
+        _ => return fail(expr.span(), format!("expected `{usage}`")),
     };
     arg.calls.push(call);
     Ok(())

@@ -1,6 +1,6 @@
 //! Code generation: the `#[test]` function that sets up the containers and calls the user's.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
@@ -8,22 +8,12 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Error, ItemFn, LitStr, ReturnType, Visibility};
 
-use crate::attr::{self, Args, Ctx, TestArgs};
+use crate::attr::{self, Args, Ctx};
 use crate::keys::{Key, KEYS, TEST_KEYS};
 use crate::valid::{self, Container};
 
-/// Expands `#[docker_test(args)] item`, looking for Dockerfiles in the crate being compiled;
-/// `before` is the source text before the attribute, when known.
-pub(crate) fn docker_test(
-    args: TokenStream,
-    item: TokenStream,
-    before: Option<&str>,
-) -> TokenStream {
-    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
-    expand(args, item, manifest_dir.as_deref(), before)
-}
-
-/// Expands `#[docker_test(args)] item` with relative paths resolved against `manifest_dir`.
+/// Expands `#[docker_test(args)] item` with relative paths resolved against `manifest_dir` (the
+/// crate being compiled); `before` is the source text before the attribute, when known.
 ///
 /// On any error the output is the user's function (without its `#[container]` attributes, which
 /// would not resolve) and the errors, but no test: the editor keeps seeing the function and no
@@ -41,11 +31,9 @@ pub(crate) fn expand(
             return quote!(#error #item);
         }
     };
-    let (parse, checks) = (Vec::new(), Vec::new());
     let mut ctx = Ctx {
         manifest_dir,
-        parse,
-        checks,
+        ..Ctx::default()
     };
     if before.is_some_and(valid::ends_with_test_attribute) {
         let message = "remove the `#[test]` above `#[docker_test]`: `#[docker_test]` makes the \
@@ -53,41 +41,35 @@ pub(crate) fn expand(
                        used as tests can not have any arguments\")";
         ctx.parse.push(Error::new(Span::call_site(), message));
     }
-    let test = attr::test_args(args, &mut ctx);
+    let top = attr::read(args, Span::call_site(), true, &mut ctx);
     let params = attr::take_container_attrs(&mut func.sig, &mut ctx);
     let should_panic = attr::should_panic(&func.attrs, &mut ctx);
+    // Judged by the runtime (see `attr::should_panic`); on an error the function is no test,
+    // and rustc would report a malformed one a second time.
+    func.attrs
+        .retain(|attr| !attr.path().is_ident("should_panic"));
     let mut errors = ctx.parse;
     errors.append(&mut ctx.checks);
-    let containers = valid::check(&test, &func, &params, &mut errors);
+    let containers = valid::check(&top, &func, &params, &mut errors);
     if !errors.is_empty() {
-        // The function is no test now, and rustc would report a malformed `#[should_panic]`
-        // a second time.
-        func.attrs
-            .retain(|attr| !attr.path().is_ident("should_panic"));
         let errors = errors.iter().map(Error::to_compile_error);
         return quote!(#(#errors)* #func);
     }
-    test_fn(&func, &test, &containers, should_panic)
+    test_fn(&func, &top, &containers, should_panic)
 }
 
 fn test_fn(
     func: &ItemFn,
-    test: &TestArgs,
+    top: &Args,
     containers: &[Container],
     should_panic: Option<Option<LitStr>>,
 ) -> TokenStream {
-    let ItemFn {
-        attrs, vis, sig, ..
-    } = func;
+    let (attrs, vis, sig) = (&func.attrs, &func.vis, &func.sig);
     let (name, output) = (&sig.ident, &sig.output);
-    let root = match &test.krate {
-        Some(krate) => krate.to_token_stream(),
-        None => quote!(::dockside),
-    };
-    // `#[should_panic]` goes to the runtime instead (see `attr::should_panic`).
-    let attrs = attrs
-        .iter()
-        .filter(|attr| !attr.path().is_ident("should_panic"));
+    let root = top
+        .krate
+        .as_ref()
+        .map_or(quote!(::dockside), ToTokens::to_token_stream);
     let should_panic = should_panic.map(|expected| {
         let expected = expected.map_or(quote!(None), |text| quote!(Some(#text)));
         quote!(.should_panic(::core::option::Option::#expected))
@@ -99,7 +81,7 @@ fn test_fn(
         vis: Visibility::Inherited,
         ..func.clone()
     };
-    let test_calls = calls(&test.test, TEST_KEYS);
+    let test_calls = calls(top, TEST_KEYS);
     let specs = containers.iter().map(|container| {
         let name = LitStr::new(&container.name.unraw().to_string(), container.name.span());
         let settings = container.args.map(|args| calls(args, KEYS));

@@ -4,9 +4,9 @@
 //! This crate only parses, checks and emits glue; everything that talks to Docker lives in the
 //! `dockside` runtime. Layout: `keys.rs` declares the keys, `attr.rs` reads the arguments and
 //! checks each value, `valid.rs` checks the rules across keys and parameters, `expand.rs` writes
-//! the test. Image references,
-//! durations, sizes and mounts are read by `dockside-syntax`, the parser the runtime uses too.
-//! Only this file touches `proc_macro`; the rest works on `proc_macro2` types, so it can be
+//! the test. Image references, durations, sizes and mounts are read, and container paths, ports,
+//! pair names and log patterns checked, by `dockside-syntax`, which the runtime uses too. Only
+//! this file touches `proc_macro`; the rest works on `proc_macro2` types, so it can be
 //! unit-tested and fuzzed outside a compiler.
 
 extern crate proc_macro;
@@ -114,8 +114,10 @@ pub fn docker_test(
     args: proc_macro::TokenStream,
     item: proc_macro::TokenStream,
 ) -> proc_macro::TokenStream {
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map(std::path::PathBuf::from);
     let before = source_before(&proc_macro::Span::call_site());
-    expand::docker_test(args.into(), item.into(), before.as_deref()).into()
+    let (manifest_dir, before) = (manifest_dir.as_deref(), before.as_deref());
+    expand::expand(args.into(), item.into(), manifest_dir, before).into()
 }
 
 /// The source text before the attribute, when the compiler says where it is. A `#[test]` above

@@ -8,10 +8,10 @@
 use std::collections::HashSet;
 
 use quote::ToTokens;
-use syn::{Attribute, Error, FnArg, Ident, ItemFn, Pat, PatIdent, PatType, Type};
+use syn::{Attribute, Error, FnArg, Ident, ItemFn, LitStr, Pat, PatIdent, PatType, Type};
 
-use crate::attr::{Args, TestArgs};
-use crate::keys::{Key, Kind, Needs, KEYS, TEST_KEYS};
+use crate::attr::{Arg, Args};
+use crate::keys::{find, Key, Kind, Needs, KEYS, TEST_KEYS};
 
 /// One container parameter of the test function, with the arguments that configure it.
 pub(crate) struct Container<'a> {
@@ -25,11 +25,12 @@ pub(crate) struct Container<'a> {
 /// can know: any other is taken for a fixture, whose settings are optional and checked against
 /// its own spec at run time; whether it is one is for the trait system to say.
 pub(crate) fn is_container(ty: &Type) -> bool {
-    let Type::Path(path) = ty else { return false };
-    path.path
-        .segments
-        .last()
-        .is_some_and(|last| last.ident == "Container")
+    matches!(ty, Type::Path(path) if ends_with(&path.path, "Container"))
+}
+
+/// Whether the last segment of `path` is `name`.
+fn ends_with(path: &syn::Path, name: &str) -> bool {
+    path.segments.last().is_some_and(|last| last.ident == name)
 }
 
 /// Whether `source` ends with attributes of which one is a test attribute: the text before a
@@ -42,15 +43,14 @@ pub(crate) fn ends_with_test_attribute(source: &str) -> bool {
 }
 
 fn is_test_attribute(attr: &Attribute) -> bool {
-    let last = attr.path().segments.last();
-    last.is_some_and(|last| last.ident == "test")
+    ends_with(attr.path(), "test")
 }
 
 /// Checks everything not checked while reading, and pairs each parameter with its container
 /// arguments. `params` holds the `#[container(...)]` of each parameter of `func`, in order. The
 /// result is only meaningful when no error was added.
 pub(crate) fn check<'a>(
-    test: &'a TestArgs,
+    top: &'a Args,
     func: &'a ItemFn,
     params: &'a [Option<Args>],
     errors: &mut Vec<Error>,
@@ -67,14 +67,15 @@ pub(crate) fn check<'a>(
         let message = "`#[docker_test]` already makes the function a test; remove this attribute";
         errors.push(Error::new_spanned(attr, message));
     }
-    let test_keys = test.test.args.iter().map(|arg| &arg.ident);
+    let test_keys = top.args.iter().map(|arg| &arg.ident);
+    let test_keys = test_keys.filter(|key| find(TEST_KEYS, key).is_some());
     for key in test_keys.filter(|_| sig.asyncness.is_none()) {
         let why = "a plain `fn` runs on the test's thread, outside any runtime";
         let message = format!("`{key}` applies to an `async fn`: {why}");
         errors.push(Error::new(key.span(), message));
     }
-    if !test.test.malformed {
-        needs(&test.test, TEST_KEYS, errors);
+    if !top.malformed {
+        needs(top, TEST_KEYS, errors);
     }
     let types = sig.inputs.iter().map(|input| match input {
         FnArg::Typed(typed) => Some(&*typed.ty),
@@ -82,45 +83,38 @@ pub(crate) fn check<'a>(
     });
     // A fixture's settings only complete its own spec, which the macro cannot see.
     let complete = |ty: Option<&Type>| ty.is_none_or(is_container);
-    if test.container.given {
+    if top.given {
         let single = (sig.inputs.len() == 1).then(|| types.clone().next().flatten());
-        across(&test.container, single.is_none_or(complete), errors);
+        across(top, single.is_none_or(complete), errors);
     }
     for (args, ty) in params.iter().zip(types) {
         if let Some(args) = args {
             across(args, complete(ty), errors);
         }
     }
-    assign(test, func, params, errors)
+    assign(top, func, params, errors)
 }
 
 /// The rules across the entries of one container: pair names and ports unique, then, for a
 /// well-formed attribute of a whole spec, an image source, what each key needs, and each
 /// awaited port published.
 fn across(args: &Args, complete: bool, errors: &mut Vec<Error>) {
-    let mut ports = HashSet::new();
     for key in KEYS {
-        let mut names = HashSet::new();
-        let what = match key.kind {
-            Kind::Pairs(what) => what,
-            _ => key.name,
-        };
-        for name in args.of(key.name).flat_map(|arg| &arg.names) {
-            let text = name.value();
-            let problem = match () {
-                _ if text.is_empty() => format!("{what} name must not be empty"),
-                _ if text.contains('=') => format!("{what} name `{text}` must not contain `=`"),
-                _ if names.insert(text.clone()) => continue,
-                _ => format!("{what} `{text}` set more than once"),
+        let mut seen = HashSet::new();
+        for value in args.of(key.name).flat_map(|arg| &arg.values) {
+            let text = value.value();
+            let problem = match key.kind {
+                Kind::Pairs(what) => match dockside_syntax::pair_name(what, &text) {
+                    Err(problem) => problem,
+                    Ok(()) if seen.insert(text.clone()) => continue,
+                    Ok(()) => format!("{what} `{text}` set more than once"),
+                },
+                Kind::Ports if !seen.insert(text.clone()) => {
+                    format!("port {text} listed more than once")
+                }
+                _ => continue,
             };
-            errors.push(Error::new(name.span(), problem));
-        }
-        let listed = args.of(key.name).filter(|_| key.kind == Kind::Ports);
-        for port in listed.flat_map(|arg| &arg.ports) {
-            if !ports.insert(port.number) {
-                let message = format!("port {} listed more than once", port.number);
-                errors.push(Error::new(port.span, message));
-            }
+            errors.push(Error::new(value.span(), problem));
         }
     }
     if args.malformed || !complete {
@@ -132,29 +126,20 @@ fn across(args: &Args, complete: bool, errors: &mut Vec<Error>) {
     }
     needs(args, KEYS, errors);
     // Each awaited port not listed, once; the suggested list adds all of them.
-    let mut all: Vec<u16> = args
-        .of("ports")
-        .flat_map(|arg| &arg.ports)
-        .map(|p| p.number)
-        .collect();
+    let listed = args.of("ports").flat_map(|arg| &arg.values);
+    let mut all: Vec<String> = listed.map(LitStr::value).collect();
     let mut missing = Vec::new();
-    for port in args.of("wait").flat_map(|arg| &arg.ports) {
-        if !all.contains(&port.number) {
-            all.push(port.number);
+    for port in args.of("wait").flat_map(|arg| &arg.values) {
+        if !all.contains(&port.value()) {
+            all.push(port.value());
             missing.push(port);
         }
     }
-    let all = all
-        .iter()
-        .map(u16::to_string)
-        .collect::<Vec<_>>()
-        .join(", ");
+    let all = all.join(", ");
     for port in missing {
-        let message = format!(
-            "wait port {} is not in `ports`; add it: `ports = [{all}]`",
-            port.number
-        );
-        errors.push(Error::new(port.span, message));
+        let number = port.value();
+        let message = format!("wait port {number} is not in `ports`; add it: `ports = [{all}]`");
+        errors.push(Error::new(port.span(), message));
     }
 }
 
@@ -165,9 +150,9 @@ fn needs(args: &Args, table: &'static [Key], errors: &mut Vec<Error>) {
             let ident = &arg.ident;
             let message = match key.needs {
                 Needs::Key(other, word) => {
-                    let given = args
-                        .of(other)
-                        .any(|o| word.is_none_or(|w| o.word.as_deref() == Some(w)));
+                    let said =
+                        |arg: &Arg| word.is_none_or(|w| arg.values.iter().any(|v| v.value() == w));
+                    let given = args.of(other).any(said);
                     let needed = word.map_or(other.to_owned(), |w| format!("{other} = \"{w}\""));
                     (!given).then(|| format!("`{ident}` needs `{needed}`"))
                 }
@@ -182,12 +167,11 @@ fn needs(args: &Args, table: &'static [Key], errors: &mut Vec<Error>) {
 /// Which arguments configure which parameter: the top-level ones the single parameter, or
 /// each parameter its own `#[container(...)]`.
 fn assign<'a>(
-    test: &'a TestArgs,
+    top: &'a Args,
     func: &'a ItemFn,
     params: &'a [Option<Args>],
     errors: &mut Vec<Error>,
 ) -> Vec<Container<'a>> {
-    let top = &test.container;
     let (inputs, name) = (&func.sig.inputs, &func.sig.ident);
     if top.given {
         for args in params.iter().flatten() {

@@ -1,5 +1,6 @@
 //! The syntax that [dockside](https://docs.rs/dockside)'s `#[docker_test]` macro and its runtime
-//! both read: image references, durations, byte sizes and bind mounts.
+//! both read: image references, durations, byte sizes, bind mounts, and the rules of the other
+//! values a test writes (container paths, ports, pair names, log patterns).
 //!
 //! The macro checks a value at compile time with the same function the runtime uses at run
 //! time, so the two can never disagree about what is valid. Depend on `dockside` rather than on
@@ -21,7 +22,9 @@
 mod mount;
 mod reference;
 mod units;
+mod values;
 
 pub use mount::{parse_mount, Mount, MountError};
 pub use reference::{lowercased, parse_reference, Reference, ReferenceError};
 pub use units::{parse_duration, parse_size, DurationError, SizeError};
+pub use values::{container_path, http_path, log_pattern, one_of, pair_name, parse_port};

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::values::not_absolute;
+
 /// A bind mount: a path on the daemon's machine made visible at a path in the container.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Mount {
@@ -35,10 +37,7 @@ impl fmt::Display for MountError {
             ),
             MountError::Mode(mode) => write!(f, "mount mode `{mode}` is neither `ro` nor `rw`"),
             MountError::EmptyHost => f.write_str("the host path of a mount must not be empty"),
-            MountError::RelativeContainer(path) => write!(
-                f,
-                "`{path}` must be an absolute path in the container, starting with `/`"
-            ),
+            MountError::RelativeContainer(path) => f.write_str(&not_absolute(path)),
         }
     }
 }
