@@ -381,7 +381,7 @@ fn build_output(message: &str, output: &str) -> String {
 /// The daemon's own message, without bollard's wrapping, where there is one; for a failure on
 /// this side (no answer at all) the innermost cause, whose words are the OS's
 /// (`Connection refused (os error 111)`): the layers above it name only the client's step
-/// (`client error (Connect)`).
+/// (`client error (Connect)`); a broken pipe or a reset is said to be the daemon's hang-up.
 pub(crate) fn daemon_words(err: &bollard::errors::Error) -> String {
     use bollard::errors::Error as B;
     match err {
@@ -395,11 +395,29 @@ pub(crate) fn daemon_words(err: &bollard::errors::Error) -> String {
         // The message names the socket already: bollard's text would repeat its path.
         B::SocketNotFoundError(_) => "the socket does not exist".to_owned(),
         other => {
-            let mut innermost: &dyn std::error::Error = other;
+            let mut innermost: &(dyn std::error::Error + 'static) = other;
             while let Some(cause) = innermost.source() {
                 innermost = cause;
             }
-            innermost.to_string()
+            // `Broken pipe` alone does not say which pipe: the daemon hung up mid-request.
+            // (bollard's `IOError` is transparent: it is its own innermost link.)
+            let kind = innermost
+                .downcast_ref::<std::io::Error>()
+                .or(match innermost.downcast_ref::<B>() {
+                    Some(B::IOError { err }) => Some(err),
+                    _ => None,
+                })
+                .map(std::io::Error::kind);
+            use std::io::ErrorKind as K;
+            let closed = matches!(
+                kind,
+                Some(K::BrokenPipe | K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof)
+            );
+            if closed {
+                format!("the daemon closed the connection: {innermost}")
+            } else {
+                innermost.to_string()
+            }
         }
     }
 }
@@ -420,6 +438,19 @@ mod tests {
     use std::error::Error as _;
 
     use super::*;
+
+    #[test]
+    fn a_connection_the_daemon_dropped_is_named_as_such() {
+        let broken = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        let words = daemon_words(&bollard::errors::Error::IOError { err: broken });
+        assert!(
+            words.starts_with("the daemon closed the connection: "),
+            "{words}"
+        );
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let words = daemon_words(&bollard::errors::Error::IOError { err: refused });
+        assert!(!words.contains("closed"), "{words}");
+    }
 
     #[test]
     fn an_invalid_reference_is_named_once_and_keeps_its_cause() {

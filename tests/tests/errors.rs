@@ -258,8 +258,9 @@ fn a_dropped_build_connection_names_the_dockerfile() {
         .lines()
         .find_map(|line| line.split_once(&failed).map(|(_, why)| why))
         .unwrap_or_else(|| panic!("no `{failed}` in:\n{output}"));
-    // The OS's words (a reset, or a connection closed mid-request), not only the client's step
-    // ("client error (SendRequest)"); and this process had not failed this build before.
+    // The OS's words (a reset, or a broken pipe when the body was still being sent), said to be
+    // the daemon's connection, not only the client's step ("client error (SendRequest)"); and
+    // this process had not failed this build before.
     assert!(why.to_lowercase().contains("connection"), "{output}");
     assert!(!why.contains("earlier in this process"), "{output}");
 }
