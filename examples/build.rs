@@ -1,5 +1,5 @@
 //! Builds the small static server the example images run (see tests/fixture/fixture.rs), and makes
-//! sure `debian:bookworm-slim`, the base of the PostgreSQL and Redis example images, is on the
+//! sure `debian:bookworm-slim`, the base of the web, PostgreSQL and Redis example images, is on the
 //! daemon: present, pulled, or made from Debian's packages where no registry is reachable (see
 //! tests/fixture/debian_base.rs).
 
@@ -36,7 +36,7 @@ fn debian_base_image() {
             took.as_secs()
         ),
         Ok(debian_base::Outcome::NoDocker(why)) => println!(
-            "cargo:warning=could not check that {BASE} (the base of the PostgreSQL and Redis \
+            "cargo:warning=could not check that {BASE} (the base of the web, PostgreSQL and Redis \
              examples) is present, the docker daemon did not answer: {why}"
         ),
         Err(e) => {

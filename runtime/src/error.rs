@@ -1,15 +1,20 @@
-//! dockside's error type: [`Error`] is the only public error enum; the parsers' own errors
-//! (build context, `.dockerignore`, image references) are internal and reach users as the
-//! [`source`](std::error::Error::source) of an [`Error`].
+//! dockside's error type: [`Error`] is the one error enum dockside's API returns.
 //!
-//! An error's message says everything by itself, daemon's words included, because a failing
-//! test shows only that message; where a typed cause exists (a bollard or parser error) it is
-//! kept as the source too, for code that inspects it.
+//! An error's message says everything by itself, the daemon's words included once, because a
+//! failing test shows only that message. The cause is kept as the
+//! [`source`](std::error::Error::source) too, for code that inspects it: the client's
+//! `bollard::errors::Error` (and below it the I/O error, where the connection failed), an
+//! [`std::io::Error`], the reference parser's `dockside_syntax::ReferenceError`, a build
+//! context's or `.dockerignore`'s error (types internal to dockside), or a fixture's own error.
+//! A reporter that prints the whole chain (such as anyhow's `{:#}`) therefore shows the cause's
+//! words a second time, after the message.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// A cause kept as an error's source: a parser error whose type is internal to dockside.
+/// A cause kept as an error's source when its type varies (the client's error, a parser's, a
+/// fixture's) or is internal to dockside. [`std::error::Error::source`] returns the cause itself,
+/// not the box, so `downcast_ref::<bollard::errors::Error>()` on it works.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// `Result` with dockside's [`Error`] as the default error type.
@@ -41,12 +46,13 @@ pub enum Error {
     },
 
     /// The daemon answered a request with an error.
-    #[error("docker {action} failed: {message}")]
+    #[error("docker {action} failed: {words}", words = daemon_words(source))]
     Docker {
         /// The request, naming what it was about (`inspect of image redis:7`).
         action: String,
-        /// The daemon's own words.
-        message: String,
+        /// The client's error, carrying the daemon's own words.
+        #[source]
+        source: bollard::errors::Error,
     },
 
     /// A reference the user wrote is not a valid image reference.
@@ -63,8 +69,12 @@ pub enum Error {
     Pull {
         /// The image reference.
         reference: String,
-        /// The registry's or daemon's own words.
+        /// The registry's or daemon's own words, and what to do where that is known.
         message: String,
+        /// The client's error, when the daemon's answer was an error (not for a pull policy
+        /// that forbids the pull, or credentials that could not be looked up).
+        #[source]
+        source: Option<BoxError>,
     },
 
     /// A base image a Dockerfile names could not be had.
@@ -99,6 +109,10 @@ pub enum Error {
         message: String,
         /// The build's last output lines.
         output: String,
+        /// The client's error, or the error confirming the result, when there was one (not for
+        /// a refused Dockerfile, nor for a failure replayed from an earlier build).
+        #[source]
+        source: Option<BoxError>,
     },
 
     /// The build context could not be read.
@@ -174,6 +188,9 @@ pub enum Error {
         image: String,
         /// What failed, in the daemon's words where it answered.
         message: String,
+        /// The client's error, or the log pattern's parse error, when there was one.
+        #[source]
+        source: Option<BoxError>,
     },
 
     /// A container did not become ready in time, or died while dockside waited.
@@ -214,7 +231,8 @@ pub enum Error {
         /// The startup timeout, which covers readiness and the set-up.
         limit: Duration,
         /// The last error `setup` returned (or its panic message).
-        last_error: String,
+        #[source]
+        last_error: BoxError,
         /// The container's last log lines.
         logs: String,
     },
@@ -226,8 +244,11 @@ pub enum Error {
         container: String,
         /// The request (`inspect`, `start`, ...).
         action: String,
-        /// The daemon's own words.
+        /// The daemon's own words, or what dockside refused before asking it.
         message: String,
+        /// The client's error, when the daemon's answer was an error.
+        #[source]
+        source: Option<BoxError>,
     },
 }
 
@@ -337,7 +358,10 @@ fn build_output(message: &str, output: &str) -> String {
     format!("\n{}", delimited("build output", &kept.join("\n")))
 }
 
-/// The daemon's own message, without bollard's wrapping, where there is one.
+/// The daemon's own message, without bollard's wrapping, where there is one; for a failure on
+/// this side (no answer at all) the innermost cause, whose words are the OS's
+/// (`Connection refused (os error 111)`): the layers above it name only the client's step
+/// (`client error (Connect)`).
 pub(crate) fn daemon_words(err: &bollard::errors::Error) -> String {
     use bollard::errors::Error as B;
     match err {
@@ -348,7 +372,15 @@ pub(crate) fn daemon_words(err: &bollard::errors::Error) -> String {
             format!("{message} (HTTP {status_code})")
         }
         B::DockerStreamError { error } => error.clone(),
-        other => other.to_string(),
+        // The message names the socket already: bollard's text would repeat its path.
+        B::SocketNotFoundError(_) => "the socket does not exist".to_owned(),
+        other => {
+            let mut innermost: &dyn std::error::Error = other;
+            while let Some(cause) = innermost.source() {
+                innermost = cause;
+            }
+            innermost.to_string()
+        }
     }
 }
 
@@ -396,6 +428,7 @@ mod tests {
             dockerfile: PathBuf::from("fixtures/bad/Dockerfile"),
             message: failing.to_owned(),
             output: format!("output of the step\nok\nok\n{failing}"),
+            source: None,
         };
         let text = err.to_string();
         assert_eq!(text.matches(failing).count(), 1, "{text}");

@@ -193,7 +193,7 @@ fn failure(
         fixture,
         container: container.name().to_owned(),
         limit,
-        last_error: last.to_string(),
+        last_error: last,
         logs: logs.unwrap_or_else(|e| format!("(no logs: {e})")),
     }
 }

@@ -14,7 +14,7 @@ use crate::config::{self, Keep};
 use crate::container::start::{self, Origin};
 use crate::container::Container;
 use crate::container::{cleanup, courier};
-use crate::error::{daemon_words, delimited, Error, Result};
+use crate::error::{delimited, Error, Result};
 use crate::image::ResolvedImage;
 use crate::labels;
 use crate::process::owner::Owner;
@@ -57,11 +57,12 @@ impl Session {
             .map(|c| {
                 c.image_source(spec.manifest_dir)
                     .ok_or_else(|| Error::Start {
-                        image: String::new(),
+                        image: "(none given)".to_owned(),
                         message: format!(
                             "container `{}` names neither an image nor a dockerfile",
                             c.name()
                         ),
+                        source: None,
                     })?
                     .resolve_with(c.pull_policy())
             })
@@ -232,9 +233,9 @@ async fn create_network(docker: &Docker, spec: &TestSpec, owner: &Owner) -> Resu
     let created = docker
         .create_network(request)
         .await
-        .map_err(|e| Error::Docker {
+        .map_err(|source| Error::Docker {
             action: format!("creation of network {name}"),
-            message: daemon_words(&e),
+            source,
         })?;
     registry::track_network(&created.id);
     Ok(created.id)

@@ -140,14 +140,12 @@ pub fn nonce() -> String {
     format!("{}{nanos}", std::process::id())
 }
 
-/// The body of a child test: resolves the image the parent describes in [`DOCKERFILE`] (with
-/// [`TAG`]) or [`REFERENCE`], in [`THREADS`] threads at once, and prints `resolved-id=ID` for each.
-/// A fresh process, so no in-process cell remembers an earlier answer.
+/// The image the parent describes in [`DOCKERFILE`] (with [`TAG`]) or [`REFERENCE`].
 ///
 /// # Panics
-/// With dockside's error message when a resolve fails, or when the parent set neither variable.
-pub fn resolve_from_env() {
-    let image = match (std::env::var(DOCKERFILE), std::env::var(REFERENCE)) {
+/// When the parent set neither variable.
+pub fn image_from_env() -> Image {
+    match (std::env::var(DOCKERFILE), std::env::var(REFERENCE)) {
         (Ok(dockerfile), _) => {
             let mut spec = BuildSpec::new(dockerfile);
             spec.tag = std::env::var(TAG).ok();
@@ -155,7 +153,17 @@ pub fn resolve_from_env() {
         }
         (Err(_), Ok(reference)) => Image::Pull(reference),
         (Err(_), Err(_)) => panic!("the parent sets {DOCKERFILE} or {REFERENCE}"),
-    };
+    }
+}
+
+/// The body of a child test: resolves [`image_from_env`] in [`THREADS`] threads at once, and
+/// prints `resolved-id=ID` for each. A fresh process, so no in-process cell remembers an earlier
+/// answer.
+///
+/// # Panics
+/// With dockside's error message when a resolve fails, or when the parent set neither variable.
+pub fn resolve_from_env() {
+    let image = image_from_env();
     let threads: usize = std::env::var(THREADS).map_or(1, |t| {
         t.parse().unwrap_or_else(|e| panic!("{THREADS}={t:?}: {e}"))
     });

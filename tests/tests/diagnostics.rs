@@ -250,7 +250,7 @@ fn a_docker_hub_pull_that_fails_says_what_to_do() {
     let text = error.to_string();
     assert!(matches!(error, Error::Pull { .. }), "{error:?}");
     if text.contains("dial tcp") || text.contains("no such host") {
-        // No route to Docker Hub, as on the machines this suite runs on.
+        // The daemon cannot reach Docker Hub: the advice names the ways out.
         for expected in ["`dockerfile`", "DOCKSIDE_REGISTRY_MIRROR", "docker login"] {
             assert!(text.contains(expected), "no `{expected}` in:\n{text}");
         }

@@ -19,10 +19,10 @@ pub(crate) async fn remove_container(docker: &Docker, id: &str) -> Result<()> {
         Err(e) if is_not_found(&e) => {}
         // A removal already under way (another cleanup path got there first) is fine.
         Err(e) if daemon_words(&e).contains("already in progress") => {}
-        Err(e) => {
+        Err(source) => {
             return Err(Error::Docker {
                 action: format!("removal of container {id}"),
-                message: daemon_words(&e),
+                source,
             })
         }
     }
@@ -34,10 +34,10 @@ pub(crate) async fn remove_network(docker: &Docker, id: &str) -> Result<()> {
     match docker.remove_network(id).await {
         Ok(()) => {}
         Err(e) if is_not_found(&e) => {}
-        Err(e) => {
+        Err(source) => {
             return Err(Error::Docker {
                 action: format!("removal of network {id}"),
-                message: daemon_words(&e),
+                source,
             })
         }
     }

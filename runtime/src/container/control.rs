@@ -26,7 +26,7 @@ impl Container {
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 304, ..
             }) => Ok(()),
-            Err(e) => Err(self.failed("stop", &e)),
+            Err(e) => Err(self.failed("stop", e)),
         }
     }
 
@@ -46,12 +46,12 @@ impl Container {
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 304, ..
             }) => {}
-            Err(e) => return Err(self.failed("start", &e)),
+            Err(e) => return Err(self.failed("start", e)),
         }
         let inspected = docker
             .inspect_container(self.id(), None::<InspectContainerOptions>)
             .await
-            .map_err(|e| self.failed("inspect", &e))?;
+            .map_err(|e| self.failed("inspect", e))?;
         let published = self.published_ports();
         let ports = super::start::published_ports(&inspected, &published);
         if let Some(port) = published.iter().find(|p| !ports.contains_key(p)) {
@@ -59,6 +59,7 @@ impl Container {
                 container: self.describe(),
                 action: "start".to_owned(),
                 message: format!("port {port} is not published after the restart"),
+                source: None,
             });
         }
         *self.inner.ports.write().unwrap_or_else(|p| p.into_inner()) = ports;
@@ -77,7 +78,7 @@ impl Container {
         docker
             .pause_container(self.id())
             .await
-            .map_err(|e| self.failed("pause", &e))
+            .map_err(|e| self.failed("pause", e))
     }
 
     /// Lets a container frozen by [`Container::pause`] run again.
@@ -86,7 +87,7 @@ impl Container {
         docker
             .unpause_container(self.id())
             .await
-            .map_err(|e| self.failed("unpause", &e))
+            .map_err(|e| self.failed("unpause", e))
     }
 
     /// Copies the host file `host_path` into the container as `container_path` (an absolute
@@ -109,6 +110,7 @@ impl Container {
             container: self.describe(),
             action: action.clone(),
             message,
+            source: None,
         };
         let (dir, file_name) = match container_path.rsplit_once('/') {
             Some((dir, name)) if container_path.starts_with('/') && !name.is_empty() => {
@@ -127,11 +129,7 @@ impl Container {
         docker
             .upload_to_container(self.id(), Some(options), bollard::body_full(archive.into()))
             .await
-            .map_err(|e| self.failed(&action, &e))
-    }
-
-    fn describe(&self) -> String {
-        format!("{} ({})", self.name(), self.short_id())
+            .map_err(|e| self.failed(&action, e))
     }
 }
 

@@ -142,7 +142,7 @@ impl Container {
         let mut stream = docker.logs(self.id(), Some(options));
         let mut text = String::new();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| self.failed("reading logs", &e))?;
+            let chunk = chunk.map_err(|e| self.failed("reading logs", e))?;
             text.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
         }
         Ok(text)
@@ -172,7 +172,7 @@ impl Container {
         let exec = docker
             .create_exec(self.id(), options)
             .await
-            .map_err(|e| self.failed(&action, &e))?;
+            .map_err(|e| self.failed(&action, e))?;
         let mut output = ExecOutput {
             exit_code: -1,
             stdout: String::new(),
@@ -183,10 +183,10 @@ impl Container {
         } = docker
             .start_exec(&exec.id, None)
             .await
-            .map_err(|e| self.failed(&action, &e))?
+            .map_err(|e| self.failed(&action, e))?
         {
             while let Some(chunk) = stream.next().await {
-                match chunk.map_err(|e| self.failed(&action, &e))? {
+                match chunk.map_err(|e| self.failed(&action, e))? {
                     bollard::container::LogOutput::StdErr { message } => {
                         output.stderr.push_str(&String::from_utf8_lossy(&message))
                     }
@@ -199,16 +199,23 @@ impl Container {
         let inspected = docker
             .inspect_exec(&exec.id)
             .await
-            .map_err(|e| self.failed(&action, &e))?;
+            .map_err(|e| self.failed(&action, e))?;
         output.exit_code = inspected.exit_code.unwrap_or(-1);
         Ok(output)
     }
 
-    fn failed(&self, action: &str, err: &bollard::errors::Error) -> Error {
+    /// How messages name the container: its name and short ID.
+    fn describe(&self) -> String {
+        format!("{} ({})", self.name(), self.short_id())
+    }
+
+    /// The daemon's error `err` answering `action` on this container.
+    fn failed(&self, action: &str, err: bollard::errors::Error) -> Error {
         Error::Container {
-            container: format!("{} ({})", self.inner.name, self.short_id()),
+            container: self.describe(),
             action: action.to_owned(),
-            message: daemon_words(err),
+            message: daemon_words(&err),
+            source: Some(err.into()),
         }
     }
 }

@@ -14,8 +14,9 @@ use crate::image::{BuildSpec, Image, Pull};
 
 /// A custom readiness probe: called again until it reports ready or the startup timeout passes.
 ///
-/// The timeout is checked between calls: a call that never returns is not cut off, so a probe
-/// should bound its own I/O (e.g. with `tokio::time::timeout`).
+/// A call still running when the startup timeout passes is cut off. Bound each call's own I/O
+/// anyway (e.g. with `tokio::time::timeout`): one stuck connection would otherwise use up the
+/// whole timeout, where a later call might have succeeded.
 pub type Probe = Arc<
     dyn Fn(Container) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync,
 >;
@@ -242,9 +243,10 @@ impl ContainerSpec {
         self
     }
 
-    /// Publishes a container port on an ephemeral host port, on 127.0.0.1 when the daemon is
-    /// local (`unix://`) and on all of the daemon host's interfaces otherwise; by default
-    /// readiness waits for it.
+    /// Publishes a container port on an ephemeral host port: on 127.0.0.1 for a daemon on this
+    /// machine (a unix socket, or `tcp://` to a loopback address), on all of the daemon host's
+    /// interfaces for a remote one, or on the address `DOCKSIDE_PUBLISH_ADDRESS` names; by
+    /// default readiness waits for it.
     pub fn port(mut self, port: u16) -> Self {
         self.ports.push(port);
         self

@@ -38,6 +38,7 @@ pub(crate) async fn start(
     let failed = |e: bollard::errors::Error| Error::Start {
         image: image.reference.clone(),
         message: daemon_words(&e),
+        source: Some(e.into()),
     };
     // Counted while in flight, so a signal handler knows to wait for the answer: the daemon may
     // have made the container before this process learns its id.

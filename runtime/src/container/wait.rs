@@ -18,7 +18,7 @@ use tokio::net::TcpStream;
 
 use super::{Container, ContainerSpec, Wait};
 use crate::config;
-use crate::error::{daemon_words, Error, Result};
+use crate::error::{Error, Result};
 
 /// One readiness condition not met yet, with the last answer it got (why it is not met).
 struct Pending {
@@ -45,6 +45,7 @@ pub(crate) async fn until_ready(
             Wait::Log(pattern) => Some(Regex::new(pattern).map_err(|e| Error::Start {
                 image: container.image().to_owned(),
                 message: format!("invalid log pattern /{pattern}/: {e}"),
+                source: Some(e.into()),
             })?),
             _ => None,
         };
@@ -211,7 +212,7 @@ async fn not_ready(
         .await
         .unwrap_or_else(|e| format!("(logs unavailable: {e})"));
     Error::NotReady {
-        container: format!("{} ({})", container.name(), container.short_id()),
+        container: container.describe(),
         image: container.image().to_owned(),
         awaited,
         elapsed,
@@ -232,11 +233,7 @@ impl State {
         let inspected = docker
             .inspect_container(container.id(), None::<InspectContainerOptions>)
             .await
-            .map_err(|e| Error::Container {
-                container: format!("{} ({})", container.name(), container.short_id()),
-                action: "inspect".to_owned(),
-                message: daemon_words(&e),
-            })?;
+            .map_err(|e| container.failed("inspect", e))?;
         Ok(State::from(inspected))
     }
 }

@@ -115,6 +115,7 @@ pub(crate) async fn lookup(reference: &Reference) -> Result<Lookup> {
     let failed = |message: String| Error::Pull {
         reference: reference.familiar(),
         message,
+        source: None,
     };
     let limit = config::docker_timeout();
     // A credential helper is a program that may hang (a locked keychain waiting for a prompt): run

@@ -79,19 +79,21 @@ impl Plan {
         // Whatever the stream said, the daemon's answer to an inspect is the authority: under
         // BuildKit a concurrent identical build can make ours fail at tagging with
         // "already exists" although the tag now names exactly the image we wanted.
-        let failed = |message: String| Error::Build {
+        let failed = |message: String, source: Option<Error>| Error::Build {
             dockerfile: spec.dockerfile.clone(),
             message,
             output: output.clone(),
+            source: source.map(Into::into),
         };
         let confirmed = inspect(&docker, &tag).await;
         let found = match confirmed {
             Ok(found) => found,
             Err(e) => {
-                return Err(failed(format!(
+                let message = format!(
                     "{}, and confirming the result failed: {e}",
                     reported.describe(&tag)
-                )))
+                );
+                return Err(failed(message, Some(e)));
             }
         };
         match found {
@@ -99,10 +101,13 @@ impl Plan {
                 id: found.id,
                 reference: tag,
             }),
-            _ => Err(failed(format!(
-                "{}, but {tag} does not name an image of this content",
-                reported.describe(&tag)
-            ))),
+            _ => Err(failed(
+                format!(
+                    "{}, but {tag} does not name an image of this content",
+                    reported.describe(&tag)
+                ),
+                None,
+            )),
         }
     }
 
@@ -121,6 +126,7 @@ impl Plan {
                      a registry; remove the line to use the daemon's built-in Dockerfile frontend"
                 ),
                 output: String::new(),
+                source: None,
             }),
             None => Ok(()),
         }
@@ -433,6 +439,7 @@ async fn run_build(
                     dockerfile: spec.dockerfile.clone(),
                     message: log.failure(daemon_words(&e)),
                     output: log.tail(),
+                    source: Some(e.into()),
                 })
             }
         }

@@ -28,7 +28,7 @@ use bollard::Docker;
 use once_cell::sync::{Lazy, OnceCell};
 
 use crate::config;
-use crate::error::{daemon_words, is_not_found, Error, Result};
+use crate::error::{is_not_found, Error, Result};
 use crate::labels;
 use lock::ImageLock;
 pub use prune::prune;
@@ -110,20 +110,35 @@ impl Image {
         };
         let cell = cell_for(self, pull == Pull::Always);
         // A failed build is remembered like a success (it fails every later test of this
-        // process at once); any other error is not, since it may not recur.
+        // process at once); any other error is not, since it may not recur. The caller whose
+        // build failed gets the failure itself, its cause included; later callers a replay.
+        let mut failure = None;
         let answer = cell.get_or_try_init(|| match self.resolve_uncached(pull) {
             Ok(image) => Ok(Ok(image)),
             Err(Error::Build {
                 dockerfile,
                 message,
                 output,
-            }) => Ok(Err(FailedBuild {
-                dockerfile,
-                message,
-                output,
-            })),
+                source,
+            }) => {
+                let failed = FailedBuild {
+                    dockerfile: dockerfile.clone(),
+                    message: message.clone(),
+                    output: output.clone(),
+                };
+                failure = Some(Error::Build {
+                    dockerfile,
+                    message,
+                    output,
+                    source,
+                });
+                Ok(Err(failed))
+            }
             Err(other) => Err(other),
         })?;
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
         match answer {
             Ok(image) => Ok(image.clone()),
             Err(failed) => Err(failed.to_error()),
@@ -160,6 +175,7 @@ impl Image {
                             failed.message, failed.pid
                         ),
                         output: failed.output,
+                        source: None,
                     });
                 }
                 let what = format!(
@@ -222,6 +238,7 @@ impl FailedBuild {
                 self.message
             ),
             output: self.output.clone(),
+            source: None,
         }
     }
 }
@@ -286,6 +303,7 @@ async fn ensure_pulled(
             message: "the image is not present locally and the pull policy is `never` \
                       (the test's `pull`, else DOCKSIDE_PULL)"
                 .to_owned(),
+            source: None,
         });
     }
     pull::pull(&docker, reference).await?;
@@ -295,6 +313,7 @@ async fn ensure_pulled(
     let found = inspect(&docker, &shown).await?.ok_or_else(|| Error::Pull {
         reference: shown.clone(),
         message: "the pull finished but the image is not there".to_owned(),
+        source: None,
     })?;
     Ok(ResolvedImage {
         id: found.id,
@@ -339,9 +358,9 @@ pub(crate) async fn inspect(docker: &Docker, reference: &str) -> Result<Option<F
             labels: image.config.and_then(|c| c.labels).unwrap_or_default(),
         })),
         Err(e) if is_not_found(&e) => Ok(None),
-        Err(e) => Err(Error::Docker {
+        Err(source) => Err(Error::Docker {
             action: format!("inspect of image {reference}"),
-            message: daemon_words(&e),
+            source,
         }),
     }
 }

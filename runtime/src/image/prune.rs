@@ -11,7 +11,7 @@ use bollard::query_parameters::{ListImagesOptionsBuilder, RemoveImageOptionsBuil
 use bollard::Docker;
 
 use super::{block_on, build, BuildSpec};
-use crate::error::{daemon_words, Error, Result};
+use crate::error::{Error, Result};
 use crate::labels;
 
 /// Removes the images dockside built from `spec`'s Dockerfile except the one of its current
@@ -57,9 +57,9 @@ async fn prune_stale(docker: &Docker, dockerfile: &str, current: &str) -> Result
                 .build(),
         ))
         .await
-        .map_err(|e| Error::Docker {
+        .map_err(|source| Error::Docker {
             action: format!("listing the images built from {dockerfile}"),
-            message: daemon_words(&e),
+            source,
         })?;
     let mut removed = Vec::new();
     for image in images {
@@ -95,10 +95,10 @@ async fn prune_stale(docker: &Docker, dockerfile: &str, current: &str) -> Result
                     image.repo_tags.join(", ")
                 );
             }
-            Err(e) => {
+            Err(source) => {
                 return Err(Error::Docker {
                     action: format!("removal of image {}", image.id),
-                    message: daemon_words(&e),
+                    source,
                 })
             }
         }

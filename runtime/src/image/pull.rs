@@ -68,6 +68,7 @@ pub(crate) async fn pull(docker: &Docker, reference: &Reference) -> Result<()> {
                 mirrored.familiar(),
                 daemon_words(&e)
             ),
+            source: Some(e.into()),
         })
 }
 
@@ -99,6 +100,7 @@ async fn pull_from(docker: &Docker, reference: &Reference) -> Result<()> {
             Error::Pull {
                 reference: shown.clone(),
                 message,
+                source: Some(e.into()),
             }
         })?;
         if last_report.elapsed() >= Duration::from_secs(1) {
