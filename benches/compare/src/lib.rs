@@ -25,6 +25,29 @@ pub const PORT: u16 = 8080;
 /// How long a test waits for its server before failing.
 const READY_WITHIN: Duration = Duration::from_secs(60);
 
+/// Tests named `$name…`, each a `#[docker_test(...)]` with the attribute arguments given and one
+/// container `web` of the fixture server, checked with [`check`].
+#[macro_export]
+macro_rules! dockside_suite {
+    (#[docker_test $arguments:tt] $($name:ident)*) => {$(
+        #[::dockside::docker_test $arguments]
+        fn $name(web: ::dockside::Container) {
+            $crate::check(web.addr($crate::PORT));
+        }
+    )*};
+}
+
+/// Plain tests named `$name…`, each running `$body` (the other tools' suites).
+#[macro_export]
+macro_rules! plain_suite {
+    ($body:expr; $($name:ident)*) => {$(
+        #[test]
+        fn $name() {
+            $body;
+        }
+    )*};
+}
+
 /// This crate's folder.
 pub fn crate_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -44,9 +67,11 @@ pub fn check(addr: SocketAddr) {
     assert_eq!(body, "hello", "the fixture server's answer");
 }
 
-/// A whole test with testcontainers-rs: start `name:tag` with the port exposed, wait for the
-/// server's `listening on` line, check it, and let the container's drop remove it.
-pub fn testcontainers_test(name: &str, tag: &str) {
+/// A whole test with testcontainers-rs: start the fixture image ([`FIXTURE_IMAGE`]) with the
+/// port exposed, wait for the server's `listening on` line, check it, and let the container's
+/// drop remove it.
+pub fn testcontainers_test() {
+    let (name, tag) = FIXTURE_IMAGE;
     testcontainers_run(testcontainers::GenericImage::new(name, tag));
 }
 
@@ -72,7 +97,7 @@ fn testcontainers_run(image: testcontainers::GenericImage) {
 
 /// A fresh Dockerfile with testcontainers-rs: build `generated/fresh` as `name:<FRESH_TAG>`
 /// (every process asks; testcontainers-rs sends its build), then run the image it returns as
-/// [`testcontainers_test`] does.
+/// [`testcontainers_test`] runs the fixture image.
 pub fn testcontainers_fresh_test(name: &str) {
     use testcontainers::runners::SyncBuilder;
     use testcontainers::GenericBuildableImage;
@@ -87,9 +112,16 @@ pub fn testcontainers_fresh_test(name: &str) {
     testcontainers_run(image);
 }
 
-/// A whole test with bollard alone, as a user writes it: create the container with the port
-/// published on loopback, start it, poll the server until it answers, check it, remove it.
-pub fn bollard_test(image: &str) {
+/// A whole test with bollard alone, as a user writes it, with the fixture image
+/// ([`FIXTURE_IMAGE`]): see [`bollard_run`].
+pub fn bollard_test() {
+    let (name, tag) = FIXTURE_IMAGE;
+    bollard_run(&format!("{name}:{tag}"));
+}
+
+/// Creates a container of `image` with the port published on loopback, starts it, polls the
+/// server until it answers, checks it, and removes it.
+fn bollard_run(image: &str) {
     runtime().block_on(async {
         let docker = connect();
         let id = start(&docker, image).await;
@@ -119,7 +151,7 @@ pub fn bollard_test(image: &str) {
 
 /// A fresh Dockerfile with bollard alone: every process builds `generated/fresh` as
 /// `name:<FRESH_TAG>` with the daemon's default builder (what `build_image` does unless asked
-/// for BuildKit), then the test of [`bollard_test`].
+/// for BuildKit), then runs it as [`bollard_test`] runs the fixture image.
 pub fn bollard_fresh_test(name: &str) {
     let reference = format!("{name}:{}", fresh_tag());
     runtime().block_on(async {
@@ -138,7 +170,7 @@ pub fn bollard_fresh_test(name: &str) {
             }
         }
     });
-    bollard_test(&reference);
+    bollard_run(&reference);
 }
 
 fn fresh_tag() -> String {

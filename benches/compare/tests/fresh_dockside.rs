@@ -1,15 +1,7 @@
 //! Suite (b), dockside: 12 tests needing the image of one Dockerfile nobody built yet (the
 //! driver writes a new `generated/fresh/Dockerfile` for each round).
 
-use dockside::{docker_test, Container};
-
-macro_rules! suite {
-    ($($name:ident)*) => {$(
-        #[docker_test(dockerfile = "generated/fresh/Dockerfile", ports = [8080])]
-        fn $name(web: Container) {
-            dockside_compare::check(web.addr(dockside_compare::PORT));
-        }
-    )*};
-}
-
-suite!(t01 t02 t03 t04 t05 t06 t07 t08 t09 t10 t11 t12);
+dockside_compare::dockside_suite!(
+    #[docker_test(dockerfile = "generated/fresh/Dockerfile", ports = [8080])]
+    t01 t02 t03 t04 t05 t06 t07 t08 t09 t10 t11 t12
+);

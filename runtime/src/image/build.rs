@@ -158,8 +158,10 @@ pub(super) fn present_as_recorded(spec: &BuildSpec) -> Result<Option<ResolvedIma
         }))
 }
 
+/// The key of the run's record of this build's files hash; `None` outside nextest.
 fn run_key(spec: &BuildSpec, dockerfile_text: &[u8]) -> Option<context::RunKey> {
     context::RunKey::new(
+        &crate::config::session()?,
         &spec.context,
         &spec.dockerfile,
         dockerfile_text,

@@ -22,7 +22,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::digests::Fnv128;
-use crate::{config, state_file};
+use crate::state_file;
 
 /// The first line of a record; a file with any other is ignored.
 const HEADER: &str = "dockside run context hash v1";
@@ -36,27 +36,9 @@ pub(crate) struct RunKey {
 
 impl RunKey {
     /// The key of the files' hash of a build of `dockerfile` (whose bytes are `dockerfile_text`)
-    /// in `context_dir`, in the current nextest run. `None` outside nextest, or when a path
+    /// in `context_dir`, in the nextest run `run` ([`crate::config::session`]). `None` when a path
     /// cannot be made canonical: then nothing is recalled or recorded.
     pub(crate) fn new(
-        context_dir: &Path,
-        dockerfile: &Path,
-        dockerfile_text: &[u8],
-        build_args: &[(String, String)],
-        target: Option<&str>,
-    ) -> Option<RunKey> {
-        let run = config::session()?;
-        Self::for_run(
-            &run,
-            context_dir,
-            dockerfile,
-            dockerfile_text,
-            build_args,
-            target,
-        )
-    }
-
-    fn for_run(
         run: &str,
         context_dir: &Path,
         dockerfile: &Path,
@@ -157,7 +139,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        RunKey::for_run(
+        RunKey::new(
             run,
             dir,
             &dir.join("Dockerfile"),

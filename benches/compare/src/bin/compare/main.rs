@@ -156,12 +156,18 @@ impl Table {
         self.lines.push(format!("  {what:<44} {figure}"));
     }
 
+    /// The ratio of the median wall times, and of the tests' own times summed.
     fn ratio(&mut self, what: &str, top: &Outcome, bottom: &Outcome, target: &str) {
-        let figure = match (top.median(), bottom.median()) {
-            (Some(top), Some(bottom)) => format!(
-                "{:.2} (target {target})",
-                top.as_secs_f64() / bottom.as_secs_f64()
-            ),
+        let ratio = |top: Option<Duration>, bottom: Option<Duration>| {
+            Some(top?.as_secs_f64() / bottom?.as_secs_f64())
+        };
+        let figure = match (
+            ratio(top.median(), bottom.median()),
+            ratio(top.median_test_sum(), bottom.median_test_sum()),
+        ) {
+            (Some(wall), Some(sums)) => {
+                format!("{wall:.2} (target {target}); tests' own times: {sums:.2}")
+            }
             _ => "- (a suite failed)".to_owned(),
         };
         self.row(what, figure);

@@ -18,6 +18,9 @@ pub struct Runner<'a> {
 pub struct Outcome {
     /// Wall time of each passing round.
     times: Vec<Duration>,
+    /// The sum of the test times nextest reported, of each passing round: the suite's work
+    /// without the parallel scheduling, less sensitive to a loaded machine's stalls.
+    test_sums: Vec<Duration>,
     /// The requests of each round, as (method, unversioned path).
     requests: Vec<Vec<(String, String)>>,
     /// Rounds that failed, with the log that shows why.
@@ -69,10 +72,12 @@ impl<'a> Runner<'a> {
         let output = command.output();
         let elapsed = started.elapsed();
         eprintln!("compare: {suite} round {round}: {elapsed:.2?}");
+        let mut test_sum = Duration::ZERO;
         let passed = match &output {
             Ok(out) => {
                 let mut text = out.stdout.clone();
                 text.extend_from_slice(&out.stderr);
+                test_sum = test_times(&String::from_utf8_lossy(&text));
                 let _ = fs::write(&log, text);
                 out.status.success()
             }
@@ -84,6 +89,7 @@ impl<'a> Runner<'a> {
         outcome.requests.push(proxy.requests());
         if passed {
             outcome.times.push(elapsed);
+            outcome.test_sums.push(test_sum);
         } else {
             outcome.failed.push(log.display().to_string());
         }
@@ -93,12 +99,12 @@ impl<'a> Runner<'a> {
 impl Outcome {
     /// The median wall time of the passing rounds, when every round passed.
     pub fn median(&self) -> Option<Duration> {
-        if !self.failed.is_empty() || self.times.is_empty() {
-            return None;
-        }
-        let mut times = self.times.clone();
-        times.sort();
-        Some(times[times.len() / 2])
+        (self.failed.is_empty() && !self.times.is_empty()).then(|| middle(&self.times))
+    }
+
+    /// The median of the tests' own times summed, when every round passed.
+    pub fn median_test_sum(&self) -> Option<Duration> {
+        self.median().map(|_| middle(&self.test_sums))
     }
 
     pub fn describe(&self) -> String {
@@ -106,9 +112,10 @@ impl Outcome {
             Some(median) => {
                 let all: Vec<String> = self.times.iter().map(|t| crate::seconds(*t)).collect();
                 format!(
-                    "{} (rounds: {}); requests per run {}",
+                    "{} (rounds: {}); tests' own times summed {}; requests per run {}",
                     crate::seconds(median),
                     all.join(", "),
+                    crate::seconds(middle(&self.test_sums)),
                     self.requests
                         .iter()
                         .map(|r| r.len().to_string())
@@ -139,4 +146,22 @@ impl Outcome {
             .collect::<Vec<_>>()
             .join("/")
     }
+}
+
+/// The median of `samples` (not empty).
+fn middle(samples: &[Duration]) -> Duration {
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    sorted[sorted.len() / 2]
+}
+
+/// The sum of the times of nextest's `PASS [   0.812s] ...` lines.
+fn test_times(output: &str) -> Duration {
+    output
+        .lines()
+        .filter_map(|line| line.trim_start().strip_prefix("PASS ["))
+        .filter_map(|rest| rest.split_once("s]"))
+        .filter_map(|(seconds, _)| seconds.trim().parse::<f64>().ok())
+        .map(Duration::from_secs_f64)
+        .sum()
 }
