@@ -41,20 +41,30 @@ impl Daemon {
             .unwrap_or_else(|e| panic!("tagging {id} as {repo}:{tag}: {e}"));
     }
 
-    /// Removes an image (or only the tag, when the image has others); best effort.
+    /// Removes an image (or only the tag, when the image has others); best effort. An image
+    /// still used by a container is tried again for a while: dockside removes a test's
+    /// containers off the test's clock, so the last ones may still be going when a suite ends.
     pub fn remove_image(&self, reference: &str) {
         let options = RemoveImageOptionsBuilder::new().force(true).build();
-        match self
-            .runtime
-            .block_on(self.docker.remove_image(reference, Some(options), None))
-        {
-            // Gone already: removed with an image it was the parent of.
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            })
-            | Ok(_) => {}
-            Err(e) => eprintln!("compare: could not remove image {reference}: {e}"),
+        for _ in 0..40 {
+            let removed = self.runtime.block_on(self.docker.remove_image(
+                reference,
+                Some(options.clone()),
+                None,
+            ));
+            match removed {
+                // Gone already: removed with an image it was the parent of.
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                })
+                | Ok(_) => return,
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 409, ..
+                }) => std::thread::sleep(std::time::Duration::from_millis(250)),
+                Err(e) => return eprintln!("compare: could not remove image {reference}: {e}"),
+            }
         }
+        eprintln!("compare: image {reference} is still in use after 10 s; left on the daemon");
     }
 
     /// Removes every image that carries the label `key` (the rounds' builds, with the
