@@ -20,8 +20,6 @@ pub mod dockerfile;
 // crate's `lib.rs` touches `proc_macro`), so they compile here as they are.
 #[path = "../../macros/src/attr.rs"]
 mod attr;
-#[path = "../../macros/src/errors.rs"]
-mod errors;
 #[path = "../../macros/src/expand.rs"]
 mod expand;
 #[path = "../../macros/src/keys.rs"]
@@ -39,5 +37,6 @@ pub fn expand_attribute(
         args,
         item,
         Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))),
+        None,
     )
 }

@@ -1,73 +1,64 @@
-//! Parsing: the tokens of `#[docker_test(...)]` and `#[container(...)]` into typed arguments.
+//! Reading: the tokens of `#[docker_test(...)]`, `#[container(...)]` and `#[should_panic]` into
+//! the builder calls each entry makes, each value checked on the way as its row in `keys.rs`
+//! says. Rules that relate several keys, or keys and the function, are in `valid.rs`.
 //!
-//! This module turns tokens into values (strings, lists, port numbers, durations, byte sizes,
-//! mounts) as the key's row in `keys.rs` says, and rejects what cannot become one: a wrong
-//! literal, an unknown or repeated key. Rules about the values (image references, files on
-//! disk, which keys need which) live in `valid.rs`.
-//!
-//! Each `key ...` entry is parsed on its own, so one bad entry does not hide the errors of the
-//! others: its error is recorded and parsing resumes after the next comma.
+//! A value is read as a Rust expression (`"text"`, `[a, b]`, `port(8080)`, `A = "b"` inside
+//! `env(...)`) and then taken apart as its key's kind says. Each `key ...` entry is read on its
+//! own, so one bad entry does not hide the errors of the others: its error is recorded and
+//! reading resumes after the next comma.
 
+use std::collections::HashSet;
+use std::fmt::Display;
 use std::mem;
+use std::path::Path;
 
-use dockside_syntax::Mount;
-use proc_macro2::{Span, TokenStream, TokenTree};
+use proc_macro2::{Literal, Span, TokenStream, TokenTree};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::meta::ParseNestedMeta;
 use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{
-    bracketed, parenthesized, token, Attribute, Error, Expr, ExprLit, FnArg, Ident, Lit, LitInt,
-    LitStr, Meta, Path, Signature, Token,
-};
+use syn::{parenthesized, Attribute, Error, Expr, FnArg, Ident, Lit, LitInt, LitStr, Meta, Token};
 
-use crate::errors::Errors;
-use crate::keys::{self, Key, Kind, KEYS};
+use crate::keys::{find, Key, Kind, KEYS, TEST_KEYS};
 
-/// One `key = value` (or `key(...)`) entry: its row, the key as written (for spans), the value.
+type Result<T = ()> = syn::Result<T>;
+
+/// Where relative paths are looked for, and the errors found so far: the tokens that are not
+/// what a key takes (`parse`) apart from the values read well that break a rule (`checks`), so
+/// that each kind is reported together, the malformed ones first.
+pub(crate) struct Ctx<'a> {
+    pub(crate) manifest_dir: Option<&'a Path>,
+    pub(crate) parse: Vec<Error>,
+    pub(crate) checks: Vec<Error>,
+}
+
+impl Ctx<'_> {
+    fn check(&mut self, span: Span, message: impl Display) {
+        self.checks.push(Error::new(span, message));
+    }
+}
+
+/// An error at `span`, as a `Result`.
+fn fail<T>(span: Span, message: impl Display) -> Result<T> {
+    Err(Error::new(span, message))
+}
+
+/// One entry: its row, the key as written (for spans), its builder calls, and what the rules
+/// across keys read.
 pub(crate) struct Arg {
     pub(crate) key: &'static Key,
     pub(crate) ident: Ident,
-    pub(crate) value: Value,
-}
-
-/// A parsed value; which variant a key gets follows from its [`Kind`].
-pub(crate) enum Value {
-    Str(LitStr),
-    List(Vec<LitStr>),
-    Pairs(Vec<Pair>),
-    Ports(Vec<Port>),
-    Wait(Wait),
-    Millis(u64),
-    Bytes(u64),
-    /// Each mount with the literal it was written in, for spans.
-    Mounts(Vec<(LitStr, Mount)>),
-}
-
-/// `#[docker_test(...)]`: the runtime's path and the container arguments given at top level.
-pub(crate) struct TestArgs {
-    pub(crate) krate: Option<Path>,
-    pub(crate) container: ContainerArgs,
-}
-
-/// The arguments describing one container.
-pub(crate) struct ContainerArgs {
-    /// Where to point errors about the container as a whole (the attribute).
-    pub(crate) origin: Span,
-    /// Some container key was written (for `#[docker_test]`: the top level configures one).
-    pub(crate) given: bool,
-    /// Parsing reported an error, so checks that look at several keys would only add noise.
-    pub(crate) malformed: bool,
-    /// The entries in the order written; only [`Kind::Pairs`] keys appear more than once.
-    pub(crate) args: Vec<Arg>,
-}
-
-/// `NAME = "value"` inside `env(...)`, `labels(...)` or `build_arg(...)`. A name written as
-/// an identifier is kept as a string literal with the identifier's span.
-pub(crate) struct Pair {
-    pub(crate) key: LitStr,
-    pub(crate) value: LitStr,
+    /// The arguments of each call of the row's method. Paths into the runtime start at
+    /// `__dockside`, which the expansion makes name the runtime's root.
+    pub(crate) calls: Vec<TokenStream>,
+    /// The ports listed (`ports`) or awaited (`wait`).
+    pub(crate) ports: Vec<Port>,
+    /// The names of `env`, `labels` or `build_arg` pairs.
+    pub(crate) names: Vec<LitStr>,
+    /// A [`Kind::Choice`] key's word.
+    pub(crate) word: Option<String>,
 }
 
 #[derive(Clone, Copy)]
@@ -76,252 +67,218 @@ pub(crate) struct Port {
     pub(crate) span: Span,
 }
 
-/// `wait = ...`: what makes the container ready.
-pub(crate) enum Wait {
-    Port(Port),
-    Log(LitStr),
-    Healthy,
-    Http(Port, LitStr),
-    Custom(Path),
-    Exit(LitInt),
+/// The entries of one attribute.
+pub(crate) struct Args {
+    /// Where to point errors about the attribute as a whole.
+    pub(crate) origin: Span,
+    /// Some container key was written (for `#[docker_test]`: the top level configures one).
+    pub(crate) given: bool,
+    /// Reading failed somewhere, so rules across keys would only add noise.
+    pub(crate) malformed: bool,
+    /// In the order written; only [`Kind::Pairs`] keys appear more than once.
+    pub(crate) args: Vec<Arg>,
 }
 
-/// Parses the arguments of `#[docker_test(...)]`.
-pub(crate) fn test_args(tokens: TokenStream, errors: &mut Errors) -> TestArgs {
+impl Args {
+    fn new(origin: Span) -> Self {
+        let (given, malformed, args) = (false, false, Vec::new());
+        Args {
+            origin,
+            given,
+            malformed,
+            args,
+        }
+    }
+
+    /// The entries of the key called `name`.
+    pub(crate) fn of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Arg> + Clone {
+        self.args.iter().filter(move |arg| arg.key.name == name)
+    }
+
+    /// Reads the entry of `key` and records it, unless it repeats a key that may appear once.
+    fn entry(
+        &mut self,
+        key: &'static Key,
+        ident: &Ident,
+        meta: &ParseNestedMeta,
+        ctx: &mut Ctx,
+    ) -> Result {
+        let repeat = !matches!(key.kind, Kind::Pairs(_)) && self.of(key.name).next().is_some();
+        let checked = ctx.checks.len();
+        let (ident, calls, ports, names, word) = (ident.clone(), vec![], vec![], vec![], None);
+        let mut arg = Arg {
+            key,
+            ident,
+            calls,
+            ports,
+            names,
+            word,
+        };
+        value(&mut arg, meta, ctx)?;
+        if repeat {
+            // The first one counts; this one's value is not checked.
+            ctx.checks.truncate(checked);
+            return fail(
+                arg.ident.span(),
+                format!("`{}` set more than once", arg.ident),
+            );
+        }
+        self.args.push(arg);
+        Ok(())
+    }
+}
+
+/// `#[docker_test(...)]`: the runtime's path, the test's keys, and the container arguments
+/// given at top level.
+pub(crate) struct TestArgs {
+    pub(crate) krate: Option<syn::Path>,
+    pub(crate) test: Args,
+    pub(crate) container: Args,
+}
+
+/// Reads the arguments of `#[docker_test(...)]`.
+pub(crate) fn test_args(tokens: TokenStream, ctx: &mut Ctx) -> TestArgs {
     let mut krate = None;
-    let mut container = ContainerArgs::new(Span::call_site());
-    let found = parse_entries(tokens, |ident, meta, errors| {
+    let (mut test, mut container) = (Args::new(Span::call_site()), Args::new(Span::call_site()));
+    let malformed = entries(tokens, ctx, |ident, meta, ctx| {
         if ident == "crate" {
-            let path = crate_path(meta, ident)?;
-            match krate {
-                Some(_) => errors.at(ident.span(), "`crate` set more than once"),
-                None => krate = Some(path),
+            let lit = lit_str(&after_eq(meta)?)?;
+            let like = "expected a path, like `dockside` or `::my_dockside`";
+            let path = lit.parse_with(syn::Path::parse_mod_style);
+            let path = path.or_else(|_| {
+                fail(
+                    lit.span(),
+                    format!("invalid crate path `{}`: {like}", lit.value()),
+                )
+            })?;
+            if krate.replace(path).is_some() {
+                return fail(ident.span(), "`crate` set more than once");
             }
             Ok(())
-        } else if container.entry(ident, meta, errors)? {
-            Ok(())
+        } else if let Some(key) = find(TEST_KEYS, ident) {
+            test.entry(key, ident, meta, ctx)
         } else {
-            Err(unknown_key(ident, true))
+            container.given = true;
+            match find(KEYS, ident) {
+                Some(key) => container.entry(key, ident, meta, ctx),
+                None => Err(unknown_key(ident, true)),
+            }
         }
     });
-    container.malformed = !found.is_empty();
-    errors.append(found);
-    TestArgs { krate, container }
+    (test.malformed, container.malformed) = (malformed, malformed);
+    TestArgs {
+        krate,
+        test,
+        container,
+    }
+}
+
+/// Removes the `#[container(...)]` attributes from the parameters of `sig` and reads them:
+/// one entry per parameter, `None` where a parameter has none.
+pub(crate) fn take_container_attrs(sig: &mut syn::Signature, ctx: &mut Ctx) -> Vec<Option<Args>> {
+    let mut taken = Vec::new();
+    for input in &mut sig.inputs {
+        let attrs = match input {
+            FnArg::Receiver(receiver) => &mut receiver.attrs,
+            FnArg::Typed(typed) => &mut typed.attrs,
+        };
+        let (ours, others) = mem::take(attrs)
+            .into_iter()
+            .partition::<Vec<_>, _>(|a| a.path().is_ident("container"));
+        *attrs = others;
+        for extra in ours.iter().skip(1) {
+            let message = "more than one `#[container(...)]` on this parameter";
+            ctx.parse.push(Error::new(extra.path().span(), message));
+        }
+        taken.push(ours.first().map(|attr| container_attr(attr, ctx)));
+    }
+    taken
+}
+
+fn container_attr(attr: &Attribute, ctx: &mut Ctx) -> Args {
+    let mut args = Args::new(attr.path().span());
+    let tokens = match &attr.meta {
+        Meta::List(list) => list.tokens.clone(),
+        Meta::Path(_) => TokenStream::new(),
+        Meta::NameValue(name_value) => {
+            let like = "expected `#[container(...)]`, like `#[container(image = \"alpine\")]`";
+            ctx.parse.push(Error::new(name_value.eq_token.span, like));
+            args.malformed = true;
+            return args;
+        }
+    };
+    let malformed = entries(tokens, ctx, |ident, meta, ctx| match find(KEYS, ident) {
+        Some(key) => args.entry(key, ident, meta, ctx),
+        None if ident == "crate" || find(TEST_KEYS, ident).is_some() => fail(
+            ident.span(),
+            format!("`{ident}` goes in `#[docker_test(...)]`, not in `#[container(...)]`"),
+        ),
+        None => Err(unknown_key(ident, false)),
+    });
+    args.malformed = malformed;
+    args
 }
 
 /// The function's `#[should_panic]`: `Some(expected)` when it has one, `expected` holding the
 /// substring of `#[should_panic(expected = "...")]` or `#[should_panic = "..."]`. The expansion
 /// takes the attribute off the test and hands it to the runtime, which judges only the body's
 /// panic: left to libtest, a set-up failure would satisfy it.
-pub(crate) fn should_panic(attrs: &[Attribute], errors: &mut Errors) -> Option<Option<LitStr>> {
-    let mut found = attrs
-        .iter()
-        .filter(|attr| attr.path().is_ident("should_panic"));
+pub(crate) fn should_panic(attrs: &[Attribute], ctx: &mut Ctx) -> Option<Option<LitStr>> {
+    let mut found = attrs.iter().filter(|a| a.path().is_ident("should_panic"));
     let first = found.next()?;
     for extra in found {
-        errors.at(
-            extra.path().span(),
-            "more than one `#[should_panic]` on this function",
-        );
+        let message = "more than one `#[should_panic]` on this function";
+        ctx.parse.push(Error::new(extra.path().span(), message));
     }
-    let malformed = |span| {
-        syn::Error::new(
-            span,
-            "expected `#[should_panic]` or `#[should_panic(expected = \"...\")]`",
-        )
-    };
     let expected = match &first.meta {
         Meta::Path(_) => Ok(None),
-        Meta::NameValue(name_value) => match &name_value.value {
-            Expr::Lit(ExprLit {
-                lit: Lit::Str(lit), ..
-            }) => Ok(Some(lit.clone())),
-            other => Err(malformed(other.span())),
-        },
-        Meta::List(list) => {
-            let mut expected = None;
-            list.parse_nested_meta(|meta| {
-                if !meta.path.is_ident("expected") {
-                    return Err(malformed(meta.path.span()));
-                }
-                if expected.is_some() {
-                    return Err(meta.error("`expected` set more than once"));
-                }
-                expected = Some(meta.value()?.parse::<LitStr>()?);
-                Ok(())
-            })
-            .map(|()| expected)
-        }
+        Meta::NameValue(name_value) => lit_str(&name_value.value).map(Some),
+        Meta::List(list) => list.parse_args_with(|input: ParseStream| match input.parse()? {
+            Expr::Assign(assign) if is_ident(&assign.left, "expected") => {
+                lit_str(&assign.right).map(Some)
+            }
+            other => fail(other.span(), ""),
+        }),
     };
-    match expected {
-        Ok(expected) => Some(expected),
-        Err(error) => {
-            errors.push(error);
-            Some(None)
-        }
-    }
+    let like = "expected `#[should_panic]` or `#[should_panic(expected = \"...\")]`";
+    Some(expected.unwrap_or_else(|error| {
+        ctx.parse.push(Error::new(error.span(), like));
+        None
+    }))
 }
 
-/// Removes the `#[container(...)]` attributes from the parameters of `sig` and parses them:
-/// one entry per parameter, `None` where a parameter has none.
-pub(crate) fn take_container_attrs(
-    sig: &mut Signature,
-    errors: &mut Errors,
-) -> Vec<Option<ContainerArgs>> {
-    sig.inputs
-        .iter_mut()
-        .map(|input| {
-            let attrs = match input {
-                FnArg::Receiver(receiver) => &mut receiver.attrs,
-                FnArg::Typed(typed) => &mut typed.attrs,
-            };
-            let (ours, others) = mem::take(attrs)
-                .into_iter()
-                .partition::<Vec<_>, _>(|attr| attr.path().is_ident("container"));
-            *attrs = others;
-            let mut ours = ours.iter();
-            let first = ours.next().map(|attr| container_attr(attr, errors));
-            for extra in ours {
-                errors.at(
-                    extra.path().span(),
-                    "more than one `#[container(...)]` on this parameter",
-                );
-            }
-            first
-        })
-        .collect()
-}
-
-fn container_attr(attr: &Attribute, errors: &mut Errors) -> ContainerArgs {
-    let origin = attr.path().span();
-    match &attr.meta {
-        Meta::List(list) => container_args(list.tokens.clone(), origin, errors),
-        Meta::Path(_) => ContainerArgs::new(origin),
-        Meta::NameValue(name_value) => {
-            errors.at(
-                name_value.eq_token.span,
-                "expected `#[container(...)]`, like `#[container(image = \"alpine\")]`",
-            );
-            ContainerArgs {
-                malformed: true,
-                ..ContainerArgs::new(origin)
-            }
-        }
-    }
-}
-
-/// Parses the arguments of one `#[container(...)]`.
-pub(crate) fn container_args(
+/// Runs `entry` on each `key ...` entry of `tokens`; whether any failed. A failing entry is
+/// skipped up to the next comma, so the entries after it are still read.
+fn entries(
     tokens: TokenStream,
-    origin: Span,
-    errors: &mut Errors,
-) -> ContainerArgs {
-    let mut args = ContainerArgs::new(origin);
-    let found = parse_entries(tokens, |ident, meta, errors| {
-        if args.entry(ident, meta, errors)? {
-            Ok(())
-        } else if ident == "crate" {
-            Err(Error::new(
-                ident.span(),
-                "`crate` goes in `#[docker_test(...)]`, not in `#[container(...)]`",
-            ))
-        } else {
-            Err(unknown_key(ident, false))
-        }
-    });
-    args.malformed = !found.is_empty();
-    errors.append(found);
-    args
-}
-
-impl ContainerArgs {
-    fn new(origin: Span) -> Self {
-        ContainerArgs {
-            origin,
-            given: false,
-            malformed: false,
-            args: Vec::new(),
-        }
-    }
-
-    /// The first entry of the key called `name`.
-    pub(crate) fn get(&self, name: &str) -> Option<&Arg> {
-        self.args.iter().find(|arg| arg.key.name == name)
-    }
-
-    /// Parses the entry starting with `ident` as its row says; `Ok(false)` when `ident` is no
-    /// container key.
-    fn entry(
-        &mut self,
-        ident: &Ident,
-        meta: &ParseNestedMeta,
-        errors: &mut Errors,
-    ) -> syn::Result<bool> {
-        self.given = true;
-        let Some(key) = keys::find(&ident.to_string()) else {
-            return Ok(false);
-        };
-        let value = match key.kind {
-            Kind::Image
-            | Kind::File
-            | Kind::Directory
-            | Kind::Text
-            | Kind::AbsolutePath
-            | Kind::Choice(..) => Value::Str(string(meta, ident)?),
-            Kind::Command | Kind::Strings | Kind::Paths => Value::List(strings(meta, ident)?),
-            Kind::Mounts => Value::Mounts(mounts(meta, ident, errors)?),
-            Kind::Pairs(_) => Value::Pairs(pairs(meta, ident)?),
-            Kind::Ports => Value::Ports(ports(meta, ident, errors)?),
-            Kind::Wait => Value::Wait(syn::parse2(value(meta, ident)?)?),
-            Kind::Duration => Value::Millis(duration(meta, ident)?),
-            Kind::Size => Value::Bytes(size(meta, ident)?),
-        };
-        let repeatable = matches!(key.kind, Kind::Pairs(_));
-        if !repeatable && self.get(key.name).is_some() {
-            errors.at(ident.span(), format!("`{ident}` set more than once"));
-        } else {
-            self.args.push(Arg {
-                key,
-                ident: ident.clone(),
-                value,
-            });
-        }
-        Ok(true)
-    }
-}
-
-/// Runs `entry` on each `key ...` entry of `tokens` and returns the errors found. A failing
-/// entry is skipped up to the next comma, so the entries after it are still checked.
-fn parse_entries(
-    tokens: TokenStream,
-    mut entry: impl FnMut(&Ident, &ParseNestedMeta, &mut Errors) -> syn::Result<()>,
-) -> Errors {
-    let mut errors = Errors::default();
+    ctx: &mut Ctx,
+    mut entry: impl FnMut(&Ident, &ParseNestedMeta, &mut Ctx) -> Result,
+) -> bool {
+    let before = ctx.parse.len();
     let parsed = syn::meta::parser(|meta| {
-        let result = entry_key(&meta.path).and_then(|key| entry(&key, &meta, &mut errors));
+        let result = match meta.path.get_ident() {
+            Some(ident) => entry(ident, &meta, ctx),
+            None => Err(Error::new_spanned(
+                &meta.path,
+                "expected an argument name, like `image`",
+            )),
+        };
         if let Err(error) = result {
-            errors.push(error);
+            ctx.parse.push(error);
             rest_of_entry(meta.input)?;
         }
         Ok(())
     })
     .parse2(tokens);
-    if let Err(error) = parsed {
-        errors.push(error);
-    }
-    errors
-}
-
-fn entry_key(path: &Path) -> syn::Result<Ident> {
-    path.get_ident()
-        .cloned()
-        .ok_or_else(|| Error::new_spanned(path, "expected an argument name, like `image`"))
+    ctx.parse.extend(parsed.err());
+    ctx.parse.len() > before
 }
 
 fn unknown_key(key: &Ident, top_level: bool) -> Error {
-    let mut accepted: Vec<&str> = KEYS.iter().map(|k| k.name).collect();
+    let mut accepted: Vec<&str> = KEYS.iter().map(|key| key.name).collect();
     if top_level {
         accepted.push("crate");
+        accepted.extend(TEST_KEYS.iter().map(|key| key.name));
     }
     let written = key.to_string();
     // A typo is the usual cause: name the one key it is close to rather than all of them. Optimal
@@ -333,22 +290,215 @@ fn unknown_key(key: &Ident, top_level: bool) -> Error {
         .min_by_key(|(distance, _)| *distance);
     let message = match closest {
         Some((_, name)) => format!("unknown argument `{written}`; did you mean `{name}`?"),
-        None => {
-            let listed: Vec<String> = accepted.iter().map(|name| format!("`{name}`")).collect();
-            format!(
-                "unknown argument `{written}`; expected one of {}",
-                listed.join(", ")
-            )
-        }
+        None => format!(
+            "unknown argument `{written}`; expected one of `{}`",
+            accepted.join("`, `")
+        ),
     };
     Error::new(key.span(), message)
 }
 
-/// The tokens up to the next comma at this level (token trees keep brackets whole).
-fn rest_of_entry(input: ParseStream) -> syn::Result<TokenStream> {
+/// Reads the value of `arg`'s key as its kind says, checks it, and records its calls.
+fn value(arg: &mut Arg, meta: &ParseNestedMeta, ctx: &mut Ctx) -> Result {
+    let (key, kind) = (arg.ident.clone(), arg.key.kind);
+    if let Kind::Pairs(_) = kind {
+        let group = |input: ParseStream| {
+            if !input.peek(syn::token::Paren) {
+                return fail(
+                    key.span(),
+                    format!("expected `{key}(NAME = \"value\", ...)`"),
+                );
+            }
+            let content;
+            parenthesized!(content in input);
+            Punctuated::<Expr, Token![,]>::parse_terminated(&content)
+        };
+        for pair in group.parse2(rest_of_entry(meta.input)?)? {
+            let Expr::Assign(pair) = pair else {
+                return fail(pair.span(), "expected `NAME = \"value\"`");
+            };
+            let name = match *pair.left {
+                Expr::Path(path) if path.path.get_ident().is_some() => {
+                    let name = &path.path.segments[0].ident;
+                    LitStr::new(&name.unraw().to_string(), name.span())
+                }
+                left => {
+                    lit_str(&left).or_else(|_| fail(left.span(), "expected `NAME = \"value\"`"))?
+                }
+            };
+            let value = pair.right;
+            arg.calls.push(quote!(#name, #value));
+            arg.names.push(name);
+        }
+        return Ok(());
+    }
+    if kind == Kind::Flag {
+        // A bare word: anything after it but the next entry (`= true`, `(...)`) is an error.
+        if !(meta.input.is_empty() || meta.input.peek(Token![,])) {
+            let message = format!(
+                "`{key}` takes no value: write `{key}` alone to turn it on, leave it out to \
+                 turn it off"
+            );
+            return fail(meta.input.span(), message);
+        }
+        arg.calls.push(TokenStream::new());
+        return Ok(());
+    }
+    let expr = after_eq(meta)?;
+    let call = match kind {
+        Kind::Strings(_) | Kind::Paths | Kind::Mounts | Kind::Ports => {
+            let Expr::Array(list) = &expr else {
+                let example = match kind {
+                    Kind::Ports => "8080, 5432",
+                    _ => "\"a\", \"b\"",
+                };
+                return fail(
+                    expr.span(),
+                    format!("expected a list, like `{key} = [{example}]`"),
+                );
+            };
+            return list_value(arg, list.elems.iter(), ctx);
+        }
+        Kind::Wait => return wait(&expr, arg, ctx),
+        Kind::Count => {
+            let count = lit_int(&expr, "expected a whole number")?;
+            if count.base10_parse::<usize>()? == 0 {
+                ctx.check(count.span(), format!("`{key}` must be at least 1"));
+            }
+            count.into_token_stream()
+        }
+        Kind::Duration if lit_int(&expr, "").is_ok() => {
+            // The unit is the usual omission: `startup_timeout = 5`.
+            let like = format!("`{key} = \"{}s\"`", expr.to_token_stream());
+            let message = format!("expected a duration string with a unit, like {like}");
+            return fail(expr.span(), message);
+        }
+        _ => string_value(arg, lit_str(&expr)?, ctx)?,
+    };
+    arg.calls.push(call);
+    Ok(())
+}
+
+/// The call of a key written as one string literal.
+fn string_value(arg: &mut Arg, lit: LitStr, ctx: &mut Ctx) -> Result<TokenStream> {
+    let (key, text) = (&arg.ident, lit.value());
+    let syntax = |reason: &dyn Display, what| {
+        Error::new(lit.span(), format!("invalid {what} `{text}`: {reason}"))
+    };
+    match arg.key.kind {
+        Kind::Image => {
+            if let Err(reason) = dockside_syntax::parse_reference(&text) {
+                // Valid once lower-cased: the case was the only fault.
+                let fix = dockside_syntax::lowercased(&text);
+                let hint = fix.map_or(String::new(), |fix| format!("; did you mean `{fix}`?"));
+                let message = format!("invalid image reference `{text}`: {reason}{hint}");
+                ctx.check(lit.span(), message);
+            }
+        }
+        Kind::File => in_crate(ctx, lit.span(), &key.to_string(), &text, "file"),
+        Kind::Directory => in_crate(ctx, lit.span(), &key.to_string(), &text, "directory"),
+        Kind::Text if text.is_empty() => {
+            ctx.check(lit.span(), format!("`{key}` must not be empty"))
+        }
+        Kind::AbsolutePath => absolute(ctx, &lit),
+        Kind::Choice(_, words) if !words.contains(&text.as_str()) => {
+            let accepted = words.join("\"`, `\"");
+            let message = format!("`{key}` must be one of `\"{accepted}\"`, not `\"{text}\"`");
+            ctx.check(lit.span(), message);
+        }
+        Kind::Choice(ty, _) => {
+            // One of the row's words: lowercase ASCII words joined by `_`.
+            let variant = text.split('_').map(|w| w[..1].to_uppercase() + &w[1..]);
+            let variant = variant.collect::<String>();
+            // Spanned on the literal, so a runtime without that variant fails there.
+            let variant = format_ident!("{variant}", span = lit.span());
+            let ty = format_ident!("{ty}");
+            arg.word = Some(text);
+            return Ok(quote!(__dockside::__private::#ty::#variant));
+        }
+        Kind::Duration => {
+            let duration = dockside_syntax::parse_duration(&text);
+            let duration = duration.map_err(|e| syntax(&e, "duration"))?;
+            // Read from a sum of milliseconds held in a u64, so it fits.
+            let millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+            let millis = Literal::u64_unsuffixed(millis);
+            return Ok(quote!(::core::time::Duration::from_millis(#millis)));
+        }
+        Kind::Size => {
+            let bytes = dockside_syntax::parse_size(&text).map_err(|e| syntax(&e, "memory size"));
+            return Ok(Literal::u64_unsuffixed(bytes?).into_token_stream());
+        }
+        _ => {}
+    }
+    Ok(lit.into_token_stream())
+}
+
+/// The calls of a key written as a list: one for the whole list of expressions (`cmd`), or one
+/// per element (`ports`, `tmpfs`, `mounts`). A bad element is its own error.
+fn list_value<'a>(
+    arg: &mut Arg,
+    elements: impl Iterator<Item = &'a Expr>,
+    ctx: &mut Ctx,
+) -> Result {
+    let (key, kind) = (&arg.ident, arg.key.kind);
+    if let Kind::Strings(not_empty) = kind {
+        let items: Vec<&Expr> = elements.collect();
+        if not_empty && items.is_empty() {
+            ctx.check(key.span(), format!("`{key}` must not be empty"));
+        }
+        arg.calls.push(strings(&items));
+        return Ok(());
+    }
+    let mut seen = HashSet::new();
+    for element in elements {
+        let call = match kind {
+            Kind::Ports => port(element, &mut arg.ports),
+            Kind::Paths => lit_str(element).map(|lit| {
+                absolute(ctx, &lit);
+                if !seen.insert(lit.value()) {
+                    let message = format!("{key} `{}` listed more than once", lit.value());
+                    ctx.check(lit.span(), message);
+                }
+                lit.into_token_stream()
+            }),
+            _ => lit_str(element).and_then(|lit| mount(&lit, &mut seen, ctx)),
+        };
+        call.map_or_else(|error| ctx.parse.push(error), |call| arg.calls.push(call));
+    }
+    Ok(())
+}
+
+/// One bind mount's call: `host, container, read_only`, its source checked like a Dockerfile
+/// and its target unique among `seen`.
+fn mount(lit: &LitStr, seen: &mut HashSet<String>, ctx: &mut Ctx) -> Result<TokenStream> {
+    let text = lit.value();
+    let mount = dockside_syntax::parse_mount(&text)
+        .map_err(|reason| Error::new(lit.span(), format!("invalid mount `{text}`: {reason}")))?;
+    let (host, container, read_only) = (&mount.host, &mount.container, mount.read_only);
+    in_crate(ctx, lit.span(), "mount source", host, "");
+    if !seen.insert(container.clone()) {
+        let message = format!("`{container}` is mounted more than once");
+        ctx.check(lit.span(), message);
+    }
+    // A relative source is made absolute from the crate directory, where it was checked.
+    let host = match Path::new(host).is_absolute() {
+        true => quote!(#host),
+        false => quote!(::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), "/", #host)),
+    };
+    Ok(quote_spanned!(lit.span()=> #host, #container, #read_only))
+}
+
+/// The expression after `key =`.
+fn after_eq(meta: &ParseNestedMeta) -> Result<Expr> {
+    meta.value()?;
+    syn::parse2(rest_of_entry(meta.input)?)
+}
+
+/// The tokens up to the next comma at this level (token trees keep groups whole). A value is
+/// read from these alone, so an error inside a group leaves no half-read group behind.
+fn rest_of_entry(input: ParseStream) -> Result<TokenStream> {
     input.step(|cursor| {
-        let mut rest = *cursor;
-        let mut tokens = TokenStream::new();
+        let (mut rest, mut tokens) = (*cursor, TokenStream::new());
         while let Some((tree, next)) = rest.token_tree() {
             if matches!(&tree, TokenTree::Punct(punct) if punct.as_char() == ',') {
                 break;
@@ -360,405 +510,187 @@ fn rest_of_entry(input: ParseStream) -> syn::Result<TokenStream> {
     })
 }
 
-/// The value of `key = value`, as tokens to parse on their own.
-fn value(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<TokenStream> {
-    meta.value()?;
-    let tokens = rest_of_entry(meta.input)?;
-    if tokens.is_empty() {
-        return Err(Error::new(
-            key.span(),
-            format!("expected a value after `{key} =`"),
-        ));
-    }
-    Ok(tokens)
+fn is_ident(expr: &Expr, name: &str) -> bool {
+    matches!(expr, Expr::Path(path) if path.path.is_ident(name))
 }
 
-fn string(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<LitStr> {
-    syn::parse2(value(meta, key)?)
+fn lit_str(expr: &Expr) -> Result<LitStr> {
+    syn::parse2(expr.to_token_stream())
 }
 
-/// `key = ["a", "b"]`.
-fn strings(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<Vec<LitStr>> {
-    let list = |input: ParseStream| {
-        expect_list(input, key, "\"a\", \"b\"")?;
-        let content;
-        bracketed!(content in input);
-        Punctuated::<LitStr, Token![,]>::parse_terminated(&content)
-    };
-    Ok(list.parse2(value(meta, key)?)?.into_iter().collect())
-}
-
-fn expect_list(input: ParseStream, key: &Ident, example: &str) -> syn::Result<()> {
-    if input.peek(token::Bracket) {
-        Ok(())
-    } else {
-        Err(input.error(format!("expected a list, like `{key} = [{example}]`")))
-    }
-}
-
-/// `ports = [8080, 5432]`; each bad element is its own error.
-fn ports(meta: &ParseNestedMeta, key: &Ident, errors: &mut Errors) -> syn::Result<Vec<Port>> {
-    let list = |input: ParseStream| {
-        expect_list(input, key, "8080, 5432")?;
-        let content;
-        bracketed!(content in input);
-        Punctuated::<Expr, Token![,]>::parse_terminated(&content)
-    };
-    let elements = list.parse2(value(meta, key)?)?;
-    Ok(elements
-        .iter()
-        .filter_map(|element| port(element).map_err(|error| errors.push(error)).ok())
-        .collect())
-}
-
-fn port(element: &Expr) -> syn::Result<Port> {
-    match element {
-        Expr::Lit(ExprLit {
+fn lit_int(expr: &Expr, expected: &str) -> Result<LitInt> {
+    match expr {
+        Expr::Lit(syn::ExprLit {
             lit: Lit::Int(int), ..
-        }) => port_number(int),
-        _ => Err(Error::new_spanned(
-            element,
-            "expected a port number, an integer from 1 to 65535",
-        )),
+        }) => Ok(int.clone()),
+        other => Err(Error::new_spanned(other, expected)),
     }
 }
 
-fn port_number(int: &LitInt) -> syn::Result<Port> {
-    match int.base10_parse::<u16>() {
-        Ok(number) if number != 0 => Ok(Port {
-            number,
-            span: int.span(),
-        }),
-        _ => Err(Error::new(
+/// `[a, b]` as an array of `String`s: each item is any expression of a type `impl
+/// Into<String>`, evaluated when the test runs (a literal, a `const`, `std::env::var(..)?`).
+fn strings(items: &[&Expr]) -> TokenStream {
+    let string = quote!(__dockside::__private::String);
+    let count = Literal::usize_unsuffixed(items.len());
+    let into = items
+        .iter()
+        .map(|item| quote_spanned!(item.span()=> ::core::convert::Into::<#string>::into(#item)));
+    quote!(::core::convert::identity::<[#string; #count]>([#(#into),*]))
+}
+
+/// A port number, added to `ports`, as its literal.
+fn port(expr: &Expr, ports: &mut Vec<Port>) -> Result<TokenStream> {
+    let int = lit_int(expr, "expected a port number, an integer from 1 to 65535")?;
+    let number = int.base10_parse::<u16>().ok().filter(|number| *number != 0);
+    let Some(number) = number else {
+        return fail(
             int.span(),
             format!("port {int} is out of range: expected 1 to 65535"),
-        )),
-    }
-}
-
-/// `key = "text"`, read by one of `dockside-syntax`'s parsers.
-fn syntax<T, E: std::fmt::Display>(
-    meta: &ParseNestedMeta,
-    key: &Ident,
-    what: &str,
-    parse: impl FnOnce(&str) -> Result<T, E>,
-) -> syn::Result<T> {
-    let lit = string(meta, key)?;
-    parse(&lit.value()).map_err(|reason| {
-        Error::new(
-            lit.span(),
-            format!("invalid {what} `{}`: {reason}", lit.value()),
-        )
-    })
-}
-
-fn duration(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<u64> {
-    let duration = syntax(meta, key, "duration", dockside_syntax::parse_duration)?;
-    // Parsed from a sum of milliseconds held in a u64, so it fits.
-    Ok(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
-}
-
-fn size(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<u64> {
-    syntax(meta, key, "memory size", dockside_syntax::parse_size)
-}
-
-/// `mounts = ["host:/container:ro"]`; each bad element is its own error.
-fn mounts(
-    meta: &ParseNestedMeta,
-    key: &Ident,
-    errors: &mut Errors,
-) -> syn::Result<Vec<(LitStr, Mount)>> {
-    Ok(strings(meta, key)?
-        .into_iter()
-        .filter_map(|lit| match dockside_syntax::parse_mount(&lit.value()) {
-            Ok(mount) => Some((lit, mount)),
-            Err(reason) => {
-                errors.at(
-                    lit.span(),
-                    format!("invalid mount `{}`: {reason}", lit.value()),
-                );
-                None
-            }
-        })
-        .collect())
-}
-
-fn crate_path(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<Path> {
-    let lit = string(meta, key)?;
-    lit.parse_with(Path::parse_mod_style).map_err(|_| {
-        Error::new(
-            lit.span(),
-            format!(
-                "invalid crate path `{}`: expected a path, like `dockside` or `::my_dockside`",
-                lit.value()
-            ),
-        )
-    })
-}
-
-/// `key(NAME = "value", ...)`.
-fn pairs(meta: &ParseNestedMeta, key: &Ident) -> syn::Result<Vec<Pair>> {
-    // Parsed as tokens of its own so an error inside leaves no half-read group behind.
-    let list = |input: ParseStream| {
-        if !input.peek(token::Paren) {
-            return Err(Error::new(
-                key.span(),
-                format!("expected `{key}(NAME = \"value\", ...)`"),
-            ));
-        }
-        let content;
-        parenthesized!(content in input);
-        Punctuated::<Pair, Token![,]>::parse_terminated(&content)
+        );
     };
-    Ok(list
-        .parse2(rest_of_entry(meta.input)?)?
-        .into_iter()
-        .collect())
+    let span = int.span();
+    ports.push(Port { number, span });
+    let mut literal = Literal::u16_unsuffixed(number);
+    literal.set_span(span);
+    Ok(literal.into_token_stream())
 }
 
-impl syn::parse::Parse for Pair {
-    fn parse(input: ParseStream) -> syn::Result<Self> {
-        let key = if input.peek(LitStr) {
-            input.parse()?
-        } else if input.peek(Ident::peek_any) {
-            let name = Ident::parse_any(input)?;
-            LitStr::new(&name.unraw().to_string(), name.span())
-        } else {
-            return Err(input.error("expected `NAME = \"value\"`"));
-        };
-        input.parse::<Token![=]>()?;
-        let value = input.parse()?;
-        Ok(Pair { key, value })
+/// `path` names an existing `want` (`"file"`, `"directory"`, or `""` for either), called `what`
+/// in messages: relative to the crate being compiled, or absolute where `want` is `""` (a
+/// mount source).
+///
+/// Messages name the path as written, not where it was looked for: the crate directory is
+/// where the error points, and an absolute path would tie messages (and the UI tests'
+/// snapshots) to one checkout and target directory.
+fn in_crate(ctx: &mut Ctx, span: Span, what: &str, path: &str, want: &str) {
+    let relative = Path::new(path).is_relative();
+    let resolved = ctx.manifest_dir.map(|dir| dir.join(path));
+    let found = |at: &Path| match want {
+        "file" => at.is_file(),
+        "directory" => at.is_dir(),
+        _ => at.exists(),
+    };
+    let problem = match resolved {
+        _ if !relative && !want.is_empty() => "must be relative to the crate directory".to_owned(),
+        _ if !relative && Path::new(path).exists() => return,
+        _ if !relative => "not found".to_owned(),
+        None => "cannot be looked for: CARGO_MANIFEST_DIR is not set".to_owned(),
+        Some(at) if found(&at) => return,
+        Some(at) if at.exists() => format!("is not a {want} in the crate directory"),
+        Some(_) => "not found in the crate directory".to_owned(),
+    };
+    ctx.check(span, format!("{what} `{path}` {problem}"));
+}
+
+fn absolute(ctx: &mut Ctx, lit: &LitStr) {
+    let path = lit.value();
+    if !path.starts_with('/') {
+        let message =
+            format!("`{path}` must be an absolute path in the container, starting with `/`");
+        ctx.check(lit.span(), message);
     }
 }
 
-impl syn::parse::Parse for Wait {
-    fn parse(input: ParseStream) -> syn::Result<Self> {
-        const EXPECTED: &str =
-            "expected `port(..)`, `log(..)`, `healthy`, `http(..)`, `custom(..)` or `exit(..)`";
-        let kind = Ident::parse_any(input).map_err(|error| Error::new(error.span(), EXPECTED))?;
-        match kind.to_string().as_str() {
-            "healthy" => Ok(Wait::Healthy),
-            "port" => in_parens(input, &kind, "port(8080)", |content| {
-                port_number(&content.parse()?).map(Wait::Port)
-            }),
-            "log" => in_parens(input, &kind, "log(\"ready\")", |content| {
-                content.parse().map(Wait::Log)
-            }),
-            "http" => in_parens(input, &kind, "http(8080, \"/health\")", |content| {
-                let port = port_number(&content.parse()?)?;
-                content.parse::<Token![,]>()?;
-                Ok(Wait::Http(port, content.parse()?))
-            }),
-            "custom" => in_parens(input, &kind, "custom(path::to::probe)", |content| {
-                Path::parse_mod_style(content).map(Wait::Custom)
-            }),
-            "exit" => in_parens(input, &kind, "exit(0)", |content| {
-                let code: LitInt = content.parse()?;
-                code.base10_parse::<i32>()?;
-                Ok(Wait::Exit(code))
-            }),
-            _ => Err(Error::new(
-                kind.span(),
-                format!("unknown wait `{kind}`; {EXPECTED}"),
-            )),
+/// Each wait and how to write it, for messages.
+const WAITS: &[(&str, &str)] = &[
+    ("port", "port(8080)"),
+    ("log", "log(\"ready\", times = 2)"),
+    ("healthy", "healthy"),
+    ("http", "http(8080, \"/health\")"),
+    ("custom", "custom(path::to::probe)"),
+    ("exit", "exit(0)"),
+    ("exec", "exec([\"pg_isready\"])"),
+    ("all", "all(port(5432), log(\"ready\"))"),
+];
+
+/// `wait = ...`: one wait, or `all(...)` of several (nested `all`s flatten); each makes one
+/// call, and its ports are recorded.
+fn wait(expr: &Expr, arg: &mut Arg, ctx: &mut Ctx) -> Result {
+    const EXPECTED: &str = "expected `port(..)`, `log(..)`, `healthy`, `http(..)`, `custom(..)`, \
+                            `exit(..)`, `exec([..])` or `all(..)`";
+    let (kind, args): (_, Vec<&Expr>) = match expr {
+        Expr::Path(path) => (path.path.get_ident(), Vec::new()),
+        Expr::Call(call) => match &*call.func {
+            Expr::Path(path) => (path.path.get_ident(), call.args.iter().collect()),
+            _ => (None, Vec::new()),
+        },
+        _ => (None, Vec::new()),
+    };
+    let Some(kind) = kind.filter(|kind| WAITS.iter().any(|(name, _)| *kind == name)) else {
+        return match kind {
+            Some(kind) => fail(kind.span(), format!("unknown wait `{kind}`; {EXPECTED}")),
+            None => fail(expr.span(), EXPECTED),
+        };
+    };
+    let ty = quote!(__dockside::__private::Wait);
+    let call = match (kind.to_string().as_str(), &args[..]) {
+        ("healthy", []) if matches!(expr, Expr::Path(_)) => quote!(#ty::healthy()),
+        ("all", []) => return fail(kind.span(), "`all(..)` needs at least one wait"),
+        ("all", waits) => return waits.iter().try_for_each(|each| wait(each, arg, ctx)),
+        ("port", [number]) => {
+            let port = port(number, &mut arg.ports)?;
+            quote!(#ty::port(#port))
         }
-    }
-}
-
-/// The parenthesized arguments of a wait kind, parsed with `parse` and fully consumed.
-fn in_parens<T>(
-    input: ParseStream,
-    kind: &Ident,
-    usage: &str,
-    parse: impl FnOnce(ParseStream) -> syn::Result<T>,
-) -> syn::Result<T> {
-    if !input.peek(token::Paren) {
-        return Err(Error::new(kind.span(), format!("expected `{usage}`")));
-    }
-    let content;
-    parenthesized!(content in input);
-    let value = parse(&content)?;
-    if !content.is_empty() {
-        return Err(content.error(format!("expected `{usage}`")));
-    }
-    Ok(value)
-}
-
-#[cfg(test)]
-mod tests {
-    use quote::quote;
-    use syn::parse_quote;
-
-    use super::*;
-
-    fn parse(tokens: TokenStream) -> (TestArgs, Vec<String>) {
-        let mut errors = Errors::default();
-        let args = test_args(tokens, &mut errors);
-        (args, errors.messages())
-    }
-
-    fn image(args: &ContainerArgs) -> Option<String> {
-        match &args.get("image")?.value {
-            Value::Str(lit) => Some(lit.value()),
-            _ => None,
+        ("log", [pattern, times @ ..]) if times.len() < 2 => {
+            let pattern = lit_str(pattern)?;
+            let text = pattern.value();
+            // The runtime's `regex` reads patterns with this parser: an invalid one is known now.
+            let invalid = regex_syntax::Parser::new().parse(&text).err();
+            let reason = invalid.map(|error| match error {
+                regex_syntax::Error::Parse(error) => error.kind().to_string(),
+                regex_syntax::Error::Translate(error) => error.kind().to_string(),
+                other => other.to_string(),
+            });
+            if text.is_empty() {
+                ctx.check(pattern.span(), "the log pattern must not be empty");
+            } else if let Some(reason) = reason {
+                let message = format!("invalid log pattern `{text}`: {reason}");
+                ctx.check(pattern.span(), message);
+            }
+            match times.first() {
+                None => quote!(#ty::log(#pattern)),
+                Some(Expr::Assign(times)) if is_ident(&times.left, "times") => {
+                    let times = lit_int(&times.right, "expected a whole number")?;
+                    if times.base10_parse::<usize>()? == 0 {
+                        ctx.check(times.span(), "`times` must be at least 1");
+                    }
+                    quote!(#ty::log_times(#pattern, #times))
+                }
+                Some(Expr::Assign(other)) => {
+                    return fail(other.left.span(), "expected `times = N`")
+                }
+                Some(other) => return fail(other.span(), "expected `times = N`"),
+            }
         }
-    }
-
-    #[test]
-    fn crate_alone_gives_no_container() {
-        let (args, errors) = parse(quote!(crate = "::my::dockside"));
-        assert!(errors.is_empty());
-        assert!(!args.container.given);
-        let (args, errors) = parse(TokenStream::new());
-        assert!(errors.is_empty() && !args.container.given && args.krate.is_none());
-    }
-
-    #[test]
-    fn a_misspelt_key_gets_the_closest_one() {
-        let (_, errors) = parse(quote!(imgae = "x"));
-        assert_eq!(errors, ["unknown argument `imgae`; did you mean `image`?"]);
-        let (_, errors) = parse(quote!(prots = [80]));
-        assert_eq!(errors, ["unknown argument `prots`; did you mean `ports`?"]);
-        let (_, errors) = parse(quote!(crat = "x"));
-        assert_eq!(errors, ["unknown argument `crat`; did you mean `crate`?"]);
-    }
-
-    #[test]
-    fn reports_every_bad_entry_and_keeps_the_good_ones() {
-        let (args, errors) = parse(quote! {
-            image = 5, ports = [0, "x", 80, 70000], bogus = [1, 2], cmd = "x", env = "A",
-            wait = port, user, workdir =, tmpfs = ["/t"], image = "a", image = "b",
-        });
-        assert_eq!(
-            errors,
-            [
-                "expected string literal",
-                "port 0 is out of range: expected 1 to 65535",
-                "expected a port number, an integer from 1 to 65535",
-                "port 70000 is out of range: expected 1 to 65535",
-                "unknown argument `bogus`; expected one of `image`, `dockerfile`, `context`, \
-                 `target`, `build_arg`, `cmd`, `entrypoint`, `env`, `labels`, `ports`, `wait`, \
-                 `healthcheck`, `startup_timeout`, `user`, `workdir`, `tmpfs`, `mounts`, `memory`, `pull`, `crate`",
-                "expected a list, like `cmd = [\"a\", \"b\"]`",
-                "expected `env(NAME = \"value\", ...)`",
-                "expected `port(8080)`",
-                "expected `=`",
-                "expected a value after `workdir =`",
-                "`image` set more than once",
-            ]
-        );
-        let ports = match &args.container.get("ports").unwrap().value {
-            Value::Ports(ports) => ports.iter().map(|p| p.number).collect::<Vec<_>>(),
-            _ => unreachable!(),
-        };
-        assert_eq!(ports, [80]);
-        assert!(args.container.get("tmpfs").is_some());
-        assert_eq!(image(&args.container).as_deref(), Some("a"));
-        assert!(args.container.malformed);
-    }
-
-    #[test]
-    fn pairs_add_up_and_mounts_are_typed() {
-        let (args, errors) = parse(quote! {
-            env(A = "b"), env(r#type = "c", "x.y" = "d"), mounts = ["src:/src:ro", "bad"],
-        });
-        assert_eq!(
-            errors,
-            [
-                "invalid mount `bad`: a mount is `host:container`, `host:container:ro` or \
-              `host:container:rw`"
-            ]
-        );
-        let names: Vec<String> = args
-            .container
-            .args
-            .iter()
-            .flat_map(|arg| match &arg.value {
-                Value::Pairs(pairs) => pairs.iter().map(|p| p.key.value()).collect(),
-                _ => Vec::new(),
-            })
-            .collect();
-        assert_eq!(names, ["A", "type", "x.y"]);
-        let Value::Mounts(mounts) = &args.container.get("mounts").unwrap().value else {
-            unreachable!()
-        };
-        let (host, container, read_only) = (
-            &mounts[0].1.host,
-            &mounts[0].1.container,
-            mounts[0].1.read_only,
-        );
-        assert_eq!(
-            (host.as_str(), container.as_str(), read_only),
-            ("src", "/src", true)
-        );
-    }
-
-    #[test]
-    fn an_error_inside_a_group_does_not_leak() {
-        let (args, errors) = parse(quote!(env(A = 1, B = "c"), image = "x"));
-        assert_eq!(errors, ["expected string literal"]);
-        assert!(image(&args.container).is_some());
-        let (_, errors) = parse(quote!(labels(a.b = "c")));
-        assert_eq!(errors, ["expected `=`"]);
-        let (_, errors) = parse(quote!(ports = [80 81]));
-        assert_eq!(errors, ["expected `,`"]);
-    }
-
-    #[test]
-    fn container_attributes_are_taken_from_parameters() {
-        let mut sig: Signature = parse_quote! {
-            fn f(
-                #[container(image = "a")] #[allow(unused)] one: Container,
-                two: Container,
-                #[container(image = "b")] #[container(image = "c")] three: Container,
-                #[container] four: Container,
-                #[container = "x"] five: Container,
-            )
-        };
-        let mut errors = Errors::default();
-        let params = take_container_attrs(&mut sig, &mut errors);
-        assert_eq!(
-            errors.messages(),
-            [
-                "more than one `#[container(...)]` on this parameter",
-                "expected `#[container(...)]`, like `#[container(image = \"alpine\")]`",
-            ]
-        );
-        let images: Vec<Option<String>> =
-            params.iter().map(|p| p.as_ref().and_then(image)).collect();
-        assert_eq!(
-            images,
-            [Some("a".into()), None, Some("b".into()), None, None]
-        );
-        assert!(params[4].as_ref().unwrap().malformed);
-        assert!(!params[3].as_ref().unwrap().malformed);
-        let remaining: Vec<usize> = sig
-            .inputs
-            .iter()
-            .map(|input| match input {
-                FnArg::Typed(typed) => typed.attrs.len(),
-                FnArg::Receiver(_) => unreachable!(),
-            })
-            .collect();
-        assert_eq!(remaining, [1, 0, 0, 0, 0]);
-    }
-
-    #[test]
-    fn crate_is_top_level_only() {
-        let mut errors = Errors::default();
-        let args = container_args(
-            quote!(crate = "x", image = "a"),
-            Span::call_site(),
-            &mut errors,
-        );
-        assert_eq!(
-            errors.messages(),
-            ["`crate` goes in `#[docker_test(...)]`, not in `#[container(...)]`"]
-        );
-        assert!(image(&args).is_some() && args.malformed);
-        let mut errors = Errors::default();
-        container_args(quote!(nope = 1), Span::call_site(), &mut errors);
-        assert!(!errors.messages()[0].contains("`crate`"));
-    }
+        ("http", [number, path]) => {
+            let (port, path) = (port(number, &mut arg.ports)?, lit_str(path)?);
+            if !path.value().starts_with('/') {
+                let message = format!("the http path `{}` must start with `/`", path.value());
+                ctx.check(path.span(), message);
+            }
+            quote!(#ty::http(#port, #path))
+        }
+        ("custom", [Expr::Path(probe)]) => quote!(#ty::custom(#probe)),
+        ("exit", [code]) => {
+            let code = lit_int(code, "expected an exit code")?;
+            code.base10_parse::<i32>()?;
+            quote!(#ty::exit(#code))
+        }
+        ("exec", [Expr::Array(command)]) => {
+            if command.elems.is_empty() {
+                ctx.check(kind.span(), "the `exec` command must not be empty");
+            }
+            let command = strings(&command.elems.iter().collect::<Vec<_>>());
+            quote!(#ty::exec(#command))
+        }
+        _ => {
+            let usage = WAITS
+                .iter()
+                .find(|(name, _)| kind == name)
+                .map_or("", |w| w.1);
+            return fail(expr.span(), format!("expected `{usage}`"));
+        }
+    };
+    arg.calls.push(call);
+    Ok(())
 }

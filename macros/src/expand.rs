@@ -2,22 +2,25 @@
 
 use std::path::{Path, PathBuf};
 
-use dockside_syntax::Mount;
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{ItemFn, LitStr, Visibility};
+use syn::{Error, ItemFn, LitStr, ReturnType, Visibility};
 
-use crate::attr::{self, ContainerArgs, Pair, Port, Value, Wait};
-use crate::errors::Errors;
-use crate::keys::{Kind, KEYS};
+use crate::attr::{self, Args, Ctx, TestArgs};
+use crate::keys::{Key, KEYS, TEST_KEYS};
 use crate::valid::{self, Container};
 
-/// Expands `#[docker_test(args)] item`, looking for Dockerfiles in the crate being compiled.
-pub(crate) fn docker_test(args: TokenStream, item: TokenStream) -> TokenStream {
+/// Expands `#[docker_test(args)] item`, looking for Dockerfiles in the crate being compiled;
+/// `before` is the source text before the attribute, when known.
+pub(crate) fn docker_test(
+    args: TokenStream,
+    item: TokenStream,
+    before: Option<&str>,
+) -> TokenStream {
     let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
-    expand(args, item, manifest_dir.as_deref())
+    expand(args, item, manifest_dir.as_deref(), before)
 }
 
 /// Expands `#[docker_test(args)] item` with relative paths resolved against `manifest_dir`.
@@ -29,6 +32,7 @@ pub(crate) fn expand(
     args: TokenStream,
     item: TokenStream,
     manifest_dir: Option<&Path>,
+    before: Option<&str>,
 ) -> TokenStream {
     let mut func: ItemFn = match syn::parse2(item.clone()) {
         Ok(func) => func,
@@ -37,47 +41,57 @@ pub(crate) fn expand(
             return quote!(#error #item);
         }
     };
-    let mut errors = Errors::default();
-    let test = attr::test_args(args, &mut errors);
-    let params = attr::take_container_attrs(&mut func.sig, &mut errors);
-    let should_panic = attr::should_panic(&func.attrs, &mut errors);
-    let containers = valid::check(&test, &func, &params, manifest_dir, &mut errors);
+    let (parse, checks) = (Vec::new(), Vec::new());
+    let mut ctx = Ctx {
+        manifest_dir,
+        parse,
+        checks,
+    };
+    if before.is_some_and(valid::ends_with_test_attribute) {
+        let message = "remove the `#[test]` above `#[docker_test]`: `#[docker_test]` makes the \
+                       function a test itself, and `#[test]` rejects its parameters (\"functions \
+                       used as tests can not have any arguments\")";
+        ctx.parse.push(Error::new(Span::call_site(), message));
+    }
+    let test = attr::test_args(args, &mut ctx);
+    let params = attr::take_container_attrs(&mut func.sig, &mut ctx);
+    let should_panic = attr::should_panic(&func.attrs, &mut ctx);
+    let mut errors = ctx.parse;
+    errors.append(&mut ctx.checks);
+    let containers = valid::check(&test, &func, &params, &mut errors);
     if !errors.is_empty() {
         // The function is no test now, and rustc would report a malformed `#[should_panic]`
         // a second time.
         func.attrs
             .retain(|attr| !attr.path().is_ident("should_panic"));
-        let errors = errors.to_compile_errors();
-        return quote!(#errors #func);
+        let errors = errors.iter().map(Error::to_compile_error);
+        return quote!(#(#errors)* #func);
     }
-    let root = match &test.krate {
-        Some(krate) => krate.to_token_stream(),
-        None => quote!(::dockside),
-    };
-    test_fn(&func, &containers, should_panic, &root)
+    test_fn(&func, &test, &containers, should_panic)
 }
 
 fn test_fn(
     func: &ItemFn,
+    test: &TestArgs,
     containers: &[Container],
     should_panic: Option<Option<LitStr>>,
-    root: &TokenStream,
 ) -> TokenStream {
     let ItemFn {
         attrs, vis, sig, ..
     } = func;
+    let (name, output) = (&sig.ident, &sig.output);
+    let root = match &test.krate {
+        Some(krate) => krate.to_token_stream(),
+        None => quote!(::dockside),
+    };
     // `#[should_panic]` goes to the runtime instead (see `attr::should_panic`).
     let attrs = attrs
         .iter()
         .filter(|attr| !attr.path().is_ident("should_panic"));
-    let should_panic = should_panic.map(|expected| match expected {
-        Some(expected) => {
-            quote_spanned!(expected.span()=> .should_panic(::core::option::Option::Some(#expected)))
-        }
-        None => quote!(.should_panic(::core::option::Option::None)),
+    let should_panic = should_panic.map(|expected| {
+        let expected = expected.map_or(quote!(None), |text| quote!(Some(#text)));
+        quote!(.should_panic(::core::option::Option::#expected))
     });
-    let name = &sig.ident;
-    let output = &sig.output;
     // The user's function, intact, nested in the test; its attributes (`#[ignore]`, docs, lint
     // levels) belong to the test, and lint levels reach into it.
     let inner = ItemFn {
@@ -85,153 +99,71 @@ fn test_fn(
         vis: Visibility::Inherited,
         ..func.clone()
     };
-    let specs = containers
-        .iter()
-        .map(|container| container_spec(container, root));
-    // Spanned on the parameter's type: a type that is no container fails there.
+    let test_calls = calls(&test.test, TEST_KEYS);
+    let specs = containers.iter().map(|container| {
+        let name = LitStr::new(&container.name.unraw().to_string(), container.name.span());
+        let settings = container.args.map(|args| calls(args, KEYS));
+        // Spanned on the parameter's type: one that is neither `Container` nor a fixture fails
+        // there, through the runtime's `Param` trait.
+        let ty = container.ty;
+        let param = quote_spanned!(ty.span()=> param::<#ty>);
+        quote!(.#param(__dockside::__private::ContainerSpec::new(#name) #settings))
+    });
     let takes = containers
         .iter()
         .map(|container| quote_spanned!(container.ty.span()=> __dockside_args.take()));
-    // Outside `cfg(test)` the test is compiled out; this keeps a parameter type that is neither
-    // `Container` nor a fixture an error there too (editors, `cargo check`), once per build.
+    // Outside `cfg(test)` the test is compiled out; this keeps a parameter or return type that
+    // the runtime does not take an error there too (editors, `cargo check`), once per build.
     let checks = containers.iter().map(|container| {
         let ty = container.ty;
-        quote_spanned!(ty.span()=> #root::__private::assert_param::<#ty>();)
+        quote_spanned!(ty.span()=> __dockside::__private::assert_param::<#ty>();)
     });
-    let run = if sig.asyncness.is_some() {
-        quote!(run_async)
-    } else {
-        quote!(run_sync)
+    let (returned, outcome) = match output {
+        ReturnType::Default => (sig.ident.span(), quote!(())),
+        ReturnType::Type(_, ty) => (ty.span(), ty.to_token_stream()),
     };
+    // Spanned on the return type, the whole call, so rustc points there when the runtime
+    // does not take it.
+    let run = format_ident!("{}", sig.asyncness.map_or("run_sync", |_| "run_async"));
+    let run = quote_spanned! {returned=>
+        __dockside::__private::#run(__dockside_spec, |mut __dockside_args| #name(#(#takes),*))
+    };
+    let outcome = quote_spanned!(returned=> __dockside::__private::assert_outcome::<#outcome>(););
     quote! {
         #[cfg(not(test))]
-        const _: () = { #(#checks)* };
+        const _: () = {
+            use #root as __dockside;
+            #(#checks)*
+            #outcome
+        };
         #[::core::prelude::v1::test]
         #(#attrs)*
         #vis fn #name() #output {
             #inner
-            let __dockside_spec = #root::__private::TestSpec::new(
+            use #root as __dockside;
+            let __dockside_spec = __dockside::__private::TestSpec::new(
                 ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name)),
                 ::core::env!("CARGO_MANIFEST_DIR"),
             )
+            #test_calls
             #(#specs)*
             #should_panic;
-            #root::__private::#run(__dockside_spec, |mut __dockside_args| #name(#(#takes),*))
+            #run
         }
     }
 }
 
-/// `.param::<Type>(settings)`: the parameter's type decides, through the runtime's `Param`
-/// trait, whether the settings are the whole container or override a fixture's spec.
-fn container_spec(container: &Container, root: &TokenStream) -> TokenStream {
-    let name = LitStr::new(&container.name.unraw().to_string(), container.name.span());
-    let calls = container
-        .args
-        .map(|args| builder_calls(args, root))
-        .unwrap_or_default();
-    let ty = container.ty;
-    // Spanned on the parameter's type: a type that is neither `Container` nor a fixture fails
-    // there.
-    let param = quote_spanned!(ty.span()=> param::<#ty>);
-    quote!(.#param(#root::__private::ContainerSpec::new(#name) #calls))
-}
-
-/// One builder call per setting (one per element for the kinds the runtime takes one at a
-/// time), in the order of the key table.
-fn builder_calls(args: &ContainerArgs, root: &TokenStream) -> TokenStream {
-    KEYS.iter()
-        .flat_map(|key| args.args.iter().filter(move |arg| arg.key.name == key.name))
-        .flat_map(|arg| {
-            let call = |value: &dyn ToTokens| {
-                let method = format_ident!("{}", arg.key.method, span = arg.ident.span());
-                // Spanned on the user's key so a runtime without the method fails there.
-                quote_spanned!(arg.ident.span()=> .#method(#value))
-            };
-            match &arg.value {
-                Value::Str(lit) => match arg.key.kind {
-                    Kind::Choice(ty, _) => vec![call(&choice_expr(ty, lit, root))],
-                    _ => vec![call(lit)],
-                },
-                Value::List(items) if arg.key.kind == Kind::Paths => {
-                    items.iter().map(|item| call(item)).collect()
-                }
-                // Nothing to infer the element type from (`entrypoint = []`).
-                Value::List(items) if items.is_empty() => {
-                    vec![call(&quote!(&[] as &[&::core::primitive::str]))]
-                }
-                Value::List(items) => vec![call(&quote!(&[#(#items),*]))],
-                Value::Pairs(pairs) => pairs
-                    .iter()
-                    .map(|Pair { key, value }| call(&quote!(#key, #value)))
-                    .collect(),
-                Value::Ports(ports) => ports.iter().map(|port| call(&port_literal(port))).collect(),
-                Value::Wait(wait) => vec![call(&wait_expr(wait, root))],
-                Value::Millis(millis) => {
-                    let millis = Literal::u64_unsuffixed(*millis);
-                    vec![call(&quote!(::core::time::Duration::from_millis(#millis)))]
-                }
-                Value::Bytes(bytes) => vec![call(&Literal::u64_unsuffixed(*bytes))],
-                Value::Mounts(mounts) => mounts
-                    .iter()
-                    .map(|(lit, mount)| call(&mount_args(lit, mount)))
-                    .collect(),
-            }
-        })
-        .collect()
-}
-
-/// `__private::<ty>::<Word>` for the word in `lit` (checked against the row's words already),
-/// spanned on the literal so a runtime without that variant fails there.
-fn choice_expr(ty: &str, lit: &LitStr, root: &TokenStream) -> TokenStream {
-    let word = lit.value();
-    let mut chars = word.chars();
-    let variant: String = chars
-        .next()
-        .map(|first| first.to_uppercase().chain(chars).collect())
-        .unwrap_or_default();
-    let ty = format_ident!("{}", ty, span = lit.span());
-    let variant = format_ident!("{}", variant, span = lit.span());
-    quote_spanned!(lit.span()=> #root::__private::#ty::#variant)
-}
-
-/// `host, container, read_only` for the runtime's `.mount(...)`; a relative host path is made
-/// absolute from the crate directory at compile time, as `dockerfile` is checked there.
-fn mount_args(lit: &LitStr, mount: &Mount) -> TokenStream {
-    let Mount {
-        host,
-        container,
-        read_only,
-    } = mount;
-    let host = if Path::new(host).is_absolute() {
-        quote!(#host)
-    } else {
-        quote!(::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), "/", #host))
-    };
-    quote_spanned!(lit.span()=> #host, #container, #read_only)
-}
-
-fn port_literal(port: &Port) -> TokenStream {
-    let mut literal = Literal::u16_unsuffixed(port.number);
-    literal.set_span(port.span);
-    literal.into_token_stream()
-}
-
-fn wait_expr(wait: &Wait, root: &TokenStream) -> TokenStream {
-    let wait_type = quote!(#root::__private::Wait);
-    match wait {
-        Wait::Port(port) => {
-            let port = port_literal(port);
-            quote!(#wait_type::port(#port))
-        }
-        Wait::Log(pattern) => quote!(#wait_type::log(#pattern)),
-        Wait::Healthy => quote!(#wait_type::healthy()),
-        Wait::Http(port, path) => {
-            let port = port_literal(port);
-            quote!(#wait_type::http(#port, #path))
-        }
-        Wait::Custom(probe) => quote!(#wait_type::custom(#probe)),
-        Wait::Exit(code) => quote!(#wait_type::exit(#code)),
-    }
+/// One builder call per call recorded in `args`, in the order of the key table.
+fn calls(args: &Args, table: &[Key]) -> TokenStream {
+    let args = table.iter().flat_map(|key| args.of(key.name));
+    args.flat_map(|arg| {
+        // Spanned on the user's key so a runtime without the method fails there.
+        let method = format_ident!("{}", arg.key.method, span = arg.ident.span());
+        arg.calls
+            .iter()
+            .map(move |call| quote_spanned!(arg.ident.span()=> .#method(#call)))
+    })
+    .collect()
 }
 
 #[cfg(test)]
@@ -241,240 +173,190 @@ mod tests {
     use super::*;
 
     fn expand_here(args: TokenStream, item: TokenStream) -> String {
-        expand(args, item, Some(Path::new(env!("CARGO_MANIFEST_DIR")))).to_string()
+        let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+        expand(args, item, Some(here), None).to_string()
+    }
+
+    /// The messages of the `compile_error!`s in an expansion, in order.
+    fn errors(args: TokenStream, item: TokenStream) -> Vec<String> {
+        let expanded = expand_here(args, item);
+        let mut messages = Vec::new();
+        for part in expanded.split(":: core :: compile_error ! {").skip(1) {
+            let literal: LitStr = syn::parse_str(part.split('}').next().unwrap().trim()).unwrap();
+            messages.push(literal.value());
+        }
+        messages
     }
 
     #[test]
-    fn async_test_with_top_level_arguments() {
+    fn an_async_test_with_top_level_arguments() {
         let actual = expand_here(
             quote!(
                 image = "x:1",
                 ports = [8080],
-                env(A = "b"),
-                wait = http(8080, "/health"),
-                startup_timeout = "5s"
+                env(A = "b", r#type = VALUE),
+                cmd = ["a", B],
+                wait = all(http(8080, "/health"), log("up", times = 2)),
+                startup_timeout = "5s",
+                flavor = "multi_thread",
+                worker_threads = 2,
+                crate = "dockside2"
             ),
             quote! {
-                #[should_panic]
-                async fn name(web: Container) -> R { body }
-            },
-        );
-        let expected = quote! {
-            #[cfg(not(test))]
-            const _: () = { ::dockside::__private::assert_param::<Container>(); };
-            #[::core::prelude::v1::test]
-            fn name() -> R {
-                async fn name(web: Container) -> R { body }
-                let __dockside_spec = ::dockside::__private::TestSpec::new(
-                    ::core::concat!(::core::module_path!(), "::", ::core::stringify!(name)),
-                    ::core::env!("CARGO_MANIFEST_DIR"),
-                )
-                .param::<Container>(
-                    ::dockside::__private::ContainerSpec::new("web")
-                        .image("x:1")
-                        .env("A", "b")
-                        .port(8080)
-                        .wait(::dockside::__private::Wait::http(8080, "/health"))
-                        .startup_timeout(::core::time::Duration::from_millis(5000))
-                )
-                .should_panic(::core::option::Option::None);
-                ::dockside::__private::run_async(__dockside_spec, |mut __dockside_args| name(__dockside_args.take()))
-            }
-        };
-        assert_eq!(actual, expected.to_string());
-    }
-
-    #[test]
-    fn sync_test_with_a_container_per_parameter() {
-        let actual = expand_here(
-            quote!(crate = "dockside2"),
-            quote! {
-                /// Docs.
+                #[should_panic(expected = "boom")]
                 #[ignore]
-                pub fn two(
-                    #[container(image = "a", wait = healthy, pull = "always", healthcheck = ["/c"], labels("k.l" = "v"))] #[allow(unused)] r#one: Container,
-                    #[container(dockerfile = "Cargo.toml", context = ".", target = "t", build_arg(A = "1", B = "2"), cmd = ["c"], entrypoint = [], user = "u", workdir = "/w", tmpfs = ["/t", "/r"], memory = "1k", wait = custom(probe::ready), ports = [1], mounts = ["src:/src:ro", "/tmp:/t"])] mut two: Option<Container>,
-                ) -> Result<(), String> { Ok(()) }
+                async fn name(web: Container) -> R { body }
             },
         );
+        let string = quote!(__dockside::__private::String);
         let expected = quote! {
             #[cfg(not(test))]
             const _: () = {
-                dockside2::__private::assert_param::<Container>();
-                dockside2::__private::assert_param::<Option<Container> >();
+                use dockside2 as __dockside;
+                __dockside::__private::assert_param::<Container>();
+                __dockside::__private::assert_outcome::<R>();
             };
             #[::core::prelude::v1::test]
-            #[doc = r" Docs."]
             #[ignore]
-            pub fn two() -> Result<(), String> {
-                fn two(#[allow(unused)] r#one: Container, mut two: Option<Container>,) -> Result<(), String> { Ok(()) }
-                let __dockside_spec = dockside2::__private::TestSpec::new(
-                    ::core::concat!(::core::module_path!(), "::", ::core::stringify!(two)),
+            fn name() -> R {
+                async fn name(web: Container) -> R { body }
+                use dockside2 as __dockside;
+                let __dockside_spec = __dockside::__private::TestSpec::new(
+                    ::core::concat!(::core::module_path!(), "::", ::core::stringify!(name)),
                     ::core::env!("CARGO_MANIFEST_DIR"),
                 )
+                .flavor(__dockside::__private::Flavor::MultiThread)
+                .worker_threads(2)
                 .param::<Container>(
-                    dockside2::__private::ContainerSpec::new("one")
-                        .image("a")
-                        .label("k.l", "v")
-                        .wait(dockside2::__private::Wait::healthy())
-                        .healthcheck(&["/c"])
-                        .pull(dockside2::__private::Pull::Always)
+                    __dockside::__private::ContainerSpec::new("web")
+                        .image("x:1")
+                        .cmd(::core::convert::identity::<[#string; 2]>([
+                            ::core::convert::Into::<#string>::into("a"),
+                            ::core::convert::Into::<#string>::into(B)
+                        ]))
+                        .env("A", "b")
+                        .env("type", VALUE)
+                        .port(8080)
+                        .wait(__dockside::__private::Wait::http(8080, "/health"))
+                        .wait(__dockside::__private::Wait::log_times("up", 2))
+                        .startup_timeout(::core::time::Duration::from_millis(5000))
                 )
-                .param::<Option<Container> >(
-                    dockside2::__private::ContainerSpec::new("two")
-                        .dockerfile("Cargo.toml")
-                        .context(".")
-                        .target("t")
-                        .build_arg("A", "1")
-                        .build_arg("B", "2")
-                        .cmd(&["c"])
-                        .entrypoint(&[] as &[&::core::primitive::str])
-                        .port(1)
-                        .wait(dockside2::__private::Wait::custom(probe::ready))
-                        .user("u")
-                        .workdir("/w")
-                        .tmpfs("/t")
-                        .tmpfs("/r")
-                        .mount(::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), "/", "src"), "/src", true)
-                        .mount("/tmp", "/t", false)
-                        .memory(1024)
-                );
-                dockside2::__private::run_sync(__dockside_spec, |mut __dockside_args| two(__dockside_args.take(), __dockside_args.take()))
+                .should_panic(::core::option::Option::Some("boom"));
+                __dockside::__private::run_async(__dockside_spec, |mut __dockside_args| name(__dockside_args.take()))
             }
         };
         assert_eq!(actual, expected.to_string());
     }
 
     #[test]
-    fn fixture_parameter_without_settings() {
+    fn a_fixture_parameter_needs_no_settings_and_skips_the_whole_spec_rules() {
         let actual = expand_here(
             TokenStream::new(),
             quote!(
-                fn t(db: Pg) {}
+                fn t(db: Pg, #[container(context = "src", wait = port(81))] cache: my::Redis) {}
             ),
         );
-        let registered = quote!(.param::<Pg>(::dockside::__private::ContainerSpec::new("db")));
-        assert!(actual.contains(&registered.to_string()), "{actual}");
-        let checked = quote!(::dockside::__private::assert_param::<Pg>(););
-        assert!(actual.contains(&checked.to_string()), "{actual}");
+        let plain = quote!(.param::<Pg>(__dockside::__private::ContainerSpec::new("db")));
+        assert!(actual.contains(&plain.to_string()), "{actual}");
+        assert!(!actual.contains("compile_error"), "{actual}");
+        // Still checked value by value.
+        let item = quote!(
+            fn t(db: Pg) {}
+        );
+        assert_eq!(
+            errors(quote!(image = "Pg"), item),
+            ["invalid image reference `Pg`: repository name must be lowercase; did you mean `pg`?"]
+        );
     }
 
     #[test]
-    fn wait_expressions() {
-        let actual = expand_here(
-            quote!(image = "a", ports = [80], wait = port(80)),
-            quote!(
-                fn t(web: Container) {}
-            ),
+    fn messages_no_ui_test_shows() {
+        let item = quote!(
+            fn t(web: Container) {}
         );
-        assert!(actual.contains(&quote!(.wait(::dockside::__private::Wait::port(80))).to_string()));
-        let actual = expand_here(
-            quote!(image = "a", wait = log("up")),
-            quote!(
-                fn t(web: Container) {}
+        assert_eq!(
+            errors(
+                quote! {
+                    dockerfile = "Cargo.toml", context = "Cargo.toml", target = "", cmd = [],
+                    tmpfs = ["/t", "t", "/t"], env(A = "1", "" = "y", "C=D" = "z"), env(A = "3"),
+                    labels(a.b = "c"), ports = [80 81], wait = log(""), entrypoint = "x",
+                    user = 5, workdir =
+                },
+                item.clone()
             ),
+            [
+                // Malformed entries first, then the values read well, then the rules across keys.
+                "expected `NAME = \"value\"`",
+                "expected `,` or `;`",
+                "expected a list, like `entrypoint = [\"a\", \"b\"]`",
+                "expected string literal",
+                "unexpected end of input, expected an expression",
+                "context `Cargo.toml` is not a directory in the crate directory",
+                "`target` must not be empty",
+                "`cmd` must not be empty",
+                "`t` must be an absolute path in the container, starting with `/`",
+                "tmpfs `/t` listed more than once",
+                "the log pattern must not be empty",
+                "environment variable name must not be empty",
+                "environment variable name `C=D` must not contain `=`",
+                "environment variable `A` set more than once",
+            ]
         );
-        assert!(actual.contains(&quote!(.wait(::dockside::__private::Wait::log("up"))).to_string()));
+        assert_eq!(
+            errors(
+                quote!(
+                    image = "a",
+                    crate = "x",
+                    crate = "y",
+                    crate = "1x",
+                    pull = ""
+                ),
+                item.clone()
+            ),
+            [
+                "`crate` set more than once",
+                "invalid crate path `1x`: expected a path, like `dockside` or `::my_dockside`",
+                "`pull` must be one of `\"missing\"`, `\"always\"`, `\"never\"`, not `\"\"`",
+            ]
+        );
+        let here = quote!(dockerfile = "Cargo.toml");
+        let without_manifest = expand(here, item, None, None).to_string();
+        assert!(
+            without_manifest.contains(
+                "dockerfile `Cargo.toml` cannot be looked for: CARGO_MANIFEST_DIR is not set"
+            ),
+            "{without_manifest}"
+        );
     }
 
     #[test]
-    fn should_panic_goes_to_the_runtime_not_to_libtest() {
-        for (attr, call) in [
-            (
-                quote!(#[should_panic(expected = "boom")]),
-                quote!(.should_panic(::core::option::Option::Some("boom"))),
-            ),
-            (
-                quote!(#[should_panic = "boom"]),
-                quote!(.should_panic(::core::option::Option::Some("boom"))),
-            ),
+    fn a_test_attribute_above_is_found_in_the_source() {
+        for above in [
+            "use x;\n#[test]\n",
+            "mod m {\n    /// Docs.\n    #[test]\n    #[ignore]\n    ",
+            "fn f() {}\n#[tokio::test] ",
         ] {
-            let actual = expand_here(
+            assert!(valid::ends_with_test_attribute(above), "{above:?}");
+            let expanded = expand(
                 quote!(image = "a"),
                 quote!(
-                    #[ignore]
-                    #attr
                     fn t(web: Container) {}
                 ),
+                None,
+                Some(above),
             );
-            assert!(!actual.contains("# [should_panic"), "{actual}");
-            assert!(actual.contains("# [ignore]"), "{actual}");
-            assert!(actual.contains(&call.to_string()), "{actual}");
+            assert!(
+                expanded.to_string().contains("remove the `#[test]` above"),
+                "{expanded}"
+            );
         }
-        let without = expand_here(
-            quote!(image = "a"),
-            quote!(
-                fn t(web: Container) {}
-            ),
-        );
-        assert!(!without.contains("should_panic"), "{without}");
-    }
-
-    #[test]
-    fn malformed_should_panic_is_a_compile_error() {
-        for (attr, message) in [
-            (
-                quote!(#[should_panic(because = "x")]),
-                "expected `#[should_panic]` or `#[should_panic(expected = \"...\")]`",
-            ),
-            (
-                quote!(#[should_panic = 3]),
-                "expected `#[should_panic]` or `#[should_panic(expected = \"...\")]`",
-            ),
-            (
-                quote!(#[should_panic(expected = "a", expected = "b")]),
-                "`expected` set more than once",
-            ),
-            (
-                quote!(#[should_panic] #[should_panic]),
-                "more than one `#[should_panic]` on this function",
-            ),
+        for not_above in [
+            "#[test]\nfn other() {}\n",
+            "use x;\n#[ignore]\n",
+            "",
+            "macro_rules! m { ($(#[$m:meta])*) => { $(#[$m])*\n",
         ] {
-            let actual = expand_here(
-                quote!(image = "a"),
-                quote!(
-                    #attr
-                    fn t(web: Container) {}
-                ),
-            );
-            let error = quote!(::core::compile_error! { #message }).to_string();
-            assert!(actual.starts_with(&error), "{attr}: {actual}");
+            assert!(!valid::ends_with_test_attribute(not_above), "{not_above:?}");
         }
-    }
-
-    #[test]
-    fn bad_input_gives_the_function_and_the_errors_only() {
-        let actual = expand_here(
-            quote!(image = "Foo/bar", ports = [0]),
-            quote!(
-                #[should_panic]
-                async fn t(#[container(image = "a")] web: Container) {}
-            ),
-        );
-        let expected = quote! {
-            // Parsing errors first, then the checks'.
-            ::core::compile_error! { "port 0 is out of range: expected 1 to 65535" }
-            ::core::compile_error! { "invalid image reference `Foo/bar`: repository name must be lowercase; did you mean `foo/bar`?" }
-            ::core::compile_error! { "`#[container(...)]` cannot be combined with container arguments in `#[docker_test(...)]`" }
-            async fn t(web: Container) {}
-        };
-        assert_eq!(actual, expected.to_string());
-    }
-
-    #[test]
-    fn not_a_function() {
-        let actual = expand_here(
-            quote!(image = "a"),
-            quote!(
-                struct S;
-            ),
-        );
-        assert!(actual.starts_with(&quote!(::core::compile_error!).to_string()));
-        assert!(actual.ends_with(
-            &quote!(
-                struct S;
-            )
-            .to_string()
-        ));
     }
 }

@@ -1,8 +1,9 @@
-//! The container keys: one row per key. Parsing (`attr.rs`), the checks (`valid.rs`) and the
-//! expansion (`expand.rs`) read this table, so a new key is a row here and a builder method on
-//! the runtime's `ContainerSpec`, which stays the authority on what a setting means.
+//! The attribute's keys: one row per key. Parsing and checking (`attr.rs`), the rules across
+//! keys (`valid.rs`) and the expansion (`expand.rs`) read these tables, so a new key is a row
+//! here and a builder method on the runtime's `ContainerSpec` (or `TestSpec`, for a key of the
+//! test), which stays the authority on what a setting means.
 
-/// How a key's value is written and checked.
+/// How a key's value is written, checked and passed on.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     /// `"ref"`: an image reference in the grammar of `dockside-syntax`.
@@ -15,94 +16,112 @@ pub(crate) enum Kind {
     Text,
     /// `"/path"`: absolute in the container.
     AbsolutePath,
-    /// `["a", "b"]`, not empty; passed as one slice.
-    Command,
-    /// `["a", "b"]`, maybe empty; passed as one slice.
-    Strings,
+    /// `["a", b]`: expressions of a type `impl Into<String>`, passed as one array; not empty
+    /// when `true`.
+    Strings(bool),
     /// `["/a", "/b"]`: absolute, unique; one call per path.
     Paths,
     /// `["host:/container:ro"]`: bind mounts; one call per mount.
     Mounts,
-    /// `key(NAME = "value", ...)`, repeatable; the words name one pair in messages.
+    /// `key(NAME = value, ...)`, repeatable, values `impl Into<String>`; the words name one pair
+    /// in messages.
     Pairs(&'static str),
     /// `[8080, 5432]`: unique port numbers; one call per port.
     Ports,
-    /// `port(N)`, `log("re")`, `healthy`, `http(N, "/p")` or `custom(path)`.
+    /// `port(N)`, `log(..)`, `healthy`, `http(..)`, `custom(..)`, `exit(..)`, `exec([..])`, or
+    /// `all(..)` of these; one call per wait.
     Wait,
     /// `"1m30s"`: passed as a `Duration`.
     Duration,
     /// `"512m"`: passed as bytes.
     Size,
-    /// `"word"`: one of the words, passed as the variant of the same name (capitalised) of the
-    /// runtime enum `__private::<type>`.
+    /// A bare word, no value: on when written; the builder method takes no argument.
+    Flag,
+    /// `"word"`: one of the words, passed as the variant of the runtime enum `__private::<type>`
+    /// that is the word in CamelCase (`"multi_thread"`: `MultiThread`).
     Choice(&'static str, &'static [&'static str]),
+    /// `N`: a whole number, at least 1.
+    Count,
 }
 
-/// One container key.
+/// What a key asks of the other keys of its attribute.
+#[derive(Clone, Copy)]
+pub(crate) enum Needs {
+    Nothing,
+    /// This key must be set too, with this word if one is given.
+    Key(&'static str, Option<&'static str>),
+    /// This key must not be set; the words say why.
+    Not(&'static str, &'static str),
+}
+
+/// One key.
 pub(crate) struct Key {
     /// The name written in the attribute.
     pub(crate) name: &'static str,
     pub(crate) kind: Kind,
-    /// The `ContainerSpec` builder method the value goes to.
+    /// The builder method the value goes to.
     pub(crate) method: &'static str,
-    /// The key only means something for a built image.
-    pub(crate) needs_dockerfile: bool,
-    /// The key only means something for an image that is pulled (`image` without `dockerfile`).
-    pub(crate) needs_pulled_image: bool,
+    pub(crate) needs: Needs,
 }
 
-const fn key(name: &'static str, kind: Kind, method: &'static str) -> Key {
+const fn key(name: &'static str, kind: Kind, method: &'static str, needs: Needs) -> Key {
     Key {
         name,
         kind,
         method,
-        needs_dockerfile: false,
-        needs_pulled_image: false,
+        needs,
     }
 }
 
-const fn build_key(name: &'static str, kind: Kind, method: &'static str) -> Key {
-    Key {
-        needs_dockerfile: true,
-        ..key(name, kind, method)
-    }
-}
+use Kind::*;
+use Needs::Nothing;
 
-const fn pull_key(name: &'static str, kind: Kind, method: &'static str) -> Key {
-    Key {
-        needs_pulled_image: true,
-        ..key(name, kind, method)
-    }
-}
+/// Only meaningful for a built image.
+const BUILD: Needs = Needs::Key("dockerfile", None);
+
+/// Only meaningful for a pulled image.
+const PULLED: Needs = Needs::Not(
+    "dockerfile",
+    "applies to a pulled `image`, not to a `dockerfile` build (its `FROM` images follow \
+     DOCKSIDE_PULL)",
+);
+
+const PULL: Kind = Choice("Pull", &["missing", "always", "never"]);
+const FLAVOR: Kind = Choice("Flavor", &["current_thread", "multi_thread"]);
+const MULTI_THREAD: Needs = Needs::Key("flavor", Some("multi_thread"));
 
 /// Every container key, in the order the builder calls are emitted and the keys are listed.
 pub(crate) const KEYS: &[Key] = &[
-    key("image", Kind::Image, "image"),
-    key("dockerfile", Kind::File, "dockerfile"),
-    build_key("context", Kind::Directory, "context"),
-    build_key("target", Kind::Text, "target"),
-    build_key("build_arg", Kind::Pairs("build argument"), "build_arg"),
-    key("cmd", Kind::Command, "cmd"),
-    key("entrypoint", Kind::Strings, "entrypoint"),
-    key("env", Kind::Pairs("environment variable"), "env"),
-    key("labels", Kind::Pairs("label"), "label"),
-    key("ports", Kind::Ports, "port"),
-    key("wait", Kind::Wait, "wait"),
-    key("healthcheck", Kind::Command, "healthcheck"),
-    key("startup_timeout", Kind::Duration, "startup_timeout"),
-    key("user", Kind::Text, "user"),
-    key("workdir", Kind::AbsolutePath, "workdir"),
-    key("tmpfs", Kind::Paths, "tmpfs"),
-    key("mounts", Kind::Mounts, "mount"),
-    key("memory", Kind::Size, "memory"),
-    pull_key(
-        "pull",
-        Kind::Choice("Pull", &["missing", "always", "never"]),
-        "pull",
-    ),
+    key("image", Image, "image", Nothing),
+    key("dockerfile", File, "dockerfile", Nothing),
+    key("context", Directory, "context", BUILD),
+    key("target", Text, "target", BUILD),
+    key("build_arg", Pairs("build argument"), "build_arg", BUILD),
+    key("cmd", Strings(true), "cmd", Nothing),
+    key("entrypoint", Strings(false), "entrypoint", Nothing),
+    key("env", Pairs("environment variable"), "env", Nothing),
+    key("labels", Pairs("label"), "label", Nothing),
+    key("ports", Ports, "port", Nothing),
+    key("wait", Wait, "wait", Nothing),
+    key("healthcheck", Strings(true), "healthcheck", Nothing),
+    key("startup_timeout", Duration, "startup_timeout", Nothing),
+    key("user", Text, "user", Nothing),
+    key("workdir", AbsolutePath, "workdir", Nothing),
+    key("tmpfs", Paths, "tmpfs", Nothing),
+    key("mounts", Mounts, "mount", Nothing),
+    key("memory", Size, "memory", Nothing),
+    key("pull", PULL, "pull", PULLED),
+    key("shared", Flag, "shared", Nothing),
 ];
 
-/// The row of `name`, if it is a container key.
-pub(crate) fn find(name: &str) -> Option<&'static Key> {
-    KEYS.iter().find(|key| key.name == name)
+/// The keys of the test itself, only in `#[docker_test(...)]` and only for an `async fn`; their
+/// methods are `TestSpec`'s. (`crate`, which names the runtime, is read on its own.)
+pub(crate) const TEST_KEYS: &[Key] = &[
+    key("flavor", FLAVOR, "flavor", Nothing),
+    key("worker_threads", Count, "worker_threads", MULTI_THREAD),
+];
+
+/// The row of `name` in `table`.
+pub(crate) fn find(table: &'static [Key], name: &syn::Ident) -> Option<&'static Key> {
+    table.iter().find(|key| name == key.name)
 }

@@ -2,8 +2,9 @@
 //! which re-exports it, rather than on this crate.
 //!
 //! This crate only parses, checks and emits glue; everything that talks to Docker lives in the
-//! `dockside` runtime. Layout: `keys.rs` declares the container keys, `attr.rs` parses the
-//! arguments, `valid.rs` checks them, `expand.rs` writes the test. Image references,
+//! `dockside` runtime. Layout: `keys.rs` declares the keys, `attr.rs` reads the arguments and
+//! checks each value, `valid.rs` checks the rules across keys and parameters, `expand.rs` writes
+//! the test. Image references,
 //! durations, sizes and mounts are read by `dockside-syntax`, the parser the runtime uses too.
 //! Only this file touches `proc_macro`; the rest works on `proc_macro2` types, so it can be
 //! unit-tested and fuzzed outside a compiler.
@@ -11,7 +12,6 @@
 extern crate proc_macro;
 
 mod attr;
-mod errors;
 mod expand;
 mod keys;
 mod valid;
@@ -28,7 +28,7 @@ mod valid;
 ///     // ...
 /// }
 ///
-/// // Built from a Dockerfile in this crate; sync functions and any return type work too.
+/// // Built from a Dockerfile in this crate; sync functions and `Result` returns work too.
 /// #[docker_test(dockerfile = "fixtures/web/Dockerfile", ports = [8080], wait = http(8080, "/health"))]
 /// fn serves(web: Container) -> Result<(), String> {
 ///     Ok(())
@@ -73,7 +73,7 @@ mod valid;
 /// | `env` | `env(RUST_LOG = "debug", "MY.VAR" = "1")` | Environment variables. |
 /// | `labels` | `labels(team = "core", "com.example.kind" = "db")` | Container labels. |
 /// | `ports` | `ports = [8080, 5432]` | Container ports to publish (on ephemeral host ports, 127.0.0.1 for a daemon on this machine): integers 1 to 65535, no repeats. Unless `wait` says otherwise, the test starts once the server inside accepts on every one. |
-/// | `wait` | `wait = http(8080, "/health")` | Readiness: `port(N)` (the server accepts on `N`), `log("regex")` (a log line matches), `healthy` (the Docker healthcheck passes), `http(N, "/path")` (a request succeeds), `custom(path::to::probe)` (an `async fn(Container)` returning `bool` or `Result<(), E: Display>`, called until it reports ready). The ports of `port` and `http` must be in `ports`. |
+/// | `wait` | `wait = http(8080, "/health")` | Readiness: `port(N)` (the server accepts on `N`), `log("regex")` (a log line matches; the pattern is checked at compile time), `log("regex", times = N)` (`N` lines match), `healthy` (the Docker healthcheck passes), `http(N, "/path")` (a request succeeds), `custom(path::to::probe)` (an `async fn(Container)` returning `bool` or `Result<(), E: Display>`, called until it reports ready), `exit(N)` (the command exited with `N`), `exec(["cmd", "arg"])` (the command, run in the container, exits with 0), `all(w1, w2, ...)` (every one of them). The ports of `port` and `http` must be in `ports`. |
 /// | `healthcheck` | `healthcheck = ["/bin/check", "--quick"]` | Healthcheck command (for `wait = healthy`), replacing the image's. |
 /// | `startup_timeout` | `startup_timeout = "1m30s"` | Longest wait for readiness: numbers with units `h`, `m`, `s`, `ms`, largest first (`"500ms"`, `"30s"`, `"2m"`, `"1m30s"`). |
 /// | `user` | `user = "1000:1000"` | User to run as. |
@@ -92,11 +92,21 @@ mod valid;
 /// | Argument | Example | Meaning |
 /// |---|---|---|
 /// | `crate` | `crate = "dockside2"` | Path to the `dockside` crate, for a renamed dependency. Default: `::dockside`. |
+/// | `flavor` | `flavor = "multi_thread"` | The runtime an `async fn` runs on: `"current_thread"` (default) or `"multi_thread"`, as in `#[tokio::test]`. |
+/// | `worker_threads` | `worker_threads = 4` | With `flavor = "multi_thread"`: how many worker threads (default: one per core). |
+///
+/// The values of `env`, `labels` and `build_arg`, and the items of `cmd`, `entrypoint`,
+/// `healthcheck` and `exec([...])`, may be any expression of a type `impl Into<String>`,
+/// evaluated when the test runs; every other value is a literal, checked at compile time.
 ///
 /// # Rules
 ///
-/// - Parameters are `name: Type`: no patterns, no `self`. The function takes no generics.
-/// - Put no `#[test]` on the function: the attribute makes it one.
+/// - Parameters are `name: Type`, taken by value: no patterns, no `self`, no `&`. The function
+///   takes no generics.
+/// - The function returns `()` or `Result<(), E>` where `E: Debug`.
+/// - Put no `#[test]` on the function: the attribute makes it one. A `#[test]` above
+///   `#[docker_test]` runs first and fails with rustc's "functions used as tests can not have any
+///   arguments".
 /// - Relative paths are checked when the crate compiles. Creating a missing Dockerfile does not
 ///   by itself rebuild the crate; touch the test file.
 #[proc_macro_attribute]
@@ -104,5 +114,21 @@ pub fn docker_test(
     args: proc_macro::TokenStream,
     item: proc_macro::TokenStream,
 ) -> proc_macro::TokenStream {
-    expand::docker_test(args.into(), item.into()).into()
+    let before = source_before(&proc_macro::Span::call_site());
+    expand::docker_test(args.into(), item.into(), before.as_deref()).into()
+}
+
+/// The source text before the attribute, when the compiler says where it is. A `#[test]` above
+/// `#[docker_test]` expands first and leaves no trace in the tokens this macro receives; only
+/// the source shows it.
+fn source_before(attribute: &proc_macro::Span) -> Option<String> {
+    let source = std::fs::read_to_string(attribute.local_file()?).ok()?;
+    let mut lines: Vec<&str> = source.lines().take(attribute.line()).collect();
+    let last = lines.pop()?;
+    let column = attribute.column().saturating_sub(1);
+    let end = last
+        .char_indices()
+        .nth(column)
+        .map_or(last.len(), |(at, _)| at);
+    Some(lines.join("\n") + "\n" + &last[..end])
 }

@@ -237,6 +237,26 @@ pub enum Error {
         logs: String,
     },
 
+    /// A shared container of the run is no longer running: every test that needs it afterwards
+    /// fails with this report (shared containers are not restarted within a run).
+    #[error(
+        "shared container {container}, started for this run by test \
+         {started_by}, is {state}; it is not restarted within the run (the state tests put in \
+         it is gone), so the tests that need it fail; the run's other failures may say why it \
+         stopped\n{logs}",
+        logs = delimited(&format!("last log lines of {container}"), logs)
+    )]
+    SharedStopped {
+        /// The container's name in this test, its short ID and its image reference.
+        container: String,
+        /// The test that started it.
+        started_by: String,
+        /// What the daemon says it is (`exited (exit code 137)`, `paused`, `dead`, ...).
+        state: String,
+        /// Its last log lines.
+        logs: String,
+    },
+
     /// A request to a running container (exec, logs, copy, ...) failed.
     #[error("{action} in container {container} failed: {message}")]
     Container {

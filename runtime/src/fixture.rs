@@ -61,8 +61,9 @@ pub trait Fixture: Sized {
     /// readiness), and the last one is reported, with the container's logs, if it never
     /// succeeds. A panic is not retried: it fails the set-up at once.
     ///
-    /// It runs on the test's tokio runtime (current-thread, like `#[tokio::test]`'s), also for
-    /// a plain `fn` test; tasks it spawns keep running while the test body runs.
+    /// It runs on the test's tokio runtime (current-thread, like `#[tokio::test]`'s, unless the
+    /// test asks for `flavor = "multi_thread"`), also for a plain `fn` test; tasks it spawns
+    /// keep running while the test body runs.
     // Called only through `block_on` on that runtime, never spawned, so the future needs no
     // `Send` bound; the lint warns of exactly that bound.
     #[allow(async_fn_in_trait)]

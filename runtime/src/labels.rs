@@ -10,6 +10,14 @@ pub(crate) const MANAGED: &str = "dockside.managed";
 pub(crate) const SESSION: &str = "dockside.session";
 /// The creating process, as [`crate::process::owner::Owner::label`] writes it.
 pub(crate) const OWNER: &str = "dockside.owner";
+/// On shared containers, instead of [`OWNER`]: the run that owns them, as
+/// [`crate::run::Run::label`] writes it (the run's process, in the owner label's form). The
+/// run's watcher removes them once that process has exited, and so does the start-up reaper.
+/// A shared container kept under `DOCKSIDE_KEEP=always` has neither label.
+pub(crate) const RUN: &str = "dockside.run";
+/// On shared containers: the hash of their settings, image ID and run, by which the run's tests
+/// find them.
+pub(crate) const SHARED: &str = "dockside.shared";
 /// On containers created under `DOCKSIDE_KEEP`: `always` or `on-failure`. Labels cannot change
 /// after creation, so the policy is recorded up front, and the reaper never removes a container
 /// carrying it: the test's own process removes an `on-failure` container after a pass.

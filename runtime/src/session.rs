@@ -11,9 +11,9 @@ use bollard::Docker;
 use futures_util::future::join_all;
 
 use crate::config::{self, Keep};
-use crate::container::start::{self, Origin};
+use crate::container::start::{self, Holder, Origin};
 use crate::container::Container;
-use crate::container::{cleanup, courier};
+use crate::container::{cleanup, courier, shared};
 use crate::error::{delimited, Error, Result};
 use crate::image::ResolvedImage;
 use crate::labels;
@@ -26,6 +26,8 @@ pub(crate) struct Session {
     test: &'static str,
     runtime: tokio::runtime::Runtime,
     containers: Vec<Container>,
+    /// Per container: whether it is the run's shared one, which this test must leave running.
+    shared: Vec<bool>,
     /// Per container: when its startup timeout ends (readiness and set-up share it), and the
     /// timeout itself.
     deadlines: Vec<(Instant, Duration)>,
@@ -36,7 +38,7 @@ impl Session {
     /// Resolves the images and starts the containers of `spec`. `Ok(None)` when no daemon is
     /// reachable and the user asked for such tests to be skipped.
     pub(crate) fn start(spec: &TestSpec) -> Result<Option<Session>> {
-        let runtime = crate::rt::runtime()?;
+        let runtime = crate::rt::runtime_of(spec.flavor, spec.worker_threads)?;
         // Made on this runtime and used only on it, for the start-up below.
         let docker = match runtime.block_on(crate::docker::connect()) {
             Err(Error::NoDaemon { host, reason, .. }) if config::skip_without_docker() => {
@@ -88,6 +90,7 @@ impl Session {
                 test: spec.name,
                 runtime,
                 containers,
+                shared: spec.containers.iter().map(|c| c.shared).collect(),
                 deadlines,
                 network: made.network.into_inner().unwrap_or_else(|p| p.into_inner()),
             })),
@@ -112,11 +115,20 @@ impl Session {
         &self.runtime
     }
 
-    /// After a failed set-up: removes everything, whatever `DOCKSIDE_KEEP` says, as after a
-    /// failed start.
+    /// After a failed set-up: removes everything of the test's own, whatever `DOCKSIDE_KEEP`
+    /// says, as after a failed start.
     pub(crate) fn abort(self) {
-        let ids: Vec<String> = self.containers.iter().map(|c| c.id().to_owned()).collect();
+        let ids: Vec<String> = self.own().map(|c| c.id().to_owned()).collect();
         self.runtime.block_on(remove(&ids, self.network.as_deref()));
+    }
+
+    /// The test's own containers: not the run's shared ones, which other tests may be using.
+    fn own(&self) -> impl Iterator<Item = &Container> {
+        self.containers
+            .iter()
+            .zip(&self.shared)
+            .filter(|(_, shared)| !**shared)
+            .map(|(container, _)| container)
     }
 
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
@@ -128,16 +140,16 @@ impl Session {
     pub(crate) fn finish(self, failed: bool) {
         if failed {
             self.runtime
-                .block_on(report_logs(self.test, &self.containers));
+                .block_on(report_logs(self.test, &self.containers, &self.shared));
         }
         let keep = match config::keep() {
             Keep::Always => true,
             Keep::OnFailure => failed,
             Keep::Never => false,
         };
-        let ids: Vec<String> = self.containers.iter().map(|c| c.id().to_owned()).collect();
+        let ids: Vec<String> = self.own().map(|c| c.id().to_owned()).collect();
         if keep {
-            for container in &self.containers {
+            for container in self.own() {
                 registry::keep(container.id(), self.network.as_deref());
                 let ports: Vec<String> = container
                     .published_ports()
@@ -194,8 +206,9 @@ async fn start_all(
 ) -> Result<Vec<Container>> {
     let owner = Owner::current();
     // Several containers of one test share a private network on which each is reachable by its
-    // parameter name.
-    let network = if spec.containers.len() > 1 {
+    // parameter name. A shared container stays off it: it is not this test's to attach.
+    let own = spec.containers.iter().filter(|c| !c.shared).count();
+    let network = if own > 1 {
         let network = create_network(docker, spec, &owner).await?;
         *made.network.lock().unwrap_or_else(|p| p.into_inner()) = Some(network.clone());
         Some(network)
@@ -204,16 +217,17 @@ async fn start_all(
     };
     let origin = Origin {
         test: spec.name,
-        owner: &owner,
+        holder: Holder::Process(&owner),
         network: network.as_deref(),
         created: &made.containers,
     };
-    join_all(
-        spec.containers
-            .iter()
-            .zip(images)
-            .map(|(c, image)| start::start(docker, c, image, &origin)),
-    )
+    join_all(spec.containers.iter().zip(images).map(|(c, image)| async {
+        if c.shared {
+            shared::obtain(docker, c, image, spec.name).await
+        } else {
+            start::start(docker, c, image, &origin).await
+        }
+    }))
     .await
     .into_iter()
     .collect()
@@ -271,7 +285,7 @@ async fn remove(ids: &[String], network: Option<&str>) {
 
 /// Prints the containers' last log lines for a failed test, each between a header and a footer,
 /// so they cannot be read as part of the harness's own lines (`Error: ...` comes after them).
-async fn report_logs(test: &str, containers: &[Container]) {
+async fn report_logs(test: &str, containers: &[Container], shared: &[bool]) {
     let docker = match crate::docker::connect().await {
         Ok(docker) => docker,
         Err(e) => return eprintln!("dockside: test {test} failed; no container logs: {e}"),
@@ -281,9 +295,15 @@ async fn report_logs(test: &str, containers: &[Container]) {
         "dockside: test {test} failed; the last {lines} log lines of its containers follow \
          (DOCKSIDE_LOG_LINES sets how many)"
     );
-    for container in containers {
+    for (container, shared) in containers.iter().zip(shared) {
+        // A shared container's log holds every test's traffic, not only this one's.
+        let (kind, note) = if *shared {
+            ("shared ", "; other tests' output is in it too")
+        } else {
+            ("", "")
+        };
         let title = format!(
-            "logs of container {} ({}, image {})",
+            "logs of {kind}container {} ({}, image {}{note})",
             container.name(),
             container.short_id(),
             container.image()

@@ -23,6 +23,8 @@ use std::path::Path;
 use crate::container::ContainerSpec;
 use crate::error::Error;
 use crate::fixture::{self, Param};
+use crate::rt::Flavor;
+use crate::process::signals;
 use crate::session::Session;
 
 /// One `#[docker_test]` function: its name, its crate's folder, its containers.
@@ -33,6 +35,10 @@ pub struct TestSpec {
     pub(crate) containers: Vec<ContainerSpec>,
     /// `Some` when the body must panic, with the substring its message must contain, if any.
     pub(crate) should_panic: Option<Option<&'static str>>,
+    /// The runtime the async body and the fixtures' set-ups run on.
+    pub(crate) flavor: Flavor,
+    /// A multi-thread runtime's worker threads; `None`: one per core.
+    pub(crate) worker_threads: Option<usize>,
 }
 
 impl TestSpec {
@@ -44,7 +50,22 @@ impl TestSpec {
             manifest_dir: Path::new(manifest_dir),
             containers: Vec::new(),
             should_panic: None,
+            flavor: Flavor::CurrentThread,
+            worker_threads: None,
         }
+    }
+
+    /// The runtime an async body runs on, as `#[tokio::test(flavor = "...")]` says; without
+    /// it, a current-thread one.
+    pub fn flavor(mut self, flavor: Flavor) -> Self {
+        self.flavor = flavor;
+        self
+    }
+
+    /// How many worker threads a [`Flavor::MultiThread`] runtime has; without it, one per core.
+    pub fn worker_threads(mut self, count: usize) -> Self {
+        self.worker_threads = Some(count);
+        self
     }
 
     /// The body must panic, as with `#[should_panic]`; with `Some(text)`, with a message that
@@ -108,13 +129,23 @@ impl<'a> Args<'a> {
     }
 }
 
-/// Return types of test functions: `()` or `Result<(), E>`, as for `#[test]`.
+/// What a `#[docker_test]` function may return: `()`, or `Result<(), E>` where `E: Debug`
+/// (an `Err` fails the test, showing the error as `#[test]` does).
+#[diagnostic::on_unimplemented(
+    message = "`#[docker_test]` functions return `()` or `Result<(), E>` where `E: Debug`, not `{Self}`",
+    label = "not `()` or `Result<(), E>` with `E: Debug`",
+    note = "a `#[docker_test]` function returns `()` or `Result<(), E>`, and `E` implements `Debug`"
+)]
 pub trait Outcome {
     /// Whether the test failed, so its containers' logs are reported.
     fn is_failure(&self) -> bool;
     /// What a test that was skipped (no daemon, and skipping was asked for) returns.
     fn passed() -> Self;
 }
+
+/// Compiles only when `R` may be a test function's return type: the expansion's check outside
+/// `cfg(test)`, as [`assert_param`](crate::fixture::assert_param) is for parameters.
+pub const fn assert_outcome<R: Outcome>() {}
 
 impl Outcome for () {
     fn is_failure(&self) -> bool {
@@ -151,7 +182,8 @@ pub fn run_sync<R: Outcome>(spec: TestSpec, body: impl FnOnce(Args<'_>) -> R) ->
     })
 }
 
-/// Runs an async test body on a fresh current-thread runtime, like `#[tokio::test]`.
+/// Runs an async test body on a fresh runtime, like `#[tokio::test]`: current-thread unless the
+/// spec asks for [`Flavor::MultiThread`].
 pub fn run_async<R: Outcome, Fut: Future<Output = R>>(
     spec: TestSpec,
     body: impl FnOnce(Args<'_>) -> Fut,
@@ -181,6 +213,9 @@ fn run<R: Outcome>(spec: TestSpec, body: impl FnOnce(Args<'_>, &Session) -> R) -
         Ok(value) => Ok(value),
     };
     let end = judge(spec.should_panic, outcome);
+    if !matches!(end, End::Passed(_)) {
+        signals::await_exit_if_interrupted();
+    }
     session.finish(!matches!(end, End::Passed(_)));
     match end {
         End::Passed(value) | End::Failed(value) => value,
@@ -245,6 +280,7 @@ fn panic_mismatch(expected: Option<&str>, payload: &(dyn Any + Send)) -> Option<
 /// fault is in the test's containers, not at a line of ours). The payload is the report, for
 /// `#[should_panic(expected = "...")]` and for runners that print it.
 fn setup_failed(test: &str, error: &Error) -> ! {
+    signals::await_exit_if_interrupted();
     let report = format!("dockside: setting up test {test} failed: {error}");
     eprintln!("{report}");
     resume_unwind(Box::new(report))

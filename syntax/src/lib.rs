@@ -23,5 +23,5 @@ mod reference;
 mod units;
 
 pub use mount::{parse_mount, Mount, MountError};
-pub use reference::{parse_reference, Reference, ReferenceError};
+pub use reference::{lowercased, parse_reference, Reference, ReferenceError};
 pub use units::{parse_duration, parse_size, DurationError, SizeError};

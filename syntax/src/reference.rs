@@ -119,6 +119,26 @@ pub struct Reference {
     pub digest: Option<String>,
 }
 
+/// `text` with its repository path in lower case (registry, tag and digest kept as written),
+/// when that is a valid reference: the fix to suggest for [`ReferenceError::Uppercase`].
+///
+/// ```
+/// assert_eq!(dockside_syntax::lowercased("Foo/Bar:Latest").as_deref(), Some("foo/bar:Latest"));
+/// ```
+pub fn lowercased(text: &str) -> Option<String> {
+    let (name, digest) = match text.split_once('@') {
+        Some((name, digest)) => (name, format!("@{digest}")),
+        None => (text, String::new()),
+    };
+    let slash = name.rfind('/').map_or(0, |i| i + 1);
+    let (repository, tag) = match name[slash..].find(':') {
+        Some(colon) => name.split_at(slash + colon),
+        None => (name, ""),
+    };
+    let candidate = repository.to_lowercase() + tag + &digest;
+    parse_reference(&candidate).is_ok().then_some(candidate)
+}
+
 /// Parses `text` as Docker does, filling in the default registry and the `library/` namespace
 /// of official images.
 pub fn parse_reference(text: &str) -> Result<Reference, ReferenceError> {
@@ -343,6 +363,19 @@ mod tests {
     use super::*;
 
     const HEX64: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    #[test]
+    fn an_uppercase_repository_gets_its_lowercase_form() {
+        assert_eq!(lowercased("Redis").as_deref(), Some("redis"));
+        let digest = format!("A/B:Tag@sha256:{HEX64}");
+        assert_eq!(lowercased(&digest), Some(format!("a/b:Tag@sha256:{HEX64}")));
+        // A registry's port is no tag.
+        assert_eq!(
+            lowercased("localhost:5000/Foo").as_deref(),
+            Some("localhost:5000/foo")
+        );
+        assert_eq!(lowercased("Foo/bar:bad tag"), None);
+    }
 
     #[test]
     fn normalizes_like_docker() {

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use dockside::__private::{run_sync, ContainerSpec, TestSpec};
 use dockside::{BuildSpec, Container, Image};
+use dockside_tests::figures::{median, ratio, row};
 
 const ROUNDS: usize = 10;
 const RESOLVE_ONCE: &str = "--resolve-once";
@@ -175,10 +176,6 @@ fn fresh_process_resolve(dockerfile: &Path, run: &str) -> Duration {
     elapsed
 }
 
-fn row(label: &str, value: String) {
-    println!("  {label:<68} {value:>10}");
-}
-
 /// The first resolve of an image in a process takes the file lock and asks the daemon; later
 /// ones hit the process-wide cell. Each round runs in a fresh process (this binary again), as
 /// each test does under nextest; the child prints both durations in nanoseconds.
@@ -260,13 +257,4 @@ fn remove_waiting(id: &str) {
     let mut answer = String::new();
     stream.read_to_string(&mut answer).expect("read the answer");
     assert!(answer.starts_with("HTTP/1.1 204"), "{answer}");
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort_unstable();
-    samples[samples.len() / 2]
-}
-
-fn ratio(a: Duration, b: Duration) -> f64 {
-    a.as_secs_f64() / b.as_secs_f64().max(1e-9)
 }

@@ -76,6 +76,14 @@ pub enum Fault {
     /// mid-way, as a pull from a registry that stopped answering does. Past the headers, so a
     /// client's request timeout does not end it.
     StallBody { method: String, path_prefix: String },
+    /// Forward matching requests and relay the daemon's response body one chunk (one progress
+    /// message of a pull, as the daemon flushes them) per `per_chunk`: a slow registry as far
+    /// as the client can tell, while the daemon does the work at its own pace.
+    ThrottleBody {
+        method: String,
+        path_prefix: String,
+        per_chunk: std::time::Duration,
+    },
     /// Answer matching requests with 200 and this JSON body, without forwarding them: a
     /// daemon of another kind (Podman, an old engine) as far as that endpoint is concerned.
     Respond {
@@ -375,6 +383,17 @@ async fn handle(
         }
     }
 
+    if let Fault::ThrottleBody {
+        method: m,
+        path_prefix,
+        per_chunk,
+    } = &fault
+    {
+        if matches(m, path_prefix, &method, &path) {
+            return Ok(throttled(response, *per_chunk));
+        }
+    }
+
     if response.status() == StatusCode::SWITCHING_PROTOCOLS {
         let upstream_upgrade = hyper::upgrade::on(&mut response);
         tokio::spawn(async move {
@@ -406,6 +425,17 @@ fn stall_after_first_chunk(response: Response<Incoming>) -> Response<ProxyBody> 
         let frames = BodyStream::new(body)
             .take(1)
             .chain(futures_util::stream::pending());
+        StreamBody::new(frames).boxed_unsync()
+    })
+}
+
+/// `response` with each frame of its body held for `per_chunk` before it is relayed.
+fn throttled(response: Response<Incoming>, per_chunk: std::time::Duration) -> Response<ProxyBody> {
+    response.map(|body| {
+        let frames = BodyStream::new(body).then(move |frame| async move {
+            tokio::time::sleep(per_chunk).await;
+            frame
+        });
         StreamBody::new(frames).boxed_unsync()
     })
 }

@@ -10,6 +10,7 @@ use dockside::{docker_test, BuildSpec, Container, Image};
 use dockside_tests::child::{self, ChildRun};
 use dockside_tests::fixture::base_dockerfile;
 use dockside_tests::proxy::{local_daemon_socket, DockerProxy};
+use dockside_tests::tls::{ServerCertificates, TlsDaemon};
 use dockside_tests::{docker_cli, http};
 
 #[test]
@@ -18,12 +19,16 @@ fn child_resolve() {
     child::resolve_from_env();
 }
 
+/// The folder name the Docker CLI gives a context's files: the SHA-256 of its name.
+fn context_id(name: &str) -> String {
+    let id = docker_cli::run_ok("sh", &["-c", "printf %s \"$1\" | sha256sum", "sh", name]);
+    id.split_whitespace().next().unwrap().to_owned()
+}
+
 /// The Docker CLI's files for a context named `name` with endpoint `host`, in the config folder
 /// `dir`: `contexts/meta/<sha256 of name>/meta.json`.
 fn write_context(dir: &Path, name: &str, host: &str) {
-    let id = docker_cli::run_ok("sh", &["-c", "printf %s \"$1\" | sha256sum", "sh", name]);
-    let id = id.split_whitespace().next().unwrap();
-    let meta = dir.join("contexts/meta").join(id);
+    let meta = dir.join("contexts/meta").join(context_id(name));
     std::fs::create_dir_all(&meta).unwrap();
     std::fs::write(
         meta.join("meta.json"),
@@ -183,4 +188,121 @@ fn the_publish_address_overrides_the_binding() {
     let run = serve(&[("DOCKSIDE_PUBLISH_ADDRESS", "0.0.0.0")]);
     assert_eq!(run.printed_first("bound-to"), "0.0.0.0");
     assert_eq!(run.printed_first("reached-at"), "127.0.0.1");
+}
+
+/// A test certificate authority, and a server and a client certificate it signed, made with
+/// `openssl` in a temporary folder: `ca.pem`, `server.pem`/`server-key.pem` (for 127.0.0.1),
+/// `cert.pem`/`key.pem` (the client's, as a Docker context holds them).
+fn make_certificates(dir: &Path, ca_name: &str) {
+    let script = r#"set -e
+        openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=$1" \
+            -keyout ca-key.pem -out ca.pem 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
+            -keyout server-key.pem -out server.csr 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
+        openssl x509 -req -days 1 -in server.csr -CA ca.pem -CAkey ca-key.pem \
+            -CAcreateserial -extfile server.ext -out server.pem 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -subj /CN=client \
+            -keyout key.pem -out client.csr 2>/dev/null
+        printf 'extendedKeyUsage=clientAuth\n' >client.ext
+        openssl x509 -req -days 1 -in client.csr -CA ca.pem -CAkey ca-key.pem \
+            -CAcreateserial -extfile client.ext -out cert.pem 2>/dev/null"#;
+    let made = Command::new("sh")
+        .args(["-c", script, "sh", ca_name])
+        .current_dir(dir)
+        .status()
+        .unwrap();
+    assert!(
+        made.success(),
+        "openssl could not make the test certificates"
+    );
+}
+
+/// The current context's endpoint is `tcp://` behind TLS that asks for the client's
+/// certificate: dockside connects with the context's `ca.pem`, `cert.pem` and `key.pem`. With a
+/// CA that did not sign the server's certificate, or a client certificate another CA signed, it
+/// fails naming the context and the reason.
+#[test]
+fn a_context_with_tls_material_connects_with_it() {
+    let certs = tempfile::tempdir().unwrap();
+    make_certificates(certs.path(), "dockside test ca");
+    let daemon = TlsDaemon::start(
+        &local_daemon_socket(),
+        &ServerCertificates {
+            cert: certs.path().join("server.pem"),
+            key: certs.path().join("server-key.pem"),
+            client_ca: certs.path().join("ca.pem"),
+        },
+    )
+    .unwrap();
+    let base = Image::Build(BuildSpec::new(base_dockerfile()))
+        .resolve()
+        .unwrap();
+    let config = tempfile::tempdir().unwrap();
+    let name = "dockside-tls";
+    write_context(config.path(), name, &daemon.docker_host());
+    std::fs::write(
+        config.path().join("config.json"),
+        format!(r#"{{"currentContext":"{name}"}}"#),
+    )
+    .unwrap();
+    let tls = config
+        .path()
+        .join("contexts/tls")
+        .join(context_id(name))
+        .join("docker");
+    std::fs::create_dir_all(&tls).unwrap();
+    let use_files = |from: &Path, files: &[&str]| {
+        for file in files {
+            std::fs::copy(from.join(file), tls.join(file)).unwrap();
+        }
+    };
+    use_files(certs.path(), &["ca.pem", "cert.pem", "key.pem"]);
+    let config_dir = config.path().display().to_string();
+    let envs = [
+        ("DOCKER_HOST", ""),
+        ("DOCKER_CONTEXT", ""),
+        ("DOCKER_CONFIG", config_dir.as_str()),
+        (child::REFERENCE, base.id.as_str()),
+    ];
+    let run = child::run(child::RESOLVE, &envs);
+    assert_eq!(run.resolved_id(), base.id);
+    assert!(daemon.accepted() > 0);
+    assert_eq!(daemon.refused(), 0);
+
+    let other = tempfile::tempdir().unwrap();
+    make_certificates(other.path(), "another ca");
+    let context = format!("context `{name}` (currentContext in ");
+    let fails_naming_the_context = |what: &str, reason: &str| {
+        let refused_before = daemon.refused();
+        let run = child::run(child::RESOLVE, &envs);
+        let output = run.output();
+        assert!(!run.passed(), "{what}: the child passed\n{output}");
+        assert!(
+            output.contains(&context),
+            "{what}: no `{context}` in:\n{output}"
+        );
+        assert!(
+            output.contains("no docker daemon answered"),
+            "{what}:\n{output}"
+        );
+        assert!(
+            output.contains(reason),
+            "{what}: no `{reason}` in:\n{output}"
+        );
+        assert!(
+            daemon.refused() > refused_before,
+            "{what}: no handshake refused"
+        );
+    };
+    // A client certificate the daemon's CA did not sign.
+    use_files(other.path(), &["cert.pem", "key.pem"]);
+    fails_naming_the_context(
+        "a client certificate of another CA",
+        "received fatal alert: UnknownCA",
+    );
+    // A CA that did not sign the server's certificate.
+    use_files(certs.path(), &["cert.pem", "key.pem"]);
+    use_files(other.path(), &["ca.pem"]);
+    fails_naming_the_context("another CA", "invalid peer certificate");
 }

@@ -2,151 +2,15 @@
 //! `/version` answer that it is Podman and builds with the classic builder, without any setting.
 //! The requests go through a recording proxy that changes nothing, so the test sees which
 //! builder dockside asked for (Podman 4.3 accepts `version=2` and builds anyway).
-//! Each test starts its own Podman with private configuration and storage in a temporary
-//! directory, so the host's own Podman setup is left alone and parallel runs do not meet.
+//! Each test starts its own Podman ([`dockside_tests::podman::Podman`]).
 
-use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
 use dockside_tests::child::{self, ChildRun};
 use dockside_tests::docker_cli;
 use dockside_tests::fixture::temp_context;
+use dockside_tests::podman::Podman;
 use dockside_tests::proxy::DockerProxy;
-
-/// `podman system service` on a unix socket in a temporary directory, stopped on drop.
-struct Podman {
-    process: Child,
-    socket: PathBuf,
-    dir: tempfile::TempDir,
-}
-
-impl Podman {
-    /// `None` when Podman is not installed and the run does not require it.
-    fn start() -> Option<Podman> {
-        let program = "podman";
-        if !dockside_tests::require::program(program, "DOCKSIDE_TEST_REQUIRE_PODMAN", "podman") {
-            return None;
-        }
-        // Short prefix: the socket path must fit a unix socket address (108 bytes).
-        let dir = tempfile::Builder::new()
-            .prefix("dockside-podman-")
-            .tempdir()
-            .unwrap();
-        let root = dir.path();
-        // Every path Podman would otherwise take from /etc, /var/lib/containers or /run/libpod
-        // points into `dir`. `default_ulimits = []`: with the packaged default ulimits a build
-        // step's container cannot start on some machines. No systemd or journald here.
-        std::fs::write(
-            root.join("containers.conf"),
-            format!(
-                "[containers]\ndefault_ulimits = []\n\
-                 [engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n\
-                 events_logfile_path = \"{0}/events.log\"\ntmp_dir = \"{0}/tmp\"\n\
-                 [network]\nnetwork_config_dir = \"{0}/networks\"\n",
-                root.display()
-            ),
-        )
-        .unwrap();
-        std::fs::write(
-            root.join("storage.conf"),
-            format!(
-                "[storage]\ndriver = \"vfs\"\ngraphroot = \"{0}/root\"\nrunroot = \"{0}/runroot\"\n",
-                root.display()
-            ),
-        )
-        .unwrap();
-        let socket = root.join("podman.sock");
-        let log = std::fs::File::create(root.join("service.log")).unwrap();
-        let process = Command::new(program)
-            .args(["system", "service", "--time=0"])
-            .arg(format!("unix://{}", socket.display()))
-            .envs(Self::config_env(root))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let mut podman = Podman {
-            process,
-            socket,
-            dir,
-        };
-        podman.wait_until_up();
-        Some(podman)
-    }
-
-    /// The variables that make a `podman` command use this instance's configuration and storage.
-    fn config_env(dir: &Path) -> [(&'static str, PathBuf); 2] {
-        [
-            ("CONTAINERS_CONF", dir.join("containers.conf")),
-            ("CONTAINERS_STORAGE_CONF", dir.join("storage.conf")),
-        ]
-    }
-
-    fn wait_until_up(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while UnixStream::connect(&self.socket).is_err() {
-            if let Some(status) = self.process.try_wait().unwrap() {
-                panic!(
-                    "podman system service ended ({status}) before serving {}: {}",
-                    self.socket.display(),
-                    self.log()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "podman did not serve {} within 20 s: {}",
-                self.socket.display(),
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("service.log"))
-            .unwrap_or_else(|e| format!("(no service log: {e})"))
-    }
-
-    fn docker_host(&self) -> String {
-        format!("unix://{}", self.socket.display())
-    }
-
-    /// `docker -H <this podman> ARGS`: the docker CLI through Podman's Docker API, independent
-    /// of dockside's code.
-    fn docker(&self, args: &[&str]) -> Output {
-        Command::new("docker")
-            .args(["-H", &self.docker_host()])
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run `docker {}`: {e}", args.join(" ")))
-    }
-
-    /// `podman ARGS` on this instance's storage, not through the API at all.
-    fn podman(&self, args: &[&str]) -> String {
-        let output = Command::new("podman")
-            .args(args)
-            .envs(Self::config_env(self.dir.path()))
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run `podman {}`: {e}", args.join(" ")));
-        assert!(
-            output.status.success(),
-            "`podman {}` failed ({}): {}",
-            args.join(" "),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-        String::from_utf8_lossy(&output.stdout).trim().to_owned()
-    }
-}
-
-impl Drop for Podman {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
 
 #[test]
 #[ignore = "run by the tests below in child processes"]
@@ -244,4 +108,80 @@ fn a_second_resolve_against_podman_builds_nothing() {
         "the second resolve built again:\n{}",
         second.stderr
     );
+}
+
+/// Podman names the images it builds or loads without a registry `localhost/NAME`. A test's
+/// `image = "NAME:TAG"` still finds such an image: dockside looks it up by its short name, which
+/// Podman matches against its local images, and pulls nothing (`DOCKSIDE_PULL=never` makes a
+/// pull an error here).
+#[test]
+fn a_localhost_image_of_podman_is_found_by_its_short_name() {
+    let Some(podman) = Podman::start() else {
+        return;
+    };
+    let nonce = child::nonce();
+    let context = new_context(&nonce);
+    let local = format!("localhost/dockside-short:{nonce}");
+    let built = podman.docker(&[
+        "build",
+        "--quiet",
+        "--tag",
+        &local,
+        &context.path().display().to_string(),
+    ]);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let id = podman.podman(&["image", "inspect", "--format", "{{.Id}}", &local]);
+    let short = format!("dockside-short:{nonce}");
+    let run = child::run(
+        child::RESOLVE,
+        &[
+            ("DOCKER_HOST", podman.docker_host().as_str()),
+            (child::REFERENCE, short.as_str()),
+            ("DOCKSIDE_PULL", "never"),
+        ],
+    );
+    assert!(
+        run.resolved_id().ends_with(&id),
+        "{} is not {id}",
+        run.resolved_id()
+    );
+}
+
+#[dockside::docker_test(
+    dockerfile = "fixtures/Dockerfile",
+    ports = [8080],
+    healthcheck = ["/fixture", "health", "--url", "http://127.0.0.1:8080/health"],
+    wait = healthy,
+    startup_timeout = "3s"
+)]
+#[ignore = "run by the health-check test against Podman"]
+fn child_waits_for_health(_web: dockside::Container) {}
+
+/// Podman runs health checks from systemd timers; its service here runs without systemd, so no
+/// check ever finishes, and the timed-out wait says why and what to wait for instead.
+#[test]
+fn a_health_wait_without_systemd_says_why_it_never_ends() {
+    if Path::new("/run/systemd/private").exists() {
+        eprintln!("skipped: systemd runs here, so Podman runs health checks");
+        return;
+    }
+    let Some(podman) = Podman::start() else {
+        return;
+    };
+    let run = child::run(
+        "child_waits_for_health",
+        &[("DOCKER_HOST", podman.docker_host().as_str())],
+    );
+    let output = run.output();
+    assert!(!run.passed(), "{output}");
+    for expected in [
+        "was not ready after 3.0s: waited for docker to report the container healthy",
+        "no check has finished yet); Podman runs health checks from systemd timers",
+    ] {
+        assert!(output.contains(expected), "no `{expected}` in:\n{output}");
+    }
 }

@@ -171,3 +171,107 @@ fn docker_hub_images_come_from_the_mirror() {
         docker_cli::docker_ok(&["image", "rm", tag]);
     }
 }
+
+/// Pushes an image of `layers` layers of 1 MB of fresh random bytes each (plus the fixture) to
+/// `registry` and removes it locally, so resolving the returned reference must pull it.
+fn publish_layers(registry: &Registry, layers: usize) -> String {
+    let mut dockerfile = "FROM scratch\nCOPY fixture /fixture\n".to_owned();
+    let context = dockside_tests::fixture::temp_context("");
+    for layer in 0..layers {
+        let path = context.path().join(format!("layer{layer}"));
+        let mut bytes = vec![0u8; 1_000_000];
+        use std::io::Read;
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut bytes))
+            .unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        dockerfile.push_str(&format!("COPY layer{layer} /layer{layer}\n"));
+    }
+    std::fs::write(context.path().join("Dockerfile"), dockerfile).unwrap();
+    let reference = format!("{}/dockside/layers:{}", registry.address, child::nonce());
+    let dir = context.path().display().to_string();
+    docker_cli::docker_ok(&["build", "--quiet", "--tag", &reference, &dir]);
+    docker_cli::docker_ok(&["push", &reference]);
+    docker_cli::docker_ok(&["image", "rm", &reference]);
+    reference
+}
+
+/// The progress lines a pull printed, with the seconds each says the pull had taken.
+fn progress_lines(stderr: &str, reference: &str) -> Vec<(String, f64)> {
+    let prefix = format!("dockside: pulling {reference}: ");
+    stderr
+        .lines()
+        .filter(|line| line.starts_with(&prefix))
+        .map(|line| {
+            let seconds = line
+                .rsplit_once('(')
+                .and_then(|(_, s)| s.strip_suffix("s)"))
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_else(|| panic!("no elapsed time in {line:?}"));
+            (line.to_owned(), seconds)
+        })
+        .collect()
+}
+
+/// A pull that takes seconds (the proxy relays the daemon's progress messages slowly) shows on
+/// stderr how many layers and bytes are done, naming the image, at most once a second and not
+/// in its first second; a fast pull from the loopback registry shows none.
+#[test]
+fn a_long_pull_shows_its_progress_at_most_once_a_second() {
+    let Some(registry) = Registry::start() else {
+        return;
+    };
+    let slow = publish_layers(&registry, 4);
+    let proxy = DockerProxy::start(&local_daemon_socket()).unwrap();
+    proxy.inject(Fault::ThrottleBody {
+        method: "POST".to_owned(),
+        path_prefix: "/images/create".to_owned(),
+        per_chunk: Duration::from_millis(150),
+    });
+    let host = proxy.docker_host();
+    let started = Instant::now();
+    let run = child::run(
+        child::RESOLVE,
+        &[("DOCKER_HOST", host.as_str()), (child::REFERENCE, &slow)],
+    );
+    let took = started.elapsed();
+    docker_cli::remove_image(&slow);
+    assert!(run.passed(), "{}", run.output());
+    let lines = progress_lines(&run.stderr, &slow);
+    assert!(
+        lines.len() >= 2,
+        "a pull of {took:?} printed {} progress lines:\n{}",
+        lines.len(),
+        run.stderr
+    );
+    // Measured here, not taken from the lines: no more lines than whole seconds the child ran.
+    assert!(
+        lines.len() as u64 <= took.as_secs(),
+        "{} lines in {took:?}:\n{}",
+        lines.len(),
+        run.stderr
+    );
+    assert!(lines[0].1 >= 1.0, "{}", run.stderr);
+    for pair in lines.windows(2) {
+        assert!(pair[1].1 - pair[0].1 >= 0.95, "{}", run.stderr);
+    }
+    assert!(
+        lines
+            .iter()
+            .all(|(line, _)| line.contains(" layers, ") && line.contains(" MB of ")),
+        "{}",
+        run.stderr
+    );
+
+    let (fast, _) = registry.publish_fixture(&format!("dockside/fast:{}", child::nonce()));
+    let run = child::run(child::RESOLVE, &[(child::REFERENCE, fast.as_str())]);
+    docker_cli::remove_image(&fast);
+    assert!(run.passed(), "{}", run.output());
+    assert!(run.stderr.contains("pulling image"), "{}", run.stderr);
+    assert_eq!(
+        progress_lines(&run.stderr, &fast),
+        Vec::new(),
+        "{}",
+        run.stderr
+    );
+}

@@ -30,10 +30,12 @@ fn child_two_containers(
     #[container(dockerfile = "fixtures/Dockerfile", ports = [8080])] front: Container,
     #[container(dockerfile = "fixtures/Dockerfile", ports = [8080])] back: Container,
 ) {
-    let network = docker_cli::inspect(
+    // By the network's name: Podman gives the name where Docker gives the id (`NetworkID`).
+    let name = docker_cli::inspect(
         front.id(),
-        "{{range $name, $n := .NetworkSettings.Networks}}{{$n.NetworkID}}{{end}}",
+        "{{range $name, $n := .NetworkSettings.Networks}}{{$name}}{{end}}",
     );
+    let network = docker_cli::docker_ok(&["network", "inspect", "--format", "{{.Id}}", &name]);
     println!("network-id={network}");
     println!("container-id={}", front.id());
     println!("container-id={}", back.id());

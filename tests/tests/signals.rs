@@ -157,3 +157,57 @@ fn a_test_with_its_own_sigterm_handler_keeps_the_signal() {
         "container {id} left after the test ended\n{output}"
     );
 }
+
+#[docker_test(
+    dockerfile = "fixtures/Dockerfile",
+    cmd = ["sleep"],
+    wait = log("a line never printed"),
+    startup_timeout = "60s"
+)]
+#[ignore = "run by the signal-during-set-up test"]
+fn child_waits_for_readiness_until_signalled(_sleeper: Container) {}
+
+/// A signal while the set-up still waits for readiness: the cleanup removes the container the
+/// set-up polls, which then fails. The process still ends with the signal's status, not the
+/// harness's 101, once the cleanup is done.
+#[test]
+fn a_signal_during_the_set_up_ends_the_process_with_the_signals_status() {
+    let proxy = DockerProxy::start(&local_daemon_socket()).unwrap();
+    let host = proxy.docker_host();
+    let mut child = isolated::spawn(
+        &[],
+        "child_waits_for_readiness_until_signalled",
+        &[("DOCKER_HOST", host.as_str())],
+    );
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let id = loop {
+        if let Some(id) = containers_owned_by(pid).into_iter().next() {
+            break id;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no container\n{}",
+            child.output()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // The daemon removes the container at once; the cleanup learns so only 3 s later, while
+    // the set-up's next poll finds the container gone.
+    proxy.inject(Fault::DelayResponse {
+        method: "DELETE".to_owned(),
+        path_prefix: "/containers/".to_owned(),
+        delay: Duration::from_secs(3),
+    });
+    send("TERM", &child);
+    let status = child.wait_until_ended(Duration::from_secs(15));
+    let still_there = exists(&id);
+    docker_cli::remove_container(&id);
+    assert_eq!(
+        status.map(|s| s.code()),
+        Some(Some(143)),
+        "{}",
+        child.output()
+    );
+    assert!(!still_there, "container {id} left after SIGTERM");
+}

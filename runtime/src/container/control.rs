@@ -48,10 +48,11 @@ impl Container {
             }) => {}
             Err(e) => return Err(self.failed("start", e)),
         }
-        let inspected = docker
-            .inspect_container(self.id(), None::<InspectContainerOptions>)
-            .await
-            .map_err(|e| self.failed("inspect", e))?;
+        let inspected = crate::engine::settled(|| {
+            docker.inspect_container(self.id(), None::<InspectContainerOptions>)
+        })
+        .await
+        .map_err(|e| self.failed("inspect", e))?;
         let published = self.published_ports();
         let ports = super::start::published_ports(&inspected, &published);
         if let Some(port) = published.iter().find(|p| !ports.contains_key(p)) {

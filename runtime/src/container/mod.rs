@@ -3,6 +3,7 @@
 pub(crate) mod cleanup;
 mod control;
 pub(crate) mod courier;
+pub(crate) mod shared;
 mod spec;
 pub(crate) mod start;
 mod wait;
@@ -161,7 +162,11 @@ impl Container {
         cmd: impl IntoIterator<Item = impl Into<String>>,
     ) -> Result<ExecOutput> {
         let cmd: Vec<String> = cmd.into_iter().map(Into::into).collect();
-        let docker = docker::connect().await?;
+        self.exec_on(&docker::connect().await?, cmd).await
+    }
+
+    /// [`Container::exec`] through a client the caller already has (the readiness checks').
+    pub(crate) async fn exec_on(&self, docker: &Docker, cmd: Vec<String>) -> Result<ExecOutput> {
         let action = format!("exec of {cmd:?}");
         let options = CreateExecOptions {
             cmd: Some(cmd.clone()),

@@ -27,8 +27,15 @@ pub type Probe = Arc<
 pub enum Wait {
     /// The server inside listens on this container port (not merely Docker's host-side proxy).
     Port(u16),
-    /// A line of the container's stdout or stderr matches this regular expression.
-    Log(String),
+    /// Lines of the container's stdout or stderr match the regular expression `pattern`, at
+    /// least `times` of them (a server that restarts once after its first start prints its
+    /// "ready" line twice).
+    Log {
+        /// The regular expression a line must match.
+        pattern: String,
+        /// How many lines must match.
+        times: usize,
+    },
     /// Docker reports the container healthy (its HEALTHCHECK, or the one given with `healthcheck`).
     Healthy,
     /// `GET path` on this container port answers with a 2xx status.
@@ -38,6 +45,8 @@ pub enum Wait {
     /// The container's command returned with this exit code: for a one-shot container (a
     /// migration, a script) whose work is done when it exits.
     Exit(i32),
+    /// This command, run in the container, exits with code 0 (`pg_isready`, a CLI's ping).
+    Exec(Vec<String>),
 }
 
 impl Wait {
@@ -48,7 +57,35 @@ impl Wait {
 
     /// Waits until a line of the container's output matches the regular expression `pattern`.
     pub fn log(pattern: impl Into<String>) -> Wait {
-        Wait::Log(pattern.into())
+        Wait::log_times(pattern, 1)
+    }
+
+    /// Waits until `times` lines of the container's output match the regular expression
+    /// `pattern`: for a server that prints its "ready" line once per start and restarts once
+    /// after initialising itself.
+    ///
+    /// ```
+    /// use dockside::{ContainerSpec, Wait};
+    /// let ready = Wait::log_times("database system is ready to accept connections", 2);
+    /// let spec = ContainerSpec::new("db").image("postgres:16").wait(ready);
+    /// ```
+    pub fn log_times(pattern: impl Into<String>, times: usize) -> Wait {
+        Wait::Log {
+            pattern: pattern.into(),
+            times,
+        }
+    }
+
+    /// Waits until `cmd`, run in the container, exits with code 0. It runs again at each poll
+    /// until then; a timeout reports its last exit code and output.
+    ///
+    /// ```
+    /// use dockside::{ContainerSpec, Wait};
+    /// let ready = Wait::exec(["pg_isready", "-U", "postgres"]);
+    /// let spec = ContainerSpec::new("db").image("postgres:16").port(5432).wait(ready);
+    /// ```
+    pub fn exec(cmd: impl IntoIterator<Item = impl Into<String>>) -> Wait {
+        Wait::Exec(cmd.into_iter().map(Into::into).collect())
     }
 
     /// Waits until Docker reports the container healthy.
@@ -109,11 +146,17 @@ impl fmt::Display for Wait {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Wait::Port(port) => write!(f, "a server listening on port {port}"),
-            Wait::Log(pattern) => write!(f, "a log line matching /{pattern}/"),
+            Wait::Log { pattern, times: 1 } => write!(f, "a log line matching /{pattern}/"),
+            Wait::Log { pattern, times } => write!(f, "{times} log lines matching /{pattern}/"),
             Wait::Healthy => f.write_str("docker to report the container healthy"),
             Wait::Http(port, path) => write!(f, "a 2xx answer to GET {path} on port {port}"),
             Wait::Custom(_) => f.write_str("the custom readiness probe"),
             Wait::Exit(code) => write!(f, "the command to exit with code {code}"),
+            Wait::Exec(cmd) => write!(
+                f,
+                "`{}` run in the container to exit with code 0",
+                cmd.join(" ")
+            ),
         }
     }
 }
@@ -168,6 +211,7 @@ pub struct ContainerSpec {
     pub(crate) mounts: Vec<Mount>,
     pub(crate) memory: Option<u64>,
     pub(crate) pull: Option<Pull>,
+    pub(crate) shared: bool,
 }
 
 fn strings<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Vec<String> {
@@ -324,6 +368,25 @@ impl ContainerSpec {
         self
     }
 
+    /// One container for every test of the run that asks for the same settings, across
+    /// nextest's processes and `cargo test`'s threads, instead of one per test: started once,
+    /// ready before any test gets it, used by them concurrently, and removed after the run.
+    ///
+    /// Tests then see each other's state: give each its own database, schema or key prefix.
+    /// The settings that decide which tests share (the image ID, `cmd`, `entrypoint`, `env`,
+    /// `labels`, `ports`, `healthcheck`, `user`, `workdir`, `tmpfs`, `mounts`, `memory`) are
+    /// compared whole; the name, the waits and the startup timeout are each test's own (each test
+    /// awaits its own `wait`s before it gets the container). See the README's `shared` section.
+    ///
+    /// ```
+    /// use dockside::ContainerSpec;
+    /// let spec = ContainerSpec::new("pg").dockerfile("pg/Dockerfile").port(5432).shared();
+    /// ```
+    pub fn shared(mut self) -> Self {
+        self.shared = true;
+        self
+    }
+
     /// The pull policy in force: the one given, else `DOCKSIDE_PULL`'s.
     pub(crate) fn pull_policy(&self) -> Pull {
         self.pull.unwrap_or_else(crate::config::pull_policy)
@@ -341,6 +404,7 @@ impl ContainerSpec {
     /// - `cmd`, `entrypoint`, `healthcheck`, `startup_timeout`, `user`, `workdir`, `memory`,
     ///   `pull` replace the fixture's value.
     /// - A non-empty list of `ports`, `wait`s, `tmpfs` or `mount`s replaces the fixture's list.
+    /// - `shared` in either makes the container shared.
     ///
     /// ```
     /// use dockside::ContainerSpec;
@@ -399,6 +463,7 @@ impl ContainerSpec {
             mounts: list(base.mounts, settings.mounts),
             memory: settings.memory.or(base.memory),
             pull: settings.pull.or(base.pull),
+            shared: settings.shared || base.shared,
         }
     }
 

@@ -15,16 +15,28 @@ use crate::image::ResolvedImage;
 use crate::labels;
 use crate::process::owner::Owner;
 use crate::process::registry;
+use crate::run::Run;
 
 /// Who is starting a container: recorded in its labels.
 pub(crate) struct Origin<'a> {
     pub(crate) test: &'a str,
-    pub(crate) owner: &'a Owner,
+    pub(crate) holder: Holder<'a>,
     /// A network to join, with the container's name as its alias there.
     pub(crate) network: Option<&'a str>,
     /// Every container created for the test so far, also the ones that failed later, so the
     /// caller can remove them all.
     pub(crate) created: &'a std::sync::Mutex<Vec<String>>,
+}
+
+/// What a container belongs to, which decides who removes it.
+#[derive(Clone, Copy)]
+pub(crate) enum Holder<'a> {
+    /// A test's own: its process removes it (also on a signal), or a later start-up once that
+    /// process is gone.
+    Process(&'a Owner),
+    /// A run's shared container, found again by its settings' `key`: the run's watcher removes
+    /// it once the run is over, or a later start-up; never a test's process.
+    Run { run: &'a Run, key: &'a str },
 }
 
 /// Creates, starts and waits for one container. The container is tracked for cleanup from the
@@ -40,14 +52,18 @@ pub(crate) async fn start(
         message: daemon_words(&e),
         source: Some(e.into()),
     };
+    let own = matches!(origin.holder, Holder::Process(_));
     // Counted while in flight, so a signal handler knows to wait for the answer: the daemon may
-    // have made the container before this process learns its id.
-    let creating = registry::creating();
+    // have made the container before this process learns its id. A shared container is not the
+    // process's to remove on a signal.
+    let creating = own.then(registry::creating);
     let created = docker
         .create_container(None, create_body(spec, image, origin))
         .await
         .map_err(failed)?;
-    registry::track_container(&created.id);
+    if own {
+        registry::track_container(&created.id);
+    }
     drop(creating);
     origin
         .created
@@ -58,10 +74,11 @@ pub(crate) async fn start(
         .start_container(&created.id, None)
         .await
         .map_err(failed)?;
-    let inspected = docker
-        .inspect_container(&created.id, None::<InspectContainerOptions>)
-        .await
-        .map_err(failed)?;
+    let inspected = crate::engine::settled(|| {
+        docker.inspect_container(&created.id, None::<InspectContainerOptions>)
+    })
+    .await
+    .map_err(failed)?;
     let ports = published_ports(&inspected, &spec.ports);
     let container = Container::new(
         created.id,
@@ -80,14 +97,30 @@ fn create_body(
 ) -> ContainerCreateBody {
     let mut labels: HashMap<String, String> = spec.labels.iter().cloned().collect();
     labels.insert(labels::MANAGED.to_owned(), "true".to_owned());
-    labels.insert(labels::OWNER.to_owned(), origin.owner.label());
     labels.insert(labels::TEST.to_owned(), origin.test.to_owned());
     labels.insert(labels::NAME.to_owned(), spec.name.clone());
-    match crate::config::keep() {
-        Keep::Always => labels.insert(labels::KEEP.to_owned(), "always".to_owned()),
-        Keep::OnFailure => labels.insert(labels::KEEP.to_owned(), "on-failure".to_owned()),
-        Keep::Never => None,
-    };
+    let keep = crate::config::keep();
+    match origin.holder {
+        Holder::Process(owner) => {
+            labels.insert(labels::OWNER.to_owned(), owner.label());
+            match keep {
+                Keep::Always => labels.insert(labels::KEEP.to_owned(), "always".to_owned()),
+                Keep::OnFailure => labels.insert(labels::KEEP.to_owned(), "on-failure".to_owned()),
+                Keep::Never => None,
+            };
+        }
+        Holder::Run { run, key } => {
+            labels.insert(labels::SHARED.to_owned(), key.to_owned());
+            // A kept shared container has no run to be removed with: it is the user's. Under
+            // `on-failure` it goes with its run, like one no test failed with: which tests will
+            // fail is known only once the run is over.
+            if keep == Keep::Always {
+                labels.insert(labels::KEEP.to_owned(), "always".to_owned());
+            } else {
+                labels.insert(labels::RUN.to_owned(), run.label());
+            }
+        }
+    }
     if let Some(session) = crate::config::session() {
         labels.insert(labels::SESSION.to_owned(), session);
     }

@@ -42,7 +42,7 @@ pub(crate) async fn until_ready(
     let mut pending: Vec<Pending> = Vec::with_capacity(waits.len());
     for wait in waits {
         let regex = match &wait {
-            Wait::Log(pattern) => Some(Regex::new(pattern).map_err(|e| Error::Start {
+            Wait::Log { pattern, .. } => Some(Regex::new(pattern).map_err(|e| Error::Start {
                 image: container.image().to_owned(),
                 message: format!("invalid log pattern /{pattern}/: {e}"),
                 source: Some(e.into()),
@@ -203,10 +203,13 @@ pub(crate) fn seconds(duration: Duration) -> String {
 async fn not_ready(
     docker: &Docker,
     container: &Container,
-    awaited: String,
+    mut awaited: String,
     elapsed: Duration,
     exit_code: Option<i32>,
 ) -> Error {
+    if awaited.contains(NO_CHECK_FINISHED) && crate::engine::daemon_is_podman(docker).await {
+        awaited = format!("{awaited}; {}", crate::engine::PODMAN_HEALTH_HINT);
+    }
     let logs = container
         .log_tail(docker, Some(config::log_lines()))
         .await
@@ -230,10 +233,11 @@ struct State {
 
 impl State {
     async fn of(docker: &Docker, container: &Container) -> Result<State> {
-        let inspected = docker
-            .inspect_container(container.id(), None::<InspectContainerOptions>)
-            .await
-            .map_err(|e| container.failed("inspect", e))?;
+        let inspected = crate::engine::settled(|| {
+            docker.inspect_container(container.id(), None::<InspectContainerOptions>)
+        })
+        .await
+        .map_err(|e| container.failed("inspect", e))?;
         Ok(State::from(inspected))
     }
 }
@@ -284,16 +288,33 @@ async fn check(
     match wait {
         Wait::Port(port) => ready(port_ready(container, state, *port).await),
         Wait::Http(port, path) => ready(http_ok(container, *port, path).await),
-        Wait::Log(_) => match (container.log_tail(docker, None).await, regex) {
-            (Ok(logs), Some(regex)) if logs.lines().any(|line| regex.is_match(line)) => {
-                Check::Ready
+        Wait::Log { times, .. } => match (container.log_tail(docker, None).await, regex) {
+            (Ok(logs), Some(regex)) => {
+                let seen = logs.lines().filter(|line| regex.is_match(line)).count();
+                match seen {
+                    _ if seen >= *times => Check::Ready,
+                    0 => Check::NotYet(last_lines_seen(&logs)),
+                    _ => Check::NotYet(format!(
+                        "{seen} of {times} seen; {}",
+                        last_lines_seen(&logs)
+                    )),
+                }
             }
-            (Ok(logs), _) => Check::NotYet(last_lines_seen(&logs)),
+            (Ok(logs), None) => Check::NotYet(last_lines_seen(&logs)),
             (Err(e), _) => Check::NotYet(format!("reading the logs failed: {e}")),
         },
         Wait::Healthy => health_check(state.health.as_ref()),
         Wait::Custom(probe) => ready(probe(container.clone()).await),
         Wait::Exit(_) => Check::NotYet("it was still running".to_owned()),
+        Wait::Exec(cmd) => match container.exec_on(docker, cmd.clone()).await {
+            Ok(output) if output.exit_code == 0 => Check::Ready,
+            Ok(output) => Check::NotYet(format!(
+                "it exited with code {} and printed {}",
+                output.exit_code,
+                quoted_or_nothing(&format!("{}{}", output.stdout, output.stderr))
+            )),
+            Err(e) => Check::NotYet(format!("running it failed: {e}")),
+        },
     }
 }
 
@@ -309,6 +330,9 @@ fn last_lines_seen(logs: &str) -> String {
     format!("last lines seen: {}", last.join(" | "))
 }
 
+/// A `healthy` wait's answer while no health check has finished.
+const NO_CHECK_FINISHED: &str = "no check has finished yet";
+
 fn health_check(health: Option<&Health>) -> Check {
     let status = health.and_then(|h| h.status);
     match status {
@@ -321,7 +345,7 @@ fn health_check(health: Option<&Health>) -> Check {
                 .and_then(|h| h.log.as_ref())
                 .and_then(|log| log.last());
             Check::NotYet(match last {
-                None => format!("docker reports {status}, no check has finished yet"),
+                None => format!("docker reports {status}, {NO_CHECK_FINISHED}"),
                 Some(result) => format!(
                     "docker reports {status}; the last check exited with code {} and printed {}",
                     result.exit_code.unwrap_or(-1),

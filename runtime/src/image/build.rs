@@ -336,13 +336,7 @@ fn choose_builder(env: Option<&str>, daemon: Option<&SystemVersion>) -> BuilderC
             "the daemon did not say its version",
         );
     };
-    let platform = daemon.platform.as_ref().map(|p| p.name.as_str());
-    let components = daemon.components.iter().flatten().map(|c| c.name.as_str());
-    if platform
-        .into_iter()
-        .chain(components)
-        .any(|name| name.to_ascii_lowercase().contains("podman"))
-    {
+    if crate::engine::is_podman(daemon) {
         return choice(
             BuilderVersion::BuilderV1,
             "the daemon is Podman, which has no BuildKit",

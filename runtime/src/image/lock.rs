@@ -1,4 +1,5 @@
-//! The cross-process build lock: one advisory file lock per image, in a per-user folder.
+//! The cross-process build lock: one advisory file lock per image, in a per-user folder (and
+//! one per shared container of a run, which is started once the same way).
 //!
 //! The OS releases an `fs2` lock when its holder dies, so a builder killed mid-build never wedges
 //! the processes waiting behind it. A holder that lives but hangs is bounded by its own time
@@ -26,7 +27,8 @@ const POLL: Duration = Duration::from_millis(100);
 /// for writing its answer); short limits get a margin as long as themselves.
 const MAX_MARGIN: Duration = Duration::from_secs(30);
 
-/// Held while this process inspects and builds (or pulls) one image.
+/// Held while this process inspects and builds (or pulls) one image, or finds or starts one
+/// shared container.
 pub(crate) struct ImageLock {
     file: File,
 }
@@ -39,14 +41,27 @@ impl ImageLock {
     /// (which each holder writes into the file): a test waiting a minute for someone else's
     /// build should not look hung. Gives up when a holder keeps it past its limit plus a margin.
     pub(crate) fn acquire(image: &str, limit: Duration) -> Result<ImageLock> {
+        let what = format!("image {image}");
+        ImageLock::acquire_for(&what, image, limit, "DOCKSIDE_IMAGE_TIMEOUT")
+    }
+
+    /// The same lock for anything else prepared once for many processes (a run's shared
+    /// container): `key` names the lock file, `what` names the thing in messages, and `variable`
+    /// is the setting of `limit`, for the error of a waiter that gives up.
+    pub(crate) fn acquire_for(
+        what: &str,
+        key: &str,
+        limit: Duration,
+        variable: &'static str,
+    ) -> Result<ImageLock> {
         let dir = config::lock_dir();
         ensure_private_dir(&dir)?;
         prune_once(&dir);
-        let path = dir.join(lock_file_name(image));
+        let path = dir.join(lock_file_name(key));
         loop {
             let mut file = open_own(&path)?;
             if fs2::FileExt::try_lock_exclusive(&file).is_err() {
-                wait_for_holder(&mut file, &path, image, limit)?;
+                wait_for_holder(&mut file, &path, what, (limit, variable))?;
             }
             // A pruner may have removed the file between our open and our lock (it deletes only
             // while holding the lock): a lock on a file no longer at `path` excludes nobody, so
@@ -113,10 +128,39 @@ fn prune_file(path: &Path, age: Duration) {
         return;
     }
     // Checked again under the lock: a holder may have written it just before we locked.
-    if is_stale(&file) && still_named_by(&file, path) {
-        let _ = std::fs::remove_file(path);
+    if is_stale(&file) {
+        remove_held(&file, path);
     }
     let _ = fs2::FileExt::unlock(&file);
+}
+
+/// Opens (creating it if need be) and locks the lock file `path`, in a folder that
+/// [`ensure_private_dir`] accepted, without waiting: `None` while another process holds it.
+///
+/// Unlike an [`ImageLock`], the lock is not released when the `File` is dropped: a forked helper
+/// that keeps the file open (the run's watcher) holds it on, since the lock belongs to the open
+/// file, which the fork shares.
+pub(crate) fn try_lock_file(path: &Path) -> Result<Option<File>> {
+    loop {
+        let file = open_own(path)?;
+        if fs2::FileExt::try_lock_exclusive(&file).is_err() {
+            return Ok(None);
+        }
+        // As in `ImageLock::acquire`: a file removed between our open and our lock excludes
+        // nobody.
+        if still_named_by(&file, path) {
+            return Ok(Some(file));
+        }
+    }
+}
+
+/// Removes the lock file `path` whose lock `file` holds, if the path still names it. Lockers
+/// check after locking that their file is still there ([`still_named_by`]), so removing a held
+/// lock file never lets two processes hold "the" lock.
+pub(crate) fn remove_held(file: &File, path: &Path) {
+    if still_named_by(file, path) {
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 /// Whether `path` still names the open `file` (same device and inode), not a newer file made
@@ -239,11 +283,18 @@ impl Drop for ImageLock {
 
 /// Polls the lock until it is ours, restarting the holder's allowance whenever another process
 /// takes it over, and fails once one holder keeps it past its limit plus the margin.
-fn wait_for_holder(file: &mut File, path: &Path, image: &str, own_limit: Duration) -> Result<()> {
+/// `what` names what the holder prepares (`image x:1`); `own_limit` is this process's limit
+/// and the variable that sets it, used when the holder wrote none.
+fn wait_for_holder(
+    file: &mut File,
+    path: &Path,
+    what: &str,
+    (own_limit, variable): (Duration, &'static str),
+) -> Result<()> {
     let mut holder = Holder::read(file);
     let mut since = Instant::now();
     eprintln!(
-        "dockside: waiting for {} to finish preparing image {image} (lock {})",
+        "dockside: waiting for {} to finish preparing {what} (lock {})",
         holder.describe(),
         path.display()
     );
@@ -255,7 +306,7 @@ fn wait_for_holder(file: &mut File, path: &Path, image: &str, own_limit: Duratio
         let now = Holder::read(file);
         if now.pid != holder.pid {
             eprintln!(
-                "dockside: still waiting for image {image}: now {} holds its lock",
+                "dockside: still waiting for {what}: now {} holds its lock",
                 now.describe()
             );
             holder = now;
@@ -266,14 +317,13 @@ fn wait_for_holder(file: &mut File, path: &Path, image: &str, own_limit: Duratio
         if since.elapsed() >= allowed {
             return Err(Error::Timeout {
                 what: format!(
-                    "{} preparing image {image} (lock {}; its own limit is {limit:?}, waited \
-                     {:?})",
+                    "{} preparing {what} (lock {}; its own limit is {limit:?}, waited {:?})",
                     holder.describe(),
                     path.display(),
                     since.elapsed()
                 ),
                 limit: allowed,
-                variable: "DOCKSIDE_IMAGE_TIMEOUT",
+                variable,
             });
         }
     }

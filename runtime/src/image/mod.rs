@@ -18,6 +18,7 @@ pub(crate) mod lock;
 mod progress;
 mod prune;
 mod pull;
+mod pull_progress;
 mod reference;
 
 use std::collections::HashMap;

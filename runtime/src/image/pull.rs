@@ -1,12 +1,13 @@
 //! Pulling an image that is not present locally.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bollard::query_parameters::{CreateImageOptionsBuilder, TagImageOptionsBuilder};
 use bollard::Docker;
 use futures_util::StreamExt;
 
 use super::auth;
+use super::pull_progress::PullProgress;
 use super::reference::Reference;
 use crate::config;
 use crate::error::{daemon_words, Error, Result};
@@ -73,7 +74,8 @@ pub(crate) async fn pull(docker: &Docker, reference: &Reference) -> Result<()> {
 }
 
 /// Pulls `reference` from its own registry, with that registry's credential when one is
-/// configured, showing progress on stderr at most once a second.
+/// configured, showing progress on stderr (layers and bytes) at most once a second once it has
+/// taken a second.
 async fn pull_from(docker: &Docker, reference: &Reference) -> Result<()> {
     let shown = reference.familiar();
     let credentials = auth::lookup(reference).await?;
@@ -88,7 +90,7 @@ async fn pull_from(docker: &Docker, reference: &Reference) -> Result<()> {
         )
         .build();
     let mut progress = docker.create_image(Some(options), None, credentials.for_daemon());
-    let mut last_report = Instant::now();
+    let mut shown_progress = PullProgress::new(shown.clone(), Instant::now());
     while let Some(item) = progress.next().await {
         let info = item.map_err(|e| {
             let words = daemon_words(&e);
@@ -103,14 +105,15 @@ async fn pull_from(docker: &Docker, reference: &Reference) -> Result<()> {
                 source: Some(e.into()),
             }
         })?;
-        if last_report.elapsed() >= Duration::from_secs(1) {
-            last_report = Instant::now();
-            if let (Some(status), Some(detail)) = (info.status, info.progress_detail) {
-                let (current, total) = (detail.current.unwrap_or(0), detail.total.unwrap_or(0));
-                if total > 0 {
-                    eprintln!("dockside: pulling {shown}: {status} {current}/{total} bytes");
-                }
-            }
+        let detail = info.progress_detail.unwrap_or_default();
+        shown_progress.record(
+            info.status.as_deref().unwrap_or_default(),
+            info.id.as_deref().unwrap_or_default(),
+            detail.current,
+            detail.total,
+        );
+        if let Some(line) = shown_progress.line_due(Instant::now()) {
+            eprintln!("{line}");
         }
     }
     Ok(())

@@ -27,7 +27,12 @@ pub(crate) struct Owner {
 impl Owner {
     /// This process.
     pub(crate) fn current() -> Owner {
-        let pid = std::process::id();
+        Owner::process(std::process::id())
+    }
+
+    /// Process `pid` as this process sees it: on this host, in this boot and in this PID
+    /// namespace (a parent's pid, as `getppid` gives it, is one of this namespace).
+    pub(crate) fn process(pid: u32) -> Owner {
         // A /proc that is not this process's own (an empty tmpfs, or a procfs of another PID
         // namespace) would describe some other process.
         let own_proc = proc_is_ours();
@@ -41,6 +46,15 @@ impl Owner {
                 _ => None,
             },
         }
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// When the process started, in clock ticks since boot, if it could be read.
+    pub(crate) fn start_time(&self) -> Option<u64> {
+        self.start_time
     }
 
     pub(crate) fn label(&self) -> String {
@@ -175,11 +189,30 @@ fn process_start_time(pid: u32) -> Seen {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Seen::Absent,
         Err(_) => return Seen::Unreadable,
     };
-    // The command name (field 2) may contain spaces and parentheses; fields resume after the last ')'.
-    let start = stat
-        .rfind(')')
-        .and_then(|end| stat[end + 1..].split_whitespace().nth(19)?.parse().ok());
-    start.map_or(Seen::Unreadable, Seen::StartedAt)
+    start_time_in_stat(stat.as_bytes()).map_or(Seen::Unreadable, Seen::StartedAt)
+}
+
+/// Field 22 of a /proc/<pid>/stat text: the start time in clock ticks since boot. It neither
+/// allocates nor panics, so a forked watcher (which may only make async-signal-safe calls) reads
+/// a process's start time with this same code.
+pub(crate) fn start_time_in_stat(stat: &[u8]) -> Option<u64> {
+    // The command name (field 2) may contain spaces and parentheses; fields resume after the
+    // last ')', with the state (field 3).
+    let end = stat.iter().rposition(|&b| b == b')')?;
+    let field = stat[end + 1..]
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|field| !field.is_empty())
+        .nth(19)?;
+    let mut value: u64 = 0;
+    for &digit in field {
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        value = value
+            .checked_mul(10)?
+            .checked_add(u64::from(digit - b'0'))?;
+    }
+    Some(value)
 }
 
 #[cfg(test)]
@@ -242,6 +275,21 @@ mod tests {
         assert_eq!(Owner::parse("h/b/x/1/4026531836"), None);
         // The four-part form of earlier versions: no namespace, so never judged.
         assert_eq!(Owner::parse("host/boot/123/456"), None);
+    }
+
+    #[test]
+    fn the_start_time_is_field_22_after_the_command_name() {
+        let stat = b"42 (a ) b (c)) S 1 42 42 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 987654 0 0";
+        assert_eq!(start_time_in_stat(stat), Some(987_654));
+        assert_eq!(start_time_in_stat(b"42 (x) S 1 2"), None);
+        assert_eq!(start_time_in_stat(b"no parenthesis"), None);
+        let own = std::fs::read(format!("/proc/{}/stat", std::process::id())).unwrap();
+        assert_eq!(
+            start_time_in_stat(&own),
+            Owner::current().start_time(),
+            "{}",
+            String::from_utf8_lossy(&own)
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::container::cleanup::{remove_container, remove_network};
 use crate::error::daemon_words;
 use crate::labels;
 use crate::process::owner::Owner;
+use crate::run::watcher::{self, EndedRun};
 use crate::state_file;
 
 /// Removes the containers and networks of dockside processes that are gone (killed with
@@ -21,20 +22,32 @@ use crate::state_file;
 /// the user's processes ([`sweep_is_due`]). Objects without dockside's label, and those whose
 /// owner is not provably gone ([`Owner::is_gone`]: it may live on another host or in another PID
 /// namespace, or this process cannot see), are never touched.
+///
+/// A shared container belongs to its run rather than to a process ([`labels::RUN`]): it is an
+/// orphan once the run's process is gone, by the same rule. A run whose watcher was killed too
+/// (everything SIGKILLed) makes the sweep due at once, whatever the interval says.
 pub(crate) async fn reap_orphans(docker: &Docker) {
     static DONE: once_cell::sync::OnceCell<()> = once_cell::sync::OnceCell::new();
-    if DONE.set(()).is_err() || !sweep_is_due() {
+    if DONE.set(()).is_err() {
         return;
     }
+    let unwatched = watcher::ended_unwatched_runs();
+    if unwatched.is_empty() && !sweep_is_due() {
+        return;
+    }
+    if sweep(docker).await {
+        unwatched.into_iter().for_each(EndedRun::forget);
+    }
+}
+
+/// One sweep; `false` when the daemon could not list the containers.
+async fn sweep(docker: &Docker) -> bool {
     let filters = HashMap::from([("label", vec![format!("{}=true", labels::MANAGED)])]);
-    let listed = docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::new()
-                .all(true)
-                .filters(&filters)
-                .build(),
-        ))
-        .await;
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&filters)
+        .build();
+    let listed = crate::engine::settled(|| docker.list_containers(Some(options.clone()))).await;
     let orphans: Vec<String> = match listed {
         Ok(containers) => containers
             .into_iter()
@@ -42,14 +55,15 @@ pub(crate) async fn reap_orphans(docker: &Docker) {
             .filter_map(|c| c.id)
             .collect(),
         Err(e) => {
-            return eprintln!(
+            eprintln!(
                 "dockside: could not list containers to clean up: {}",
                 daemon_words(&e)
-            )
+            );
+            return false;
         }
     };
     for id in &orphans {
-        eprintln!("dockside: removing container {id} left behind by a process that is gone");
+        eprintln!("dockside: removing container {id} left behind by a process or run that is gone");
         if let Err(e) = remove_container(docker, id).await {
             eprintln!("dockside: {e}");
         }
@@ -74,6 +88,7 @@ pub(crate) async fn reap_orphans(docker: &Docker) {
             }
         }
     }
+    true
 }
 
 /// Whether this process should sweep: under nextest every test is a process, and listing all
@@ -110,9 +125,11 @@ fn is_kept(labels: Option<&HashMap<String, String>>) -> bool {
     labels.is_some_and(|l| l.contains_key(labels::KEEP))
 }
 
+/// Whether the container's owner is provably gone: its process ([`labels::OWNER`]), or for a
+/// shared container its run's process ([`labels::RUN`]).
 fn owner_is_gone(labels: Option<&HashMap<String, String>>) -> bool {
     labels
-        .and_then(|l| l.get(labels::OWNER))
+        .and_then(|l| l.get(labels::OWNER).or_else(|| l.get(labels::RUN)))
         .and_then(|owner| Owner::parse(owner))
         .is_some_and(|owner| owner.is_gone())
 }

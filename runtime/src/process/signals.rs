@@ -117,6 +117,19 @@ extern "C" fn on_signal(signal: libc::c_int) {
     };
 }
 
+/// Called where a test is about to fail. While a signal's cleanup is under way, the failure is
+/// most likely its doing (it removed a container a set-up still waits for), and the process
+/// must end with the signal's status, not with the test harness's: this waits for the cleanup
+/// thread to end the process, as long as the cleanup may take, and returns at once without a
+/// signal.
+pub(crate) fn await_exit_if_interrupted() {
+    if RECEIVED.load(Ordering::SeqCst) == 0 {
+        return;
+    }
+    // The margin covers connecting and the exit itself; past it the test fails as it would.
+    std::thread::sleep(CLEANUP_LIMIT + Duration::from_secs(2));
+}
+
 /// Whether `on_signal` is the process's handler for `signal`.
 fn is_installed(signal: libc::c_int) -> bool {
     // SAFETY: an all-zero sigaction is a valid value to be filled in.
@@ -191,13 +204,11 @@ async fn remove_unlisted(docker: &Docker) {
             format!("{}={}", labels::OWNER, Owner::current().label()),
         ],
     )]);
-    let containers = docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::new()
-                .all(true)
-                .filters(&filters)
-                .build(),
-        ))
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&filters)
+        .build();
+    let containers = crate::engine::settled(|| docker.list_containers(Some(options.clone())))
         .await
         .unwrap_or_default();
     let removals = containers
