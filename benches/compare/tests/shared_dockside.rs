@@ -1,6 +1,5 @@
 //! Suite (c), dockside with `shared`: 16 tests using one container of the fixture image for the
-//! whole run. Needs dockside's `shared` key: built with the crate's `shared` feature.
-#![cfg(feature = "shared")]
+//! whole run.
 
 dockside_compare::dockside_suite!(
     #[docker_test(dockerfile = "../../tests/fixtures/Dockerfile", ports = [8080], shared)]

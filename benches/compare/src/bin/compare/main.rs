@@ -88,26 +88,19 @@ fn main() {
     }
     if wants('c') {
         table.section("(c) 16 tests: one shared container against one container each");
-        if cfg!(feature = "shared") {
-            let suites = ["shared_dockside", "each_dockside", "each_testcontainers"];
-            let runs = runner.rounds(&suites, args.rounds, |_| Vec::new());
-            for (name, outcome) in suites.iter().zip(&runs) {
-                table.row(
-                    name,
-                    format!(
-                        "{}; containers created {}",
-                        outcome.describe(),
-                        outcome.count_text("POST", "/containers/create")
-                    ),
-                );
-            }
-            table.ratio("shared / each (dockside)", &runs[0], &runs[1], "<= 0.5");
-        } else {
+        let suites = ["shared_dockside", "each_dockside", "each_testcontainers"];
+        let runs = runner.rounds(&suites, args.rounds, |_| Vec::new());
+        for (name, outcome) in suites.iter().zip(&runs) {
             table.row(
-                "waiting",
-                "built without the `shared` feature (dockside's `shared` key)".to_owned(),
+                name,
+                format!(
+                    "{}; containers created {}",
+                    outcome.describe(),
+                    outcome.count_text("POST", "/containers/create")
+                ),
             );
         }
+        table.ratio("shared / each (dockside)", &runs[0], &runs[1], "<= 0.5");
     }
     if wants('d') {
         let suites = ["context_big", "context_small"];

@@ -159,8 +159,8 @@ fn write_big_context() -> String {
     description
 }
 
-/// Builds the test binaries once (with `shared` when the driver has it) and records what nextest
-/// needs to run them without invoking cargo again, so a suite's time is its tests'.
+/// Builds the test binaries once and records what nextest needs to run them without invoking
+/// cargo again, so a suite's time is its tests'.
 fn build_tests() -> (PathBuf, PathBuf) {
     let dir = generated("");
     let binaries = dir.join("binaries.json");
@@ -168,9 +168,6 @@ fn build_tests() -> (PathBuf, PathBuf) {
     let mut list = Command::new(env!("CARGO"));
     list.args(["nextest", "list", "--list-type", "binaries-only"])
         .args(["--message-format", "json"]);
-    if cfg!(feature = "shared") {
-        list.args(["--features", "shared"]);
-    }
     write(
         &binaries,
         &output(list.current_dir(dockside_compare::crate_dir())),
