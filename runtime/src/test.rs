@@ -23,8 +23,8 @@ use std::path::Path;
 use crate::container::ContainerSpec;
 use crate::error::Error;
 use crate::fixture::{self, Param};
-use crate::rt::Flavor;
 use crate::process::signals;
+use crate::rt::Flavor;
 use crate::session::Session;
 
 /// One `#[docker_test]` function: its name, its crate's folder, its containers.
