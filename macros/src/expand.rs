@@ -91,9 +91,14 @@ fn test_fn(
         let param = quote_spanned!(ty.span()=> param::<#ty>);
         quote!(.#param(__dockside::__private::ContainerSpec::new(#name) #settings))
     });
+    // The locals `__dockside_spec` and `__dockside_args` are named with the call site's hygiene
+    // wherever they are written, only located at the user's tokens: a test written by a user's
+    // `macro_rules!` gets those tokens from another syntax context, where a local of this
+    // expansion would not be found.
+    let at = |span: Span| Span::call_site().located_at(span);
     let takes = containers
         .iter()
-        .map(|container| quote_spanned!(container.ty.span()=> __dockside_args.take()));
+        .map(|container| quote_spanned!(at(container.ty.span())=> __dockside_args.take()));
     // Outside `cfg(test)` the test is compiled out; this keeps a parameter or return type that
     // the runtime does not take an error there too (editors, `cargo check`), once per build.
     let checks = containers.iter().map(|container| {
@@ -107,7 +112,7 @@ fn test_fn(
     // Spanned on the return type, the whole call, so rustc points there when the runtime
     // does not take it.
     let run = format_ident!("{}", sig.asyncness.map_or("run_sync", |_| "run_async"));
-    let run = quote_spanned! {returned=>
+    let run = quote_spanned! {at(returned)=>
         __dockside::__private::#run(__dockside_spec, |mut __dockside_args| #name(#(#takes),*))
     };
     let outcome = quote_spanned!(returned=> __dockside::__private::assert_outcome::<#outcome>(););

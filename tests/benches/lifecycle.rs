@@ -1,8 +1,8 @@
 //! Where a short container-backed test spends its time, measured side by side in one run:
 //! resolving an image (cold process path vs the in-process cell), start → ready, the body, and
 //! removal (what the daemon takes against what the test waits for); then a present image whose
-//! build context has 20,000 files against a one-file context, in fresh processes, alternating
-//! rounds. Prints figures; asserts nothing (timings on shared machines are for reading, not for
+//! build context has 20,000 files against a one-file context, in fresh processes of a nextest
+//! run (the run's first, and a later one), alternating rounds. Prints figures; asserts nothing (timings on shared machines are for reading, not for
 //! failing builds).
 //!
 //! Run: `cargo bench -p dockside-tests --bench lifecycle` (a Docker daemon must be running);
@@ -87,8 +87,10 @@ fn main() {
 }
 
 /// A present image with a 20,000-file context against one with a one-file context: each round
-/// is a fresh process (this binary again) resolving one of them, alternating. The first round of
-/// each builds the image and fills the digest cache, and is not counted.
+/// is a fresh process (this binary again) resolving one of them, alternating, as processes of a
+/// nextest run: the first of its run (which scans the context and records its hash for the run)
+/// and a later one of the same run (which reads the record). The first round of each builds the
+/// image and fills the digest cache, and is not counted.
 fn big_context_figures() {
     let big = tempfile::tempdir().expect("temp dir");
     let small = tempfile::tempdir().expect("temp dir");
@@ -108,40 +110,61 @@ fn big_context_figures() {
     // Files written this moment are not trusted by the digest cache yet (git's racy-clean
     // problem): let them age, as the files of a real repository have.
     std::thread::sleep(Duration::from_secs(4));
-    let (mut big_times, mut small_times) = (Vec::new(), Vec::new());
+    // [big first, big later, small first, small later] of each round.
+    let mut times: [Vec<Duration>; 4] = Default::default();
     for round in 0..=ROUNDS {
-        let big_time = fresh_process_resolve(&big.path().join("Dockerfile"));
-        let small_time = fresh_process_resolve(&small.path().join("Dockerfile"));
+        let mut figures = Vec::with_capacity(4);
+        for (name, dir) in [("big", big.path()), ("small", small.path())] {
+            let run = format!("bench-{}-{round}-{name}", std::process::id());
+            let dockerfile = dir.join("Dockerfile");
+            figures.push(fresh_process_resolve(&dockerfile, &run));
+            figures.push(fresh_process_resolve(&dockerfile, &run));
+        }
         if round > 0 {
-            big_times.push(big_time);
-            small_times.push(small_time);
+            for (samples, figure) in times.iter_mut().zip(figures) {
+                samples.push(figure);
+            }
         }
     }
-    let (big_time, small_time) = (median(big_times), median(small_times));
+    let [big_first, big_later, small_first, small_later] = times.map(median);
     println!(
         "present image, fresh process each, {ROUNDS} alternating rounds, medians \
          ({BIG_FILES} files of {} KiB):",
         BIG_FILE_BYTES / 1024
     );
     row(
-        "whole process, one-file context",
-        format!("{small_time:.2?}"),
+        "first process of a run, one-file context",
+        format!("{small_first:.2?}"),
     );
     row(
-        &format!("whole process, {BIG_FILES}-file context"),
-        format!("{big_time:.2?}"),
+        &format!("first process of a run, {BIG_FILES}-file context"),
+        format!("{big_first:.2?}"),
     );
     row(
         "  ratio big / one-file",
-        format!("{:.2}", ratio(big_time, small_time)),
+        format!("{:.2}", ratio(big_first, small_first)),
+    );
+    row(
+        "later process of the run, one-file context",
+        format!("{small_later:.2?}"),
+    );
+    row(
+        &format!("later process of the run, {BIG_FILES}-file context"),
+        format!("{big_later:.2?}"),
+    );
+    row(
+        "  ratio big / one-file",
+        format!("{:.2}", ratio(big_later, small_later)),
     );
 }
 
-/// The wall time of a fresh process that resolves the image of `dockerfile` once.
-fn fresh_process_resolve(dockerfile: &Path) -> Duration {
+/// The wall time of a fresh process of the nextest run `run` that resolves the image of
+/// `dockerfile` once.
+fn fresh_process_resolve(dockerfile: &Path, run: &str) -> Duration {
     let started = Instant::now();
     let output = std::process::Command::new(std::env::current_exe().expect("own path"))
         .args([RESOLVE_ONCE, &dockerfile.display().to_string()])
+        .env("NEXTEST_RUN_ID", run)
         .output()
         .expect("run the resolve child");
     let elapsed = started.elapsed();

@@ -87,6 +87,10 @@ impl ChildRun {
 }
 
 /// Starts the test `name` of this binary in a child process with extra environment variables.
+///
+/// The child belongs to no nextest run unless `envs` names one (`NEXTEST_RUN_ID`): what a
+/// process of a run may take from the run's earlier processes (a recorded context hash, a failed
+/// build) must not leak from one child to the next of a test that changes things between them.
 pub fn spawn(name: &str, envs: &[(&str, &str)]) -> Child {
     let exe = std::env::current_exe().expect("the test binary knows its path");
     Command::new(exe)
@@ -97,6 +101,7 @@ pub fn spawn(name: &str, envs: &[(&str, &str)]) -> Child {
             "--nocapture",
             "--test-threads=1",
         ])
+        .env_remove("NEXTEST_RUN_ID")
         .envs(envs.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

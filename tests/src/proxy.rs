@@ -117,6 +117,8 @@ struct Shared {
     upstream: PathBuf,
     requests: Mutex<Vec<(String, String)>>,
     fault: Mutex<Fault>,
+    /// The highest API version passed on (see [`DockerProxy::cap_api_version`]).
+    api_cap: Mutex<Option<(u32, u32)>>,
 }
 
 impl DockerProxy {
@@ -148,6 +150,7 @@ impl DockerProxy {
             upstream: upstream.to_owned(),
             requests: Mutex::new(Vec::new()),
             fault: Mutex::new(Fault::None),
+            api_cap: Mutex::new(None),
         });
         let (shutdown, stopped) = oneshot::channel();
         let thread = std::thread::Builder::new()
@@ -216,6 +219,15 @@ impl DockerProxy {
     /// Forgets the requests seen so far. The fault stays.
     pub fn reset(&self) {
         lock(&self.shared.requests).clear();
+    }
+
+    /// From now on, passes a request for a newer API version than `major.minor` on as a request
+    /// for `major.minor` (`/v1.53/containers/create` → `/v1.41/containers/create`): for clients
+    /// that ask for a fixed version without negotiating, such as testcontainers-rs 0.28 (bollard's
+    /// default 1.53), which a daemon of an older API otherwise refuses ("client version 1.53 is
+    /// too new").
+    pub fn cap_api_version(&self, major: u32, minor: u32) {
+        *lock(&self.shared.api_cap) = Some((major, minor));
     }
 
     /// Sets the fault applied to requests from now on; [`Fault::None`] ends injection.
@@ -337,6 +349,9 @@ async fn handle(
         _ => {}
     }
 
+    if let Some(cap) = *lock(&shared.api_cap) {
+        cap_version(&mut request, cap);
+    }
     // Claim the client side of a possible upgrade before the request is handed on.
     let downstream_upgrade = hyper::upgrade::on(&mut request);
     let mut response = match upstream.lock().await.send(request).await {
@@ -538,6 +553,32 @@ fn unversioned(path: &str) -> &str {
         remainder if is_version && remainder.starts_with('/') => remainder,
         _ if is_version => "/",
         _ => path,
+    }
+}
+
+/// Rewrites the request's `/vX.Y/` prefix to the cap when X.Y is newer.
+fn cap_version(request: &mut Request<Incoming>, (major, minor): (u32, u32)) {
+    let Some(path_and_query) = request
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.as_str().to_owned())
+    else {
+        return;
+    };
+    let rest = unversioned(&path_and_query);
+    let Some(version) = path_and_query
+        .strip_prefix("/v")
+        .and_then(|v| v.strip_suffix(rest))
+    else {
+        return;
+    };
+    let asked = version
+        .split_once('.')
+        .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)));
+    if asked.is_some_and(|asked| asked > (major, minor)) {
+        if let Ok(uri) = format!("/v{major}.{minor}{rest}").parse() {
+            *request.uri_mut() = uri;
+        }
     }
 }
 

@@ -183,6 +183,24 @@ fn proxy_forwards_and_counts_requests() {
 }
 
 #[test]
+fn proxy_caps_a_newer_api_version_and_leaves_older_ones() {
+    let proxy = start_proxy();
+    let daemon = docker_ok(&["version", "--format", "{{.Server.APIVersion}}"]);
+    let (major, minor) = daemon.trim().split_once('.').unwrap();
+    let too_new = get("/v99.0/version");
+    let refused = raw_request(proxy.socket_path(), &too_new);
+    assert!(refused.contains("too new"), "{refused}");
+
+    proxy.cap_api_version(major.parse().unwrap(), minor.parse().unwrap());
+    let capped = raw_request(proxy.socket_path(), &too_new);
+    assert!(capped.starts_with("HTTP/1.1 200"), "{capped}");
+    assert!(capped.contains("\"ApiVersion\""), "{capped}");
+    let too_old = raw_request(proxy.socket_path(), &get("/v1.0/version"));
+    assert!(too_old.contains("too old"), "{too_old}");
+    assert_eq!(proxy.count("GET", "/version"), 3);
+}
+
+#[test]
 fn proxy_streams_a_build_and_counts_it_once() {
     let proxy = start_proxy();
     let context = temp_context("FROM scratch\nCOPY fixture /fixture\nENTRYPOINT [\"/fixture\"]\n");

@@ -29,26 +29,17 @@ pub(super) struct Plan {
 
 impl Plan {
     /// Scans the context and resolves the base images (pulling the missing ones, each once per
-    /// run like any pulled image): blocks the calling thread.
+    /// run like any pulled image): blocks the calling thread. Under nextest, records the files'
+    /// hash for the run's later processes ([`present_as_recorded`]).
     pub(super) fn new(spec: &BuildSpec) -> Result<Plan> {
         let context = scan(spec)?;
         let files_hash = context
             .content_hash(&spec.build_args, spec.target.as_deref())
             .map_err(|e| context_error(spec, e))?;
-        let bases =
-            dockerfile::base_images_with_lines(&context.dockerfile_text(), &spec.build_args);
-        let base_ids = bases
-            .iter()
-            .map(|(base, line)| match Image::Pull(base.clone()).resolve() {
-                Ok(image) => Ok(image.id),
-                Err(source) => Err(Error::base_image(base, &spec.dockerfile, *line, source)),
-            })
-            .collect::<Result<Vec<String>>>()?;
-        let hash = with_bases(&files_hash, &base_ids);
-        let tag = match &spec.tag {
-            Some(tag) => parse_reference(tag)?.familiar(),
-            None => content_tag(&spec.dockerfile, &hash),
-        };
+        if let Some(key) = run_key(spec, context.dockerfile_bytes()) {
+            key.record(&files_hash);
+        }
+        let (hash, tag) = hash_and_tag(spec, &files_hash, &context.dockerfile_text())?;
         Ok(Plan {
             spec: spec.clone(),
             context,
@@ -140,6 +131,66 @@ impl Plan {
             None => Ok(()),
         }
     }
+}
+
+/// The image of `spec` when a process of this nextest run hashed its context before and the
+/// daemon has an image of that hash: found without scanning the context (see `run_hash.rs`).
+/// `None` outside nextest, without an intact record, or when no such image is there; the caller
+/// then plans the build from a fresh scan, which is also what any build is made from.
+pub(super) fn present_as_recorded(spec: &BuildSpec) -> Result<Option<ResolvedImage>> {
+    let Ok(text) = std::fs::read(&spec.dockerfile) else {
+        // The scan reports the unreadable Dockerfile, with its error.
+        return Ok(None);
+    };
+    let Some(files_hash) = run_key(spec, &text).and_then(|key| key.recall()) else {
+        return Ok(None);
+    };
+    let (hash, tag) = hash_and_tag(spec, &files_hash, &String::from_utf8_lossy(&text))?;
+    let found = super::block_on(async {
+        let docker = crate::docker::connect().await?;
+        inspect(&docker, &tag).await
+    })?;
+    Ok(found
+        .filter(|found| is_build_of(found, &tag, &hash))
+        .map(|found| ResolvedImage {
+            id: found.id,
+            reference: tag,
+        }))
+}
+
+/// The key of the run's record of this build's files hash; `None` outside nextest.
+fn run_key(spec: &BuildSpec, dockerfile_text: &[u8]) -> Option<context::RunKey> {
+    context::RunKey::new(
+        &crate::config::session()?,
+        &spec.context,
+        &spec.dockerfile,
+        dockerfile_text,
+        &spec.build_args,
+        spec.target.as_deref(),
+    )
+}
+
+/// The content hash of a build whose files hash to `files_hash` (the base images resolved, and
+/// pulled when missing, from `dockerfile_text`), and the tag its image gets.
+fn hash_and_tag(
+    spec: &BuildSpec,
+    files_hash: &str,
+    dockerfile_text: &str,
+) -> Result<(String, String)> {
+    let bases = dockerfile::base_images_with_lines(dockerfile_text, &spec.build_args);
+    let base_ids = bases
+        .iter()
+        .map(|(base, line)| match Image::Pull(base.clone()).resolve() {
+            Ok(image) => Ok(image.id),
+            Err(source) => Err(Error::base_image(base, &spec.dockerfile, *line, source)),
+        })
+        .collect::<Result<Vec<String>>>()?;
+    let hash = with_bases(files_hash, &base_ids);
+    let tag = match &spec.tag {
+        Some(tag) => parse_reference(tag)?.familiar(),
+        None => content_tag(&spec.dockerfile, &hash),
+    };
+    Ok((hash, tag))
 }
 
 /// Whether `found` is the image dockside built for `tag` from content `hash`, and not an image

@@ -75,7 +75,7 @@ impl ImageLock {
     }
 }
 
-/// Lock files and build failure records untouched for this long are removed (unlocked ones
+/// Lock files and the records of a run (build failures, context hashes) untouched for this long are removed (unlocked ones
 /// only): an image nobody asked for in a week costs one lock file again when it is asked for.
 pub(crate) const STALE_AFTER: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
@@ -85,7 +85,7 @@ fn prune_once(dir: &Path) {
     PRUNED.call_once(|| prune(dir, STALE_AFTER));
 }
 
-/// Removes the `*.lock` and `*.failed` files of `dir` that were last written more than `age`
+/// Removes the `*.lock`, `*.failed` and `*.context` files of `dir` that were last written more than `age`
 /// ago, are this user's regular files, and that nobody holds. Anything else, and any file that
 /// cannot be checked, stays: pruning is housekeeping, never a reason to fail a test.
 fn prune(dir: &Path, age: Duration) {
@@ -96,7 +96,7 @@ fn prune(dir: &Path, age: Duration) {
         let path = entry.path();
         let ours = path
             .extension()
-            .is_some_and(|ext| ext == "lock" || ext == "failed");
+            .is_some_and(|ext| ext == "lock" || ext == "failed" || ext == "context");
         if ours {
             prune_file(&path, age);
         }
@@ -494,6 +494,7 @@ mod tests {
         };
         let (stale_lock, _) = make("aaaa.lock", true);
         let (stale_record, _) = make("bbbb.failed", true);
+        let (stale_context, _) = make("ffff.context", true);
         let (held, held_file) = make("cccc.lock", true);
         fs2::FileExt::try_lock_exclusive(&held_file).unwrap();
         let (fresh, _) = make("dddd.lock", false);
@@ -503,7 +504,7 @@ mod tests {
 
         prune(dir.path(), STALE_AFTER);
 
-        assert!(!stale_lock.exists() && !stale_record.exists());
+        assert!(!stale_lock.exists() && !stale_record.exists() && !stale_context.exists());
         for kept in [&held, &fresh, &foreign, &linked] {
             assert!(
                 kept.symlink_metadata().is_ok(),

@@ -161,6 +161,9 @@ impl Image {
                 ))
             }
             Image::Build(spec) => {
+                if let Some(image) = build::present_as_recorded(spec)? {
+                    return Ok(image);
+                }
                 let plan = build::Plan::new(spec)?;
                 let lock = ImageLock::acquire(&lock_key(&parse_reference(&plan.tag)?), limit)?;
                 let hash = plan.hash().to_owned();

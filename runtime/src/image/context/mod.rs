@@ -3,11 +3,14 @@
 //!
 //! A [`Context`] is a list of entries made once by [`scan`] (`scan.rs`); hashing it
 //! (`hash.rs`) and archiving it (`archive.rs`) both read the files from disk again,
-//! streaming, so a large context is never held in memory whole.
+//! streaming, so a large context is never held in memory whole. Within a nextest run, the hash
+//! the run's first process computed is recorded (`run_hash.rs`), so later processes need no scan
+//! when the image is present.
 
 mod archive;
 mod digests;
 mod hash;
+mod run_hash;
 mod scan;
 
 use std::fs;
@@ -16,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use super::dockerignore::DockerIgnoreError;
 pub(crate) use digests::Digests;
+pub(crate) use run_hash::RunKey;
 pub(crate) use scan::scan;
 
 /// The ignore file, read from the context root.
@@ -169,6 +173,11 @@ impl Context {
     /// The Dockerfile's text as the scan read it (the bytes the content hash covers).
     pub(crate) fn dockerfile_text(&self) -> std::borrow::Cow<'_, str> {
         String::from_utf8_lossy(&self.dockerfile.content)
+    }
+
+    /// The Dockerfile's bytes as the scan read them.
+    pub(crate) fn dockerfile_bytes(&self) -> &[u8] {
+        &self.dockerfile.content
     }
 
     /// The Dockerfile's path inside the archive: what the build must be told to use.

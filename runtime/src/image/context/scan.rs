@@ -20,12 +20,7 @@ use crate::image::dockerignore::DockerIgnore;
 /// unless the ignore file has `!` exceptions or the folder holds the Dockerfile.
 /// Sockets, FIFOs and devices are left out.
 pub(crate) fn scan(context_dir: &Path, dockerfile: &Path) -> Result<Context, ContextError> {
-    // `Path::parent` of a bare file name is "", which names no folder.
-    let root = if context_dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        context_dir
-    };
+    let root = root(context_dir);
     let dockerfile = read_dockerfile(root, dockerfile)?;
     let ignore = read_ignore(root)?;
     let mut walker = Walker {
@@ -50,6 +45,16 @@ pub(crate) fn scan(context_dir: &Path, dockerfile: &Path) -> Result<Context, Con
         entries,
         dockerfile,
     })
+}
+
+/// The folder `context_dir` names: `Path::parent` of a bare file name is "", which names no
+/// folder, and means the current one.
+pub(super) fn root(context_dir: &Path) -> &Path {
+    if context_dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        context_dir
+    }
 }
 
 /// Reads the Dockerfile and works out its name in the archive: its path relative to the
