@@ -1,5 +1,6 @@
 //! Small files that dockside processes of one user share through the lock folder (the digest
-//! cache, the daemon's API version, the time of the last orphan sweep): each is written whole
+//! cache, the daemon's API version, the times of the last orphan sweep and lock-folder prune):
+//! each is written whole
 //! under a temporary name and renamed into place, so a reader sees the old file or the new one,
 //! never half of one; none is followed through a symlink. They are optimisations: a file that
 //! cannot be read or written is as good as absent.
@@ -8,6 +9,7 @@ use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 /// `<lock folder>/<name>`, once the folder exists and is safe to use (see the lock module);
 /// `None` when it is not.
@@ -38,6 +40,30 @@ pub(crate) fn write(path: &Path, content: &[u8]) -> io::Result<()> {
         let _ = fs::remove_file(&temp);
     }
     written
+}
+
+/// Whether the chore whose last run the stamp file `name` records is due: under nextest every
+/// test is a process, and a chore that almost always finds nothing to do should not cost every
+/// test its time. Due when the stamp is missing, unreadable or older than `interval` (always,
+/// for a zero interval); a due chore's stamp is renewed at once, so the processes that start
+/// after this one skip it. Two processes that race here both run the chore, which every chore
+/// that asks allows.
+pub(crate) fn due(name: &str, interval: Duration) -> bool {
+    if interval.is_zero() {
+        return true;
+    }
+    let Some(stamp) = path(name) else {
+        return true;
+    };
+    let since_last = fs::symlink_metadata(&stamp)
+        .and_then(|meta| meta.modified())
+        .ok()
+        .and_then(|done| SystemTime::now().duration_since(done).ok());
+    if since_last.is_some_and(|since| since < interval) {
+        return false;
+    }
+    let _ = write(&stamp, std::process::id().to_string().as_bytes());
+    true
 }
 
 fn open(path: &Path, create: bool) -> io::Result<fs::File> {

@@ -79,10 +79,20 @@ impl ImageLock {
 /// only): an image nobody asked for in a week costs one lock file again when it is asked for.
 pub(crate) const STALE_AFTER: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
-/// Keeps the lock folder bounded, once per process: removes the stale files dockside made there.
+/// How often the lock folder is pruned: the files it removes are a week old, so an hour's delay
+/// keeps it as bounded, while a prune in every test process would read the whole folder each
+/// time (hundreds of files after a few suites).
+const PRUNE_INTERVAL: Duration = Duration::from_secs(60 * 60);
+
+/// Keeps the lock folder bounded: removes the stale files dockside made there, at most once per
+/// process and once per [`PRUNE_INTERVAL`] for all processes.
 fn prune_once(dir: &Path) {
     static PRUNED: std::sync::Once = std::sync::Once::new();
-    PRUNED.call_once(|| prune(dir, STALE_AFTER));
+    PRUNED.call_once(|| {
+        if crate::state_file::due("prune.stamp", PRUNE_INTERVAL) {
+            prune(dir, STALE_AFTER);
+        }
+    });
 }
 
 /// Removes the `*.lock`, `*.failed` and `*.context` files of `dir` that were last written more than `age`
@@ -97,7 +107,15 @@ fn prune(dir: &Path, age: Duration) {
         let ours = path
             .extension()
             .is_some_and(|ext| ext == "lock" || ext == "failed" || ext == "context");
-        if ours {
+        // A file written recently is kept whatever it is: one `lstat` from the listing decides
+        // that for almost every file, where opening it would cost three calls.
+        let recent = entry
+            .metadata()
+            .and_then(|meta| meta.modified())
+            .ok()
+            .and_then(|modified| modified.elapsed().ok())
+            .is_some_and(|elapsed| elapsed <= age);
+        if ours && !recent {
             prune_file(&path, age);
         }
     }

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use bollard::query_parameters::{ListContainersOptionsBuilder, ListNetworksOptionsBuilder};
 use bollard::Docker;
 use sha2::{Digest, Sha256};
-use std::time::SystemTime;
 
 use crate::config;
 use crate::container::cleanup::{remove_container, remove_network};
@@ -91,30 +90,15 @@ async fn sweep(docker: &Docker) -> bool {
     true
 }
 
-/// Whether this process should sweep: under nextest every test is a process, and listing all
-/// containers and networks at each start-up costs every test two round trips for what is almost
-/// always nothing. The time of the last sweep on this daemon is the modification time of a stamp
-/// file in the lock folder; a process that finds it older than the interval (or missing) renews
-/// it and sweeps. Two processes that race here both sweep, which is harmless.
+/// Whether this process should sweep: listing all containers and networks at each start-up
+/// costs every test two round trips for what is almost always nothing, so a sweep is due once
+/// per `DOCKSIDE_SWEEP_INTERVAL` per daemon (see [`state_file::due`]).
 fn sweep_is_due() -> bool {
-    let interval = config::sweep_interval();
-    if interval.is_zero() {
-        return true;
-    }
-    let host = config::docker_host();
-    let key = hex::encode(Sha256::digest(host.as_bytes()));
-    let Some(stamp) = state_file::path(&format!("sweep-{}.stamp", &key[..16])) else {
-        return true;
-    };
-    let since_last = std::fs::symlink_metadata(&stamp)
-        .and_then(|meta| meta.modified())
-        .ok()
-        .and_then(|swept| SystemTime::now().duration_since(swept).ok());
-    if since_last.is_some_and(|since| since < interval) {
-        return false;
-    }
-    let _ = state_file::write(&stamp, std::process::id().to_string().as_bytes());
-    true
+    let key = hex::encode(Sha256::digest(config::docker_host().as_bytes()));
+    state_file::due(
+        &format!("sweep-{}.stamp", &key[..16]),
+        config::sweep_interval(),
+    )
 }
 
 /// Whether the container was created under `DOCKSIDE_KEEP`: it is the user's to remove, even
