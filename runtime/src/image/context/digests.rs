@@ -216,9 +216,9 @@ impl Digests {
             ));
         }
         let text = format!(
-            "{HEADER}\n{memo} {:032x}\n{:032x}\n{body}",
-            fnv(&memo),
-            fnv(&body)
+            "{HEADER}\n{memo} {}\n{}\n{body}",
+            checksum(&memo),
+            checksum(&body)
         );
         if let Some(file) = &self.file {
             let _ = state_file::write(file, text.as_bytes());
@@ -236,8 +236,8 @@ fn load(file: &Path) -> Option<Loaded> {
     let text = state_file::read(file)?;
     let rest = text.strip_prefix(HEADER)?.strip_prefix('\n')?;
     let (memo_line, records) = rest.split_once('\n')?;
-    let (memo, checksum) = memo_line.rsplit_once(' ')?;
-    if format!("{:032x}", fnv(memo)) != checksum {
+    let (memo, sum) = memo_line.rsplit_once(' ')?;
+    if checksum(memo) != sum {
         return None;
     }
     let memo = match memo.strip_prefix("memo ") {
@@ -252,17 +252,18 @@ fn load(file: &Path) -> Option<Loaded> {
 
 /// The digest records after the memo line; `None` when they fail their checksum.
 fn parse_records(text: &str) -> Option<HashMap<String, (Stamp, [u8; 32])>> {
-    let (checksum, body) = text.split_once('\n')?;
-    if format!("{:032x}", fnv(body)) != checksum {
+    let (sum, body) = text.split_once('\n')?;
+    if checksum(body) != sum {
         return None;
     }
     body.lines().map(parse_record).collect()
 }
 
-fn fnv(text: &str) -> u128 {
+/// The checksum a record file carries for `text`: its [`Fnv128`] as 32 hex digits.
+pub(crate) fn checksum(text: &str) -> String {
     let mut hash = Fnv128::new();
     hash.write(text.as_bytes());
-    hash.finish()
+    format!("{:032x}", hash.finish())
 }
 
 fn parse_record(line: &str) -> Option<(String, (Stamp, [u8; 32]))> {
@@ -281,7 +282,7 @@ fn parse_record(line: &str) -> Option<(String, (Stamp, [u8; 32]))> {
 
 /// The 32 bytes of a digest written as 64 hex digits (hex's decoder, generic, is slow in the
 /// unoptimised builds tests run in, and a cache holds tens of thousands of digests).
-fn decode_digest(text: &str) -> Option<[u8; 32]> {
+pub(crate) fn decode_digest(text: &str) -> Option<[u8; 32]> {
     let text = text.as_bytes();
     if text.len() != 64 {
         return None;

@@ -21,7 +21,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::digests::Fnv128;
+use super::digests::{checksum, decode_digest};
 use crate::state_file;
 
 /// The first line of a record; a file with any other is ignored.
@@ -96,29 +96,22 @@ impl RunKey {
 
     fn recall_from(&self, file: &Path) -> Option<String> {
         let text = state_file::read(file)?;
-        let (body, checksum) = text.strip_suffix('\n')?.rsplit_once('\n')?;
-        if format!("{:032x}", fnv(body)) != checksum {
+        let (body, sum) = text.strip_suffix('\n')?.rsplit_once('\n')?;
+        if checksum(body) != sum {
             return None;
         }
         let mut lines = body.split('\n');
         let (header, key, hash) = (lines.next()?, lines.next()?, lines.next()?);
-        let is_hash =
-            hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        let is_hash = decode_digest(hash).is_some();
         (header == HEADER && key == self.digest && is_hash && lines.next().is_none())
             .then(|| hash.to_owned())
     }
 
     fn record_in(&self, file: &Path, hash: &str) {
         let body = format!("{HEADER}\n{}\n{hash}", self.digest);
-        let text = format!("{body}\n{:032x}\n", fnv(&body));
+        let text = format!("{body}\n{}\n", checksum(&body));
         let _ = state_file::write(file, text.as_bytes());
     }
-}
-
-fn fnv(text: &str) -> u128 {
-    let mut hash = Fnv128::new();
-    hash.write(text.as_bytes());
-    hash.finish()
 }
 
 #[cfg(all(test, unix))]
@@ -209,7 +202,7 @@ mod tests {
         }
         // A record whose checksum was made to match still needs a well-formed hash.
         let body = format!("{HEADER}\n{}\nnot-a-hash", key.digest);
-        fs::write(&file, format!("{body}\n{:032x}\n", fnv(&body))).unwrap();
+        fs::write(&file, format!("{body}\n{}\n", checksum(&body))).unwrap();
         assert_eq!(key.recall_from(&file), None);
         fs::write(&file, &good).unwrap();
         assert_eq!(key.recall_from(&file).as_deref(), Some(HASH));
