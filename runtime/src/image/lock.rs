@@ -109,26 +109,24 @@ fn prune(dir: &Path, age: Duration) {
             .is_some_and(|ext| ext == "lock" || ext == "failed" || ext == "context");
         // A file written recently is kept whatever it is: one `lstat` from the listing decides
         // that for almost every file, where opening it would cost three calls.
-        let recent = entry
-            .metadata()
-            .and_then(|meta| meta.modified())
-            .ok()
-            .and_then(|modified| modified.elapsed().ok())
-            .is_some_and(|elapsed| elapsed <= age);
-        if ours && !recent {
+        if ours && written_before(entry.metadata(), age) {
             prune_file(&path, age);
         }
     }
 }
 
+/// Whether the file these are the metadata of was last written more than `age` ago; `false`
+/// when that cannot be told.
+fn written_before(metadata: std::io::Result<std::fs::Metadata>, age: Duration) -> bool {
+    metadata
+        .and_then(|meta| meta.modified())
+        .ok()
+        .and_then(|modified| modified.elapsed().ok())
+        .is_some_and(|elapsed| elapsed > age)
+}
+
 fn prune_file(path: &Path, age: Duration) {
-    let is_stale = |file: &File| {
-        file.metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|modified| modified.elapsed().ok())
-            .is_some_and(|elapsed| elapsed > age)
-    };
+    let is_stale = |file: &File| written_before(file.metadata(), age);
     // Not through a symlink, and only this user's regular files (what `open_own` accepts).
     let Ok(file) = OpenOptions::new()
         .read(true)
