@@ -13,7 +13,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use bollard::errors::Error as DaemonError;
-use bollard::models::SystemVersion;
+use bollard::models::{ContainerInspectResponse, ContainerSummary, SystemVersion};
+use bollard::query_parameters::{InspectContainerOptions, ListContainersOptions};
 use bollard::Docker;
 
 /// What a timed-out `healthy` wait adds when the daemon is Podman and no check ever finished.
@@ -40,6 +41,24 @@ pub(crate) async fn daemon_is_podman(docker: &Docker) -> bool {
         .is_ok_and(|version| is_podman(&version))
 }
 
+/// Inspects container `id`, asking again while the answer holds Podman's transient state
+/// ([`settled`]): every inspect of a container goes through here.
+pub(crate) async fn inspect_container(
+    docker: &Docker,
+    id: &str,
+) -> Result<ContainerInspectResponse, DaemonError> {
+    settled(|| docker.inspect_container(id, None::<InspectContainerOptions>)).await
+}
+
+/// Lists containers, asking again while the answer holds Podman's transient state
+/// ([`settled`]): every listing of containers goes through here.
+pub(crate) async fn list_containers(
+    docker: &Docker,
+    options: ListContainersOptions,
+) -> Result<Vec<ContainerSummary>, DaemonError> {
+    settled(|| docker.list_containers(Some(options.clone()))).await
+}
+
 /// How long a request is retried while the answer holds Podman's `stopped` state: the state
 /// lasts milliseconds, so this only bounds a daemon that never leaves it.
 const TRANSIENT_STATE_LIMIT: Duration = Duration::from_secs(2);
@@ -48,7 +67,7 @@ const TRANSIENT_STATE_PAUSE: Duration = Duration::from_millis(20);
 
 /// Sends `request` until its answer no longer holds a transient state the Docker API lacks, at
 /// most [`TRANSIENT_STATE_LIMIT`]; then the last answer, error or not.
-pub(crate) async fn settled<T, F, Fut>(request: F) -> Result<T, DaemonError>
+async fn settled<T, F, Fut>(request: F) -> Result<T, DaemonError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, DaemonError>>,

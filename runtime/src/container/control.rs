@@ -3,9 +3,7 @@
 
 use std::path::Path;
 
-use bollard::query_parameters::{
-    InspectContainerOptions, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
-};
+use bollard::query_parameters::{StopContainerOptionsBuilder, UploadToContainerOptionsBuilder};
 
 use super::{wait, Container, ContainerSpec};
 use crate::docker;
@@ -48,11 +46,9 @@ impl Container {
             }) => {}
             Err(e) => return Err(self.failed("start", e)),
         }
-        let inspected = crate::engine::settled(|| {
-            docker.inspect_container(self.id(), None::<InspectContainerOptions>)
-        })
-        .await
-        .map_err(|e| self.failed("inspect", e))?;
+        let inspected = crate::engine::inspect_container(&docker, self.id())
+            .await
+            .map_err(|e| self.failed("inspect", e))?;
         let published = self.published_ports();
         let ports = super::start::published_ports(&inspected, &published);
         if let Some(port) = published.iter().find(|p| !ports.contains_key(p)) {

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use bollard::models::ContainerSummaryStateEnum;
-use bollard::query_parameters::{InspectContainerOptions, ListContainersOptionsBuilder};
+use bollard::query_parameters::ListContainersOptionsBuilder;
 use bollard::Docker;
 use sha2::{Digest, Sha256};
 
@@ -115,8 +115,7 @@ async fn find(
         .all(true)
         .filters(&filters)
         .build();
-    let found = docker
-        .list_containers(Some(options))
+    let found = crate::engine::list_containers(docker, options)
         .await
         .map_err(listed)?;
     let mut stopped = None;
@@ -124,8 +123,7 @@ async fn find(
         let Some(id) = summary.id else { continue };
         match summary.state {
             Some(ContainerSummaryStateEnum::RUNNING) => {
-                let inspected = docker
-                    .inspect_container(&id, None::<InspectContainerOptions>)
+                let inspected = crate::engine::inspect_container(docker, &id)
                     .await
                     .map_err(listed)?;
                 let ports = start::published_ports(&inspected, &spec.ports);
@@ -194,10 +192,7 @@ async fn died(
     state: Option<ContainerSummaryStateEnum>,
     labels: &HashMap<String, String>,
 ) -> Error {
-    let inspected = docker
-        .inspect_container(&id, None::<InspectContainerOptions>)
-        .await
-        .ok();
+    let inspected = crate::engine::inspect_container(docker, &id).await.ok();
     let exit_code = inspected.as_ref().and_then(|i| i.state.as_ref()?.exit_code);
     let container = Container::new(
         id,

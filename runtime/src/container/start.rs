@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, NetworkingConfig, PortBinding,
 };
-use bollard::query_parameters::InspectContainerOptions;
 use bollard::Docker;
 
 use super::{wait, Container, ContainerSpec};
@@ -74,11 +73,9 @@ pub(crate) async fn start(
         .start_container(&created.id, None)
         .await
         .map_err(failed)?;
-    let inspected = crate::engine::settled(|| {
-        docker.inspect_container(&created.id, None::<InspectContainerOptions>)
-    })
-    .await
-    .map_err(failed)?;
+    let inspected = crate::engine::inspect_container(docker, &created.id)
+        .await
+        .map_err(failed)?;
     let ports = published_ports(&inspected, &spec.ports);
     let container = Container::new(
         created.id,

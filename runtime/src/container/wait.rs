@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use bollard::models::{
     ContainerInspectResponse, ContainerStateStatusEnum, Health, HealthStatusEnum,
 };
-use bollard::query_parameters::InspectContainerOptions;
 use bollard::Docker;
 use regex::Regex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -249,11 +248,9 @@ struct State {
 
 impl State {
     async fn of(docker: &Docker, container: &Container) -> Result<State> {
-        let inspected = crate::engine::settled(|| {
-            docker.inspect_container(container.id(), None::<InspectContainerOptions>)
-        })
-        .await
-        .map_err(|e| container.failed("inspect", e))?;
+        let inspected = crate::engine::inspect_container(docker, container.id())
+            .await
+            .map_err(|e| container.failed("inspect", e))?;
         Ok(State::from(inspected))
     }
 }

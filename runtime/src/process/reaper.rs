@@ -46,7 +46,7 @@ async fn sweep(docker: &Docker) -> bool {
         .all(true)
         .filters(&filters)
         .build();
-    let listed = crate::engine::settled(|| docker.list_containers(Some(options.clone()))).await;
+    let listed = crate::engine::list_containers(docker, options).await;
     let orphans: Vec<String> = match listed {
         Ok(containers) => containers
             .into_iter()

@@ -208,7 +208,7 @@ async fn remove_unlisted(docker: &Docker) {
         .all(true)
         .filters(&filters)
         .build();
-    let containers = crate::engine::settled(|| docker.list_containers(Some(options.clone())))
+    let containers = crate::engine::list_containers(docker, options)
         .await
         .unwrap_or_default();
     let removals = containers
