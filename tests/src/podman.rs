@@ -34,12 +34,17 @@ impl Podman {
         // Every path Podman would otherwise take from /etc, /var/lib/containers or /run/libpod
         // points into `dir`. `default_ulimits = []`: with the packaged default ulimits a build
         // step's container cannot start on some machines. No systemd or journald here.
+        // `lock_type = "file"` keeps the container locks in `tmp_dir`: the default shared-memory
+        // lock table `/dev/shm/libpod_lock` is one per machine, and two instances starting at
+        // once on a machine that has none yet both try to create it, the second failing with
+        // "failed to create 2048 locks in /libpod_lock: file exists".
         std::fs::write(
             root.join("containers.conf"),
             format!(
                 "[containers]\ndefault_ulimits = []\n\
                  [engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n\
                  events_logfile_path = \"{0}/events.log\"\ntmp_dir = \"{0}/tmp\"\n\
+                 lock_type = \"file\"\n\
                  [network]\nnetwork_config_dir = \"{0}/networks\"\n",
                 root.display()
             ),
@@ -98,6 +103,12 @@ impl Podman {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Where this instance keeps its container locks (`lock_type = "file"`), so that it shares
+    /// none with the machine's other Podmans.
+    pub fn lock_dir(&self) -> PathBuf {
+        self.dir.path().join("tmp").join("locks")
     }
 
     pub fn log(&self) -> String {

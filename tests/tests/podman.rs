@@ -31,6 +31,22 @@ fn new_context(nonce: &str) -> tempfile::TempDir {
     ))
 }
 
+/// Podman's default lock table is one per machine (`/dev/shm/libpod_lock`): two services
+/// starting at once on a machine that has none yet race to create it, and the loser ends with
+/// "failed to create 2048 locks in /libpod_lock: file exists". Each instance keeps its own.
+#[test]
+fn a_podman_instance_keeps_its_locks_to_itself() {
+    let Some(podman) = Podman::start() else {
+        return;
+    };
+    assert!(
+        podman.lock_dir().is_dir(),
+        "no lock folder at {}: {}",
+        podman.lock_dir().display(),
+        podman.log()
+    );
+}
+
 #[test]
 fn podman_is_detected_and_builds_with_the_classic_builder() {
     let Some(podman) = Podman::start() else {
