@@ -3,17 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The daemon's address (`unix:///…`, `tcp://…`), found as [`crate::endpoint::find`] says; a
-/// context that cannot be read shows as its name, and connecting then fails with the reason.
-pub(crate) fn docker_host() -> String {
-    match crate::endpoint::find() {
-        Ok(endpoint) => endpoint.host,
-        Err(bad) => bad.tried.last().cloned().unwrap_or_default(),
-    }
-}
-
 /// The host address published ports are bound to on the daemon's machine
-/// (`DOCKSIDE_PUBLISH_ADDRESS`), replacing the choice [`crate::endpoint::publish`] makes. A value
+/// (`DOCKSIDE_PUBLISH_ADDRESS`), replacing the choice `endpoint::publish` makes. A value
 /// that is not an IP address is reported on stderr and ignored.
 pub(crate) fn publish_address() -> Option<std::net::IpAddr> {
     let text = non_empty("DOCKSIDE_PUBLISH_ADDRESS")?;
@@ -59,18 +50,6 @@ pub(crate) fn registry_mirror() -> Option<String> {
             .trim_start_matches("http://");
         host.trim_end_matches('/').to_owned()
     })
-}
-
-/// The pull policy of tests that set none (`DOCKSIDE_PULL`: `missing`, `always` or `never`;
-/// default `missing`). A value that does not parse is reported on stderr and ignored.
-pub(crate) fn pull_policy() -> crate::image::Pull {
-    non_empty("DOCKSIDE_PULL")
-        .and_then(|text| {
-            text.parse()
-                .map_err(|reason| eprintln!("dockside: ignoring DOCKSIDE_PULL: {reason}"))
-                .ok()
-        })
-        .unwrap_or_default()
 }
 
 /// How long a container may take to become ready when the test does not say

@@ -33,6 +33,15 @@ pub(crate) struct BadContext {
 /// with the OS's words).
 const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
 
+/// The daemon's address (`unix:///…`, `tcp://…`), found as [`find`] says; a context that cannot
+/// be read shows as its name, and connecting then fails with the reason.
+pub(crate) fn docker_host() -> String {
+    match find() {
+        Ok(endpoint) => endpoint.host,
+        Err(bad) => bad.tried.last().cloned().unwrap_or_default(),
+    }
+}
+
 /// Finds the daemon from this process's environment and files.
 pub(crate) fn find() -> Result<Endpoint, BadContext> {
     find_with(&|name| config::env(name), &|path| is_socket(path))

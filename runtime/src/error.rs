@@ -197,7 +197,7 @@ pub enum Error {
     #[error(
         "container {container} (image {image}) was not ready after {elapsed}: \
          waited for {awaited}{exit}\n{logs}",
-        elapsed = crate::container::seconds(*elapsed),
+        elapsed = seconds(*elapsed),
         exit = exit_code.map(|c| format!("; it exited with code {c}")).unwrap_or_default(),
         logs = delimited(&format!("last log lines of {container}"), logs)
     )]
@@ -347,6 +347,11 @@ impl Error {
     }
 }
 
+/// A duration as people read it in a message: seconds with one decimal (`2.1s`).
+pub(crate) fn seconds(duration: Duration) -> String {
+    format!("{:.1}s", duration.as_secs_f64())
+}
+
 /// A long part of a message (logs, build output) after the sentence that says what failed,
 /// between lines that say where it starts and ends; `(no output)` rather than nothing.
 pub(crate) fn delimited(title: &str, text: &str) -> String {
@@ -438,6 +443,12 @@ mod tests {
     use std::error::Error as _;
 
     use super::*;
+
+    #[test]
+    fn durations_are_rounded_to_a_tenth_of_a_second() {
+        assert_eq!(seconds(Duration::from_nanos(2_108_043_710)), "2.1s");
+        assert_eq!(seconds(Duration::from_secs(60)), "60.0s");
+    }
 
     #[test]
     fn a_connection_the_daemon_dropped_is_named_as_such() {

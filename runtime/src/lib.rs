@@ -28,11 +28,13 @@ pub mod image;
 mod labels;
 mod names;
 mod process;
+mod reaper;
 mod rt;
 mod run;
 mod session;
 mod state_file;
 mod test;
+mod test_spec;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -13,13 +13,14 @@ use futures_util::future::join_all;
 use crate::config::{self, Keep};
 use crate::container::start::{self, Holder, Origin};
 use crate::container::Container;
-use crate::container::{cleanup, courier, shared};
+use crate::container::{courier, shared};
 use crate::error::{delimited, Error, Result};
 use crate::image::ResolvedImage;
 use crate::labels;
 use crate::process::owner::Owner;
-use crate::process::{reaper, registry, signals};
-use crate::test::TestSpec;
+use crate::process::{cleanup, registry, signals};
+use crate::reaper;
+use crate::test_spec::TestSpec;
 
 pub(crate) struct Session {
     /// The test's name, for the report of a failed test.

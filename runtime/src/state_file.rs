@@ -1,22 +1,60 @@
-//! Small files that dockside processes of one user share through the lock folder (the digest
-//! cache, the daemon's API version, the times of the last orphan sweep and lock-folder prune):
-//! each is written whole
-//! under a temporary name and renamed into place, so a reader sees the old file or the new one,
-//! never half of one; none is followed through a symlink. They are optimisations: a file that
-//! cannot be read or written is as good as absent.
+//! The lock folder, private to one user, and the small files that dockside processes of that
+//! user share through it (the digest cache, the daemon's API version, the times of the last
+//! orphan sweep and lock-folder prune): each is written whole under a temporary name and
+//! renamed into place, so a reader sees the old file or the new one, never half of one; none is
+//! followed through a symlink. They are optimisations: a file that cannot be read or written is
+//! as good as absent. (The image locks in the same folder are `image/lock.rs`'s.)
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-/// `<lock folder>/<name>`, once the folder exists and is safe to use (see the lock module);
-/// `None` when it is not.
+use crate::config;
+use crate::error::{Error, Result};
+
+/// `<lock folder>/<name>`, once the folder exists and is safe to use
+/// ([`ensure_private_dir`]); `None` when it is not.
 pub(crate) fn path(name: &str) -> Option<PathBuf> {
     let dir = crate::config::lock_dir();
-    crate::image::lock::ensure_private_dir(&dir).ok()?;
+    ensure_private_dir(&dir).ok()?;
     Some(dir.join(name))
+}
+
+/// Creates `dir` (0700) when missing, and refuses one that another user owns or could write.
+pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io("creating lock folder", dir, e))?;
+    let meta =
+        std::fs::symlink_metadata(dir).map_err(|e| Error::io("inspecting lock folder", dir, e))?;
+    let unsafe_dir = |reason: String| Error::UnsafeLockDir {
+        path: dir.to_owned(),
+        reason,
+    };
+    if meta.file_type().is_symlink() {
+        return Err(unsafe_dir("is a symbolic link".to_owned()));
+    }
+    if !meta.is_dir() {
+        return Err(unsafe_dir("is not a folder".to_owned()));
+    }
+    let uid = config::current_uid();
+    if meta.uid() != uid {
+        return Err(unsafe_dir(format!(
+            "belongs to uid {}, not to this user (uid {uid})",
+            meta.uid()
+        )));
+    }
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(unsafe_dir(format!(
+            "can be written by other users (mode {mode:04o})"
+        )));
+    }
+    Ok(())
 }
 
 /// The file's content, if it is there and readable.

@@ -14,81 +14,15 @@
 //! | fails (no daemon, build, readiness, a panicking probe) | not run | fails with the set-up error |
 //! | skipped (`DOCKSIDE_SKIP_WITHOUT_DOCKER=1`) | not run | passes, with the skip note |
 
+use crate::error::Error;
+use crate::fixture::{self, Param};
+use crate::process::signals;
+use crate::session::Session;
+use crate::test_spec::TestSpec;
 use std::any::Any;
 use std::fmt::Debug;
 use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::path::Path;
-
-use crate::container::ContainerSpec;
-use crate::error::Error;
-use crate::fixture::{self, Param};
-use crate::process::signals;
-use crate::rt::Flavor;
-use crate::session::Session;
-
-/// One `#[docker_test]` function: its name, its crate's folder, its containers.
-#[derive(Debug)]
-pub struct TestSpec {
-    pub(crate) name: &'static str,
-    pub(crate) manifest_dir: &'static Path,
-    pub(crate) containers: Vec<ContainerSpec>,
-    /// `Some` when the body must panic, with the substring its message must contain, if any.
-    pub(crate) should_panic: Option<Option<&'static str>>,
-    /// The runtime the async body and the fixtures' set-ups run on.
-    pub(crate) flavor: Flavor,
-    /// A multi-thread runtime's worker threads; `None`: one per core.
-    pub(crate) worker_threads: Option<usize>,
-}
-
-impl TestSpec {
-    /// A test named `name` (for labels and messages) in the crate whose folder is
-    /// `manifest_dir`, against which relative Dockerfile paths are resolved.
-    pub fn new(name: &'static str, manifest_dir: &'static str) -> Self {
-        TestSpec {
-            name,
-            manifest_dir: Path::new(manifest_dir),
-            containers: Vec::new(),
-            should_panic: None,
-            flavor: Flavor::CurrentThread,
-            worker_threads: None,
-        }
-    }
-
-    /// The runtime an async body runs on, as `#[tokio::test(flavor = "...")]` says; without
-    /// it, a current-thread one.
-    pub fn flavor(mut self, flavor: Flavor) -> Self {
-        self.flavor = flavor;
-        self
-    }
-
-    /// How many worker threads a [`Flavor::MultiThread`] runtime has; without it, one per core.
-    pub fn worker_threads(mut self, count: usize) -> Self {
-        self.worker_threads = Some(count);
-        self
-    }
-
-    /// The body must panic, as with `#[should_panic]`; with `Some(text)`, with a message that
-    /// contains `text`, as with `#[should_panic(expected = "text")]`. Only the body's panic
-    /// counts: a set-up failure fails the test, and a skipped test passes (see the module docs).
-    pub fn should_panic(mut self, expected: Option<&'static str>) -> Self {
-        self.should_panic = Some(expected);
-        self
-    }
-
-    /// Adds the container of the next parameter, a plain [`Container`](crate::Container).
-    pub fn container(self, spec: ContainerSpec) -> Self {
-        self.param::<crate::Container>(spec)
-    }
-
-    /// Adds the container of the next parameter, of type `T`: `settings` are the parameter's
-    /// (named after it), on top of a fixture type's own spec.
-    pub fn param<T: Param>(mut self, settings: ContainerSpec) -> Self {
-        self.containers
-            .push(T::spec(settings).resolve_mounts(self.manifest_dir));
-        self
-    }
-}
 
 /// The test's containers, taken in parameter order.
 pub struct Args<'a> {
@@ -183,7 +117,7 @@ pub fn run_sync<R: Outcome>(spec: TestSpec, body: impl FnOnce(Args<'_>) -> R) ->
 }
 
 /// Runs an async test body on a fresh runtime, like `#[tokio::test]`: current-thread unless the
-/// spec asks for [`Flavor::MultiThread`].
+/// spec asks for [`Flavor::MultiThread`](crate::rt::Flavor::MultiThread).
 pub fn run_async<R: Outcome, Fut: Future<Output = R>>(
     spec: TestSpec,
     body: impl FnOnce(Args<'_>) -> Fut,

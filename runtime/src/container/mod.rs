@@ -1,14 +1,11 @@
 //! Containers: the handle a test receives, and how they are started, awaited and removed.
 
-pub(crate) mod cleanup;
 mod control;
 pub(crate) mod courier;
 pub(crate) mod shared;
 mod spec;
 pub(crate) mod start;
 mod wait;
-
-pub(crate) use wait::seconds;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -238,5 +235,5 @@ impl std::fmt::Debug for Container {
 
 /// The address published ports are reached at (see [`crate::endpoint::publish`]).
 fn daemon_host_ip() -> IpAddr {
-    crate::endpoint::publish(&crate::config::docker_host()).reach
+    crate::endpoint::publish(&crate::endpoint::docker_host()).reach
 }

@@ -14,7 +14,7 @@ use bollard::Docker;
 use sha2::{Digest, Sha256};
 
 use super::start::{self, Holder, Origin};
-use super::{cleanup, wait, Container, ContainerSpec};
+use super::{wait, Container, ContainerSpec};
 use crate::config::{self, Keep};
 use crate::error::{Error, Result};
 use crate::image::lock::ImageLock;
@@ -79,7 +79,7 @@ pub(crate) async fn obtain(
 /// image ID, and the run.
 fn key(spec: &ContainerSpec, image: &ResolvedImage, run: &Run) -> String {
     let settings = serde_json::json!({
-        "daemon": config::docker_host(),
+        "daemon": crate::endpoint::docker_host(),
         "run": run.key(),
         "image": image.id,
         "cmd": spec.cmd,
@@ -132,7 +132,7 @@ async fn find(
                 return Ok(Some((container, inspected)));
             }
             Some(ContainerSummaryStateEnum::CREATED) => {
-                cleanup::remove_container(docker, &id).await?;
+                crate::process::cleanup::remove_container(docker, &id).await?;
             }
             state => stopped = Some((id, state, summary.labels.unwrap_or_default())),
         }
@@ -164,7 +164,7 @@ async fn start_new(
     if started.is_err() {
         let made = created.into_inner().unwrap_or_else(|p| p.into_inner());
         for id in made {
-            if let Err(e) = cleanup::remove_container(docker, &id).await {
+            if let Err(e) = crate::process::cleanup::remove_container(docker, &id).await {
                 eprintln!("dockside: {e}");
             }
         }

@@ -389,7 +389,7 @@ impl ContainerSpec {
 
     /// The pull policy in force: the one given, else `DOCKSIDE_PULL`'s.
     pub(crate) fn pull_policy(&self) -> Pull {
-        self.pull.unwrap_or_else(crate::config::pull_policy)
+        self.pull.unwrap_or_else(Pull::from_env)
     }
 
     /// This spec (a fixture's defaults) with the keys `settings` gives replacing its own, key by

@@ -122,7 +122,7 @@ fn create_body(
         labels.insert(labels::SESSION.to_owned(), session);
     }
     let port_keys: Vec<String> = spec.ports.iter().map(|p| format!("{p}/tcp")).collect();
-    let bind_ip = crate::endpoint::publish(&crate::config::docker_host())
+    let bind_ip = crate::endpoint::publish(&crate::endpoint::docker_host())
         .bind
         .to_string();
     let port_bindings = port_keys

@@ -17,7 +17,7 @@ use tokio::net::TcpStream;
 
 use super::{Container, ContainerSpec, Wait};
 use crate::config;
-use crate::error::{Error, Result};
+use crate::error::{seconds, Error, Result};
 
 /// One readiness condition not met yet, with the last answer it got (why it is not met).
 struct Pending {
@@ -208,11 +208,6 @@ fn describe(pending: &[Pending]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" and ")
-}
-
-/// A duration as people read it in a message: seconds with one decimal (`2.1s`).
-pub(crate) fn seconds(duration: Duration) -> String {
-    format!("{:.1}s", duration.as_secs_f64())
 }
 
 async fn not_ready(
@@ -599,12 +594,6 @@ mod tests {
             last_lines_seen("a\nb\n\nc\nd\n"),
             "last lines seen: b | c | d"
         );
-    }
-
-    #[test]
-    fn durations_are_rounded_to_a_tenth_of_a_second() {
-        assert_eq!(seconds(Duration::from_nanos(2_108_043_710)), "2.1s");
-        assert_eq!(seconds(Duration::from_secs(60)), "60.0s");
     }
 
     #[test]

@@ -12,7 +12,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config;
 use crate::error::{Error, Result};
+use crate::state_file;
 
 /// How often a waiter tries the lock again.
 const POLL: Duration = Duration::from_millis(100);
@@ -55,7 +56,7 @@ impl ImageLock {
         variable: &'static str,
     ) -> Result<ImageLock> {
         let dir = config::lock_dir();
-        ensure_private_dir(&dir)?;
+        state_file::ensure_private_dir(&dir)?;
         prune_once(&dir);
         let path = dir.join(lock_file_name(key));
         loop {
@@ -151,7 +152,7 @@ fn prune_file(path: &Path, age: Duration) {
 }
 
 /// Opens (creating it if need be) and locks the lock file `path`, in a folder that
-/// [`ensure_private_dir`] accepted, without waiting: `None` while another process holds it.
+/// [`state_file::ensure_private_dir`] accepted, without waiting: `None` while another process holds it.
 ///
 /// Unlike an [`ImageLock`], the lock is not released when the `File` is dropped: a forked helper
 /// that keeps the file open (the run's watcher) holds it on, since the lock belongs to the open
@@ -347,41 +348,6 @@ fn wait_for_holder(
 
 fn margin(limit: Duration) -> Duration {
     limit.min(MAX_MARGIN)
-}
-
-/// Creates `dir` (0700) when missing, and refuses one that another user owns or could write.
-pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| Error::io("creating lock folder", dir, e))?;
-    let meta =
-        std::fs::symlink_metadata(dir).map_err(|e| Error::io("inspecting lock folder", dir, e))?;
-    let unsafe_dir = |reason: String| Error::UnsafeLockDir {
-        path: dir.to_owned(),
-        reason,
-    };
-    if meta.file_type().is_symlink() {
-        return Err(unsafe_dir("is a symbolic link".to_owned()));
-    }
-    if !meta.is_dir() {
-        return Err(unsafe_dir("is not a folder".to_owned()));
-    }
-    let uid = config::current_uid();
-    if meta.uid() != uid {
-        return Err(unsafe_dir(format!(
-            "belongs to uid {}, not to this user (uid {uid})",
-            meta.uid()
-        )));
-    }
-    let mode = meta.permissions().mode() & 0o7777;
-    if mode & 0o022 != 0 {
-        return Err(unsafe_dir(format!(
-            "can be written by other users (mode {mode:04o})"
-        )));
-    }
-    Ok(())
 }
 
 /// Opens (or creates, 0600) a lock file without following a symlink, and refuses anything but a

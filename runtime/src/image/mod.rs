@@ -97,7 +97,7 @@ impl Image {
     ///
     /// Blocks the calling thread; call it from synchronous code (or `spawn_blocking`).
     pub fn resolve(&self) -> Result<ResolvedImage> {
-        self.resolve_with(config::pull_policy())
+        self.resolve_with(Pull::from_env())
     }
 
     /// [`Image::resolve`] with the pull policy `pull` for an [`Image::Pull`] reference (a build

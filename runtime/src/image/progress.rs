@@ -26,7 +26,7 @@ pub(crate) async fn noted<T>(what: &str, work: impl std::future::Future<Output =
                 note(&format!(
                     "dockside: still {what} after {} (`cargo test -- --nocapture`, or \
                      nextest's `--no-capture`, shows its progress)\n",
-                    crate::container::seconds(started.elapsed())
+                    crate::error::seconds(started.elapsed())
                 ));
                 next_note += REPEAT_EVERY;
             }

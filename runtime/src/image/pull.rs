@@ -26,6 +26,20 @@ pub enum Pull {
     Never,
 }
 
+impl Pull {
+    /// The policy of tests that set none (`DOCKSIDE_PULL`: `missing`, `always` or `never`;
+    /// default `missing`). A value that does not parse is reported on stderr and ignored.
+    pub(crate) fn from_env() -> Pull {
+        config::env("DOCKSIDE_PULL")
+            .and_then(|text| {
+                text.parse()
+                    .map_err(|reason| eprintln!("dockside: ignoring DOCKSIDE_PULL: {reason}"))
+                    .ok()
+            })
+            .unwrap_or_default()
+    }
+}
+
 impl std::str::FromStr for Pull {
     type Err = String;
 

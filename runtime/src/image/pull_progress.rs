@@ -109,7 +109,7 @@ impl PullProgress {
             self.layers.len(),
             megabytes(current),
             megabytes(total),
-            crate::container::seconds(elapsed)
+            crate::error::seconds(elapsed)
         )
     }
 }

@@ -106,7 +106,7 @@ pub(crate) fn socket_address(path: &str) -> Option<libc::sockaddr_un> {
 /// The unix socket of the daemon dockside talks to, when it is one (`unix://`): a helper speaks
 /// plain HTTP on it, which TLS or SSH would not allow.
 pub(crate) fn daemon_socket() -> Option<libc::sockaddr_un> {
-    let host = crate::config::docker_host();
+    let host = crate::endpoint::docker_host();
     host.strip_prefix("unix://").and_then(socket_address)
 }
 

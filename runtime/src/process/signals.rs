@@ -14,7 +14,7 @@ use std::time::Duration;
 use bollard::query_parameters::{ListContainersOptionsBuilder, ListNetworksOptionsBuilder};
 use bollard::Docker;
 
-use crate::container::cleanup::{remove_container, remove_network};
+use super::cleanup::{remove_container, remove_network};
 use crate::labels;
 use crate::process::owner::Owner;
 use crate::process::registry;

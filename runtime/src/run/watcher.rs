@@ -25,10 +25,11 @@ use std::path::PathBuf;
 use once_cell::sync::OnceCell;
 
 use super::Run;
-use crate::image::lock::{ensure_private_dir, remove_held, try_lock_file};
+use crate::image::lock::{remove_held, try_lock_file};
 use crate::labels;
 use crate::process::detached;
 use crate::process::owner::{start_time_in_stat, Owner};
+use crate::state_file::ensure_private_dir;
 
 /// How often the watcher looks at the run's process.
 const POLL: libc::timespec = libc::timespec {
@@ -64,7 +65,7 @@ fn start(run: &Run, api_version: &str) -> Result<(), String> {
         return Err(format!(
             "the daemon is not on a local unix socket (DOCKER_HOST {}), which the watcher that \
              removes shared containers after the run needs",
-            crate::config::docker_host()
+            crate::endpoint::docker_host()
         ));
     };
     let Some(start_time) = run.process().start_time() else {

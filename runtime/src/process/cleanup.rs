@@ -1,11 +1,12 @@
-//! Removing one container or network dockside created, whichever path asks for it: the end of
-//! a test, a failed start, the signal handler or the start-up reaper.
+//! Removing one container or network dockside created, whichever path asks for it (the end of
+//! a test, a failed start, the signal handler or the start-up reaper), and forgetting it in the
+//! process's registry.
 
 use bollard::query_parameters::RemoveContainerOptionsBuilder;
 use bollard::Docker;
 
+use super::registry;
 use crate::error::{daemon_words, is_not_found, Error, Result};
-use crate::process::registry;
 
 /// Kills and removes a container with its anonymous volumes. No stop grace period: the test is
 /// over and nobody waits for a clean shutdown.

@@ -8,9 +8,9 @@ use bollard::Docker;
 use sha2::{Digest, Sha256};
 
 use crate::config;
-use crate::container::cleanup::{remove_container, remove_network};
 use crate::error::daemon_words;
 use crate::labels;
+use crate::process::cleanup::{remove_container, remove_network};
 use crate::process::owner::Owner;
 use crate::run::watcher::{self, EndedRun};
 use crate::state_file;
@@ -94,7 +94,7 @@ async fn sweep(docker: &Docker) -> bool {
 /// costs every test two round trips for what is almost always nothing, so a sweep is due once
 /// per `DOCKSIDE_SWEEP_INTERVAL` per daemon (see [`state_file::due`]).
 fn sweep_is_due() -> bool {
-    let key = hex::encode(Sha256::digest(config::docker_host().as_bytes()));
+    let key = hex::encode(Sha256::digest(crate::endpoint::docker_host().as_bytes()));
     state_file::due(
         &format!("sweep-{}.stamp", &key[..16]),
         config::sweep_interval(),
