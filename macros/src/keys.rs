@@ -42,6 +42,8 @@ pub(crate) enum Kind {
     Choice(&'static str, &'static [&'static str]),
     /// `N`: a whole number, at least 1.
     Count,
+    /// `"path"`: the runtime's path, for a renamed dependency; the expansion's root, not a call.
+    Crate,
 }
 
 /// What a key asks of the other keys of its attribute.
@@ -114,9 +116,10 @@ pub(crate) const KEYS: &[Key] = &[
     key("shared", Flag, "shared", Nothing),
 ];
 
-/// The keys of the test itself, only in `#[docker_test(...)]` and only for an `async fn`; their
-/// methods are `TestSpec`'s. (`crate`, which names the runtime, is read on its own.)
+/// The keys of the test itself, only in `#[docker_test(...)]`: `crate`, which names the runtime,
+/// then those only for an `async fn`, whose methods are `TestSpec`'s.
 pub(crate) const TEST_KEYS: &[Key] = &[
+    key("crate", Crate, "", Nothing),
     key("flavor", FLAVOR, "flavor", Nothing),
     key("worker_threads", Count, "worker_threads", MULTI_THREAD),
 ];

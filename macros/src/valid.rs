@@ -67,7 +67,8 @@ pub(crate) fn check<'a>(
         let message = "`#[docker_test]` already makes the function a test; remove this attribute";
         errors.push(Error::new_spanned(attr, message));
     }
-    let test_keys = top.args.iter().map(|arg| &arg.ident);
+    let test_keys = top.args.iter().filter(|arg| arg.key.kind != Kind::Crate);
+    let test_keys = test_keys.map(|arg| &arg.ident);
     let test_keys = test_keys.filter(|key| find(TEST_KEYS, key).is_some());
     for key in test_keys.filter(|_| sig.asyncness.is_none()) {
         let why = "a plain `fn` runs on the test's thread, outside any runtime";
