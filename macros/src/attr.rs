@@ -270,7 +270,8 @@ fn value(arg: &mut Arg, meta: &ParseNestedMeta, ctx: &mut Ctx) -> Result {
         arg.calls.push(TokenStream::new());
         return Ok(());
     }
-    let expr = after_eq(meta)?;
+    meta.value()?;
+    let expr: Expr = syn::parse2(rest_of_entry(meta.input)?)?;
     let call = match kind {
         Kind::Strings(_) | Kind::Paths | Kind::Mounts | Kind::Ports => {
             let Expr::Array(list) = &expr else {
@@ -312,8 +313,7 @@ fn string_value(arg: &mut Arg, lit: LitStr, ctx: &mut Ctx) -> Result<TokenStream
                 ctx.check(span, message);
             }
         }
-        Kind::File => in_crate(ctx, span, &key.to_string(), &text, "file"),
-        Kind::Directory => in_crate(ctx, span, &key.to_string(), &text, "directory"),
+        Kind::Local(want) => in_crate(ctx, span, &key.to_string(), &text, want),
         Kind::Text if text.is_empty() => ctx.check(span, format!("`{key}` must not be empty")),
         Kind::AbsolutePath => ctx.rule(&lit, dockside_syntax::container_path),
         Kind::Crate => {
@@ -402,26 +402,14 @@ fn mount(lit: &LitStr, seen: &mut HashSet<String>, ctx: &mut Ctx) -> Result<Toke
     Ok(quote_spanned!(lit.span()=> #host, #container, #read_only))
 }
 
-/// The expression after `key =`.
-fn after_eq(meta: &ParseNestedMeta) -> Result<Expr> {
-    meta.value()?;
-    syn::parse2(rest_of_entry(meta.input)?)
-}
-
 /// The tokens up to the next comma at this level (token trees keep groups whole). A value is
 /// read from these alone, so an error inside a group leaves no half-read group behind.
 fn rest_of_entry(input: ParseStream) -> Result<TokenStream> {
-    input.step(|cursor| {
-        let (mut rest, mut tokens) = (*cursor, TokenStream::new());
-        while let Some((tree, next)) = rest.token_tree() {
-            if matches!(&tree, TokenTree::Punct(punct) if punct.as_char() == ',') {
-                break;
-            }
-            tokens.extend([tree]);
-            rest = next;
-        }
-        Ok((tokens, rest))
-    })
+    let mut tokens = TokenStream::new();
+    while !(input.is_empty() || input.peek(Token![,])) {
+        tokens.extend([input.parse::<TokenTree>()?]);
+    }
+    Ok(tokens)
 }
 
 fn is_ident(expr: &Expr, name: &str) -> bool {

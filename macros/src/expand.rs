@@ -74,11 +74,8 @@ fn test_fn(
     });
     // The user's function, intact, nested in the test; its attributes (`#[ignore]`, docs, lint
     // levels) belong to the test, and lint levels reach into it.
-    let inner = ItemFn {
-        attrs: Vec::new(),
-        vis: Visibility::Inherited,
-        ..func.clone()
-    };
+    let mut inner = func.clone();
+    (inner.attrs, inner.vis) = (Vec::new(), Visibility::Inherited);
     let test_calls = calls(top, TEST_KEYS);
     let specs = containers.iter().map(|container| {
         let name = LitStr::new(&container.name.unraw().to_string(), container.name.span());

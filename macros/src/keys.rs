@@ -8,10 +8,9 @@
 pub(crate) enum Kind {
     /// `"ref"`: an image reference in the grammar of `dockside-syntax`.
     Image,
-    /// `"path"`: an existing file, relative to the crate directory.
-    File,
-    /// `"path"`: an existing directory, relative to the crate directory.
-    Directory,
+    /// `"path"`: an existing `"file"` or `"directory"`, as the word says, relative to the crate
+    /// directory.
+    Local(&'static str),
     /// `"text"`, not empty.
     Text,
     /// `"/path"`: absolute in the container.
@@ -95,8 +94,8 @@ const MULTI_THREAD: Needs = Needs::Key("flavor", Some("multi_thread"));
 /// Every container key, in the order the builder calls are emitted and the keys are listed.
 pub(crate) const KEYS: &[Key] = &[
     key("image", Image, "image", Nothing),
-    key("dockerfile", File, "dockerfile", Nothing),
-    key("context", Directory, "context", BUILD),
+    key("dockerfile", Local("file"), "dockerfile", Nothing),
+    key("context", Local("directory"), "context", BUILD),
     key("target", Text, "target", BUILD),
     key("build_arg", Pairs("build argument"), "build_arg", BUILD),
     key("cmd", Strings(true), "cmd", Nothing),
