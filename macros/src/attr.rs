@@ -152,20 +152,15 @@ pub(crate) fn take_container_attrs(sig: &mut syn::Signature, ctx: &mut Ctx) -> V
             FnArg::Receiver(receiver) => &mut receiver.attrs,
             FnArg::Typed(typed) => &mut typed.attrs,
         };
-        let (ours, others) = std::mem::take(attrs)
-            .into_iter()
-            .partition::<Vec<_>, _>(|a| a.path().is_ident("container"));
-        *attrs = others;
-        for extra in ours.iter().skip(1) {
+        let mut ours = attrs.extract_if(.., |attr| attr.path().is_ident("container"));
+        let first = ours.next();
+        for extra in ours {
             let message = "more than one `#[container(...)]` on this parameter";
             ctx.parse.push(Error::new(extra.path().span(), message));
         }
-        taken.push(ours.first().map(|attr| {
-            let tokens = match &attr.meta {
-                Meta::List(list) => list.tokens.clone(),
-                _ => TokenStream::new(),
-            };
-            let mut args = read(tokens, attr.path().span(), false, ctx);
+        taken.push(first.map(|attr| {
+            let tokens = attr.meta.require_list().map(|list| list.tokens.clone());
+            let mut args = read(tokens.unwrap_or_default(), attr.path().span(), false, ctx);
             if let Meta::NameValue(name_value) = &attr.meta {
                 let like = "expected `#[container(...)]`, like `#[container(image = \"alpine\")]`";
                 ctx.parse.push(Error::new(name_value.eq_token.span, like));
@@ -177,12 +172,13 @@ pub(crate) fn take_container_attrs(sig: &mut syn::Signature, ctx: &mut Ctx) -> V
     taken
 }
 
-/// The function's `#[should_panic]`: `Some(expected)` when it has one, `expected` holding the
-/// substring of `#[should_panic(expected = "...")]` or `#[should_panic = "..."]`. The expansion
-/// takes the attribute off the test and hands it to the runtime, which judges only the body's
-/// panic: left to libtest, a set-up failure would satisfy it.
-pub(crate) fn should_panic(attrs: &[Attribute], ctx: &mut Ctx) -> Option<Option<LitStr>> {
-    let mut found = attrs.iter().filter(|a| a.path().is_ident("should_panic"));
+/// Removes the function's `#[should_panic]` from `attrs`: `Some(expected)` when it has one,
+/// `expected` holding the substring of `#[should_panic(expected = "...")]` or
+/// `#[should_panic = "..."]`. The expansion hands it to the runtime, which judges only the
+/// body's panic: left to libtest, a set-up failure would satisfy it (and on an error, when the
+/// function is no test, rustc would report a malformed one a second time).
+pub(crate) fn should_panic(attrs: &mut Vec<Attribute>, ctx: &mut Ctx) -> Option<Option<LitStr>> {
+    let mut found = attrs.extract_if(.., |attr| attr.path().is_ident("should_panic"));
     let first = found.next()?;
     for extra in found {
         let message = "more than one `#[should_panic]` on this function";

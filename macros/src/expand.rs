@@ -43,11 +43,7 @@ pub(crate) fn expand(
     }
     let top = attr::read(args, Span::call_site(), true, &mut ctx);
     let params = attr::take_container_attrs(&mut func.sig, &mut ctx);
-    let should_panic = attr::should_panic(&func.attrs, &mut ctx);
-    // Judged by the runtime (see `attr::should_panic`); on an error the function is no test,
-    // and rustc would report a malformed one a second time.
-    func.attrs
-        .retain(|attr| !attr.path().is_ident("should_panic"));
+    let should_panic = attr::should_panic(&mut func.attrs, &mut ctx);
     let mut errors = ctx.parse;
     errors.append(&mut ctx.checks);
     let containers = valid::check(&top, &func, &params, &mut errors);
