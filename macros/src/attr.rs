@@ -515,23 +515,19 @@ fn wait(expr: &Expr, arg: &mut Arg, ctx: &mut Ctx) -> Result {
             None => fail(expr.span(), EXPECTED),
         };
     };
-    let ty = quote!(__dockside::__private::Wait);
-    let call = match (kind.to_string().as_str(), &args[..]) {
-        ("healthy", []) if matches!(expr, Expr::Path(_)) => quote!(#ty::healthy()),
+    let (method, args) = match (kind.to_string().as_str(), &args[..]) {
+        ("healthy", []) if matches!(expr, Expr::Path(_)) => ("healthy", TokenStream::new()),
         ("all", []) => return fail(kind.span(), "`all(..)` needs at least one wait"),
         ("all", waits) => return waits.iter().try_for_each(|each| wait(each, arg, ctx)),
-        ("port", [number]) => {
-            let number = port(number, &mut arg.values)?;
-            quote!(#ty::port(#number))
-        }
+        ("port", [number]) => ("port", port(number, &mut arg.values)?),
         ("log", [pattern, times @ ..]) if times.len() < 2 => {
             let pattern = lit_str(pattern)?;
             ctx.rule(&pattern, dockside_syntax::log_pattern);
             match times.first() {
-                None => quote!(#ty::log(#pattern)),
+                None => ("log", pattern.into_token_stream()),
                 Some(Expr::Assign(times)) if is_ident(&times.left, "times") => {
                     let times = count(&times.right, &"times", ctx)?;
-                    quote!(#ty::log_times(#pattern, #times))
+                    ("log_times", quote!(#pattern, #times))
                 }
                 Some(Expr::Assign(other)) => {
                     return fail(other.left.span(), "expected `times = N`")
@@ -542,23 +538,24 @@ fn wait(expr: &Expr, arg: &mut Arg, ctx: &mut Ctx) -> Result {
         ("http", [number, path]) => {
             let (port, path) = (port(number, &mut arg.values)?, lit_str(path)?);
             ctx.rule(&path, dockside_syntax::http_path);
-            quote!(#ty::http(#port, #path))
+            ("http", quote!(#port, #path))
         }
-        ("custom", [Expr::Path(probe)]) => quote!(#ty::custom(#probe)),
+        ("custom", [Expr::Path(probe)]) => ("custom", probe.to_token_stream()),
         ("exit", [code]) => {
             let code = lit_int(code, "expected an exit code")?;
             code.base10_parse::<i32>()?;
-            quote!(#ty::exit(#code))
+            ("exit", code.into_token_stream())
         }
         ("exec", [Expr::Array(command)]) => {
             if command.elems.is_empty() {
                 ctx.check(kind.span(), "the `exec` command must not be empty");
             }
-            let command = strings(command);
-            quote!(#ty::exec(#command))
+            ("exec", strings(command))
         }
         _ => return fail(expr.span(), format!("expected `{usage}`")),
     };
-    arg.calls.push(call);
+    let method = format_ident!("{method}");
+    arg.calls
+        .push(quote!(__dockside::__private::Wait::#method(#args)));
     Ok(())
 }
