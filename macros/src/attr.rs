@@ -9,7 +9,6 @@
 
 use std::collections::HashSet;
 use std::fmt::Display;
-use std::mem;
 use std::path::Path;
 
 use proc_macro2::{Literal, Span, TokenStream, TokenTree};
@@ -58,8 +57,8 @@ fn fail<T>(span: Span, message: impl Display) -> Result<T> {
 pub(crate) struct Arg {
     pub(crate) key: &'static Key,
     pub(crate) ident: Ident,
-    /// The arguments of each call of the row's method. Paths into the runtime start at
-    /// `__dockside`, which the expansion makes name the runtime's root.
+    /// The arguments of each call of the row's method (for `crate`, the runtime's path). Paths
+    /// into the runtime start at `__dockside`, which the expansion makes name the runtime's root.
     pub(crate) calls: Vec<TokenStream>,
     /// What the rules across keys read, spanned where written: the ports listed (`ports`) or
     /// awaited (`wait`), the names of `env`, `labels` or `build_arg` pairs, a
@@ -71,8 +70,6 @@ pub(crate) struct Arg {
 pub(crate) struct Args {
     /// Where to point errors about the attribute as a whole.
     pub(crate) origin: Span,
-    /// `crate = "path"`: the runtime's path, only in `#[docker_test(...)]`.
-    pub(crate) krate: Option<syn::Path>,
     /// Some container key was written (for `#[docker_test]`: the top level configures one).
     pub(crate) given: bool,
     /// Reading failed somewhere, so rules across keys would only add noise.
@@ -87,14 +84,22 @@ impl Args {
         self.args.iter().filter(move |arg| arg.key.name == name)
     }
 
-    /// Reads the entry of `key` and records it, unless it repeats a key that may appear once.
-    fn entry(
-        &mut self,
-        key: &'static Key,
-        ident: &Ident,
-        meta: &ParseNestedMeta,
-        ctx: &mut Ctx,
-    ) -> Result {
+    /// Reads one `key ...` entry (`top`: of `#[docker_test(...)]`, which also takes the test's
+    /// keys) and records it, unless it repeats a key that may appear once.
+    fn entry(&mut self, meta: &ParseNestedMeta, top: bool, ctx: &mut Ctx) -> Result {
+        let Some(ident) = meta.path.get_ident() else {
+            return Err(meta.error("expected an argument name, like `image`"));
+        };
+        let test_key = find(TEST_KEYS, ident);
+        if !top && test_key.is_some() {
+            let message =
+                format!("`{ident}` goes in `#[docker_test(...)]`, not in `#[container(...)]`");
+            return fail(ident.span(), message);
+        }
+        self.given |= test_key.is_none();
+        let Some(key) = test_key.or_else(|| find(KEYS, ident)) else {
+            return Err(unknown_key(ident, top));
+        };
         let repeat = !matches!(key.kind, Kind::Pairs(_)) && self.of(key.name).next().is_some();
         let checked = ctx.checks.len();
         let mut arg = Arg {
@@ -107,50 +112,34 @@ impl Args {
         if repeat {
             // The first one counts; this one's value is not checked.
             ctx.checks.truncate(checked);
-            let message = format!("`{}` set more than once", arg.ident);
-            return fail(arg.ident.span(), message);
+            return fail(ident.span(), format!("`{ident}` set more than once"));
         }
         self.args.push(arg);
         Ok(())
     }
 }
 
-/// Reads the entries of `#[docker_test(...)]` (`top`: the test's keys, `crate` and the
-/// container keys) or of a `#[container(...)]` (only container keys) written at `origin`.
+/// Reads the entries of `#[docker_test(...)]` (`top`) or of a `#[container(...)]` written at
+/// `origin`. A failing entry is skipped up to the next comma, so the entries after it are still
+/// read.
 pub(crate) fn read(tokens: TokenStream, origin: Span, top: bool, ctx: &mut Ctx) -> Args {
     let mut args = Args {
         origin,
-        krate: None,
         given: false,
         malformed: false,
         args: Vec::new(),
     };
-    let malformed = entries(tokens, ctx, |ident, meta, ctx| {
-        let test_key = find(TEST_KEYS, ident);
-        if !top && (ident == "crate" || test_key.is_some()) {
-            let message =
-                format!("`{ident}` goes in `#[docker_test(...)]`, not in `#[container(...)]`");
-            return fail(ident.span(), message);
+    let before = ctx.parse.len();
+    let parsed = syn::meta::parser(|meta| {
+        if let Err(error) = args.entry(&meta, top, ctx) {
+            ctx.parse.push(error);
+            rest_of_entry(meta.input)?;
         }
-        if ident == "crate" {
-            let lit = lit_str(&after_eq(meta)?)?;
-            let Ok(path) = lit.parse_with(syn::Path::parse_mod_style) else {
-                let like = "expected a path, like `dockside` or `::my_dockside`";
-                let message = format!("invalid crate path `{}`: {like}", lit.value());
-                return fail(lit.span(), message);
-            };
-            return match args.krate.replace(path) {
-                Some(_) => fail(ident.span(), "`crate` set more than once"),
-                None => Ok(()),
-            };
-        }
-        args.given |= test_key.is_none();
-        match test_key.or_else(|| find(KEYS, ident)) {
-            Some(key) => args.entry(key, ident, meta, ctx),
-            None => Err(unknown_key(ident, top)),
-        }
-    });
-    args.malformed = malformed;
+        Ok(())
+    })
+    .parse2(tokens);
+    ctx.parse.extend(parsed.err());
+    args.malformed = ctx.parse.len() > before;
     args
 }
 
@@ -163,39 +152,33 @@ pub(crate) fn take_container_attrs(sig: &mut syn::Signature, ctx: &mut Ctx) -> V
             FnArg::Receiver(receiver) => &mut receiver.attrs,
             FnArg::Typed(typed) => &mut typed.attrs,
         };
-        let (ours, others) = mem::take(attrs)
-            .into_iter()
-            .partition::<Vec<_>, _>(|a| a.path().is_ident("container"));
-        *attrs = others;
-        for extra in ours.iter().skip(1) {
+        let mut ours = attrs.extract_if(.., |attr| attr.path().is_ident("container"));
+        let first = ours.next();
+        for extra in ours {
             let message = "more than one `#[container(...)]` on this parameter";
             ctx.parse.push(Error::new(extra.path().span(), message));
         }
-        taken.push(ours.first().map(|attr| container_attr(attr, ctx)));
+        taken.push(first.map(|attr| {
+            let tokens = attr.meta.require_list().map(|list| list.tokens.clone());
+            let mut args = read(tokens.unwrap_or_default(), attr.path().span(), false, ctx);
+            if let Meta::NameValue(name_value) = &attr.meta {
+                let like = "expected `#[container(...)]`, like `#[container(image = \"alpine\")]`";
+                ctx.parse.push(Error::new(name_value.eq_token.span, like));
+                args.malformed = true;
+            }
+            args
+        }));
     }
     taken
 }
 
-fn container_attr(attr: &Attribute, ctx: &mut Ctx) -> Args {
-    let tokens = match &attr.meta {
-        Meta::List(list) => list.tokens.clone(),
-        _ => TokenStream::new(),
-    };
-    let mut args = read(tokens, attr.path().span(), false, ctx);
-    if let Meta::NameValue(name_value) = &attr.meta {
-        let like = "expected `#[container(...)]`, like `#[container(image = \"alpine\")]`";
-        ctx.parse.push(Error::new(name_value.eq_token.span, like));
-        args.malformed = true;
-    }
-    args
-}
-
-/// The function's `#[should_panic]`: `Some(expected)` when it has one, `expected` holding the
-/// substring of `#[should_panic(expected = "...")]` or `#[should_panic = "..."]`. The expansion
-/// takes the attribute off the test and hands it to the runtime, which judges only the body's
-/// panic: left to libtest, a set-up failure would satisfy it.
-pub(crate) fn should_panic(attrs: &[Attribute], ctx: &mut Ctx) -> Option<Option<LitStr>> {
-    let mut found = attrs.iter().filter(|a| a.path().is_ident("should_panic"));
+/// Removes the function's `#[should_panic]` from `attrs`: `Some(expected)` when it has one,
+/// `expected` holding the substring of `#[should_panic(expected = "...")]` or
+/// `#[should_panic = "..."]`. The expansion hands it to the runtime, which judges only the
+/// body's panic: left to libtest, a set-up failure would satisfy it (and on an error, when the
+/// function is no test, rustc would report a malformed one a second time).
+pub(crate) fn should_panic(attrs: &mut Vec<Attribute>, ctx: &mut Ctx) -> Option<Option<LitStr>> {
+    let mut found = attrs.extract_if(.., |attr| attr.path().is_ident("should_panic"));
     let first = found.next()?;
     for extra in found {
         let message = "more than one `#[should_panic]` on this function";
@@ -218,36 +201,9 @@ pub(crate) fn should_panic(attrs: &[Attribute], ctx: &mut Ctx) -> Option<Option<
     }))
 }
 
-/// Runs `entry` on each `key ...` entry of `tokens`; whether any failed. A failing entry is
-/// skipped up to the next comma, so the entries after it are still read.
-fn entries(
-    tokens: TokenStream,
-    ctx: &mut Ctx,
-    mut entry: impl FnMut(&Ident, &ParseNestedMeta, &mut Ctx) -> Result,
-) -> bool {
-    let before = ctx.parse.len();
-    let parsed = syn::meta::parser(|meta| {
-        let result = match meta.path.get_ident() {
-            Some(ident) => entry(ident, &meta, ctx),
-            None => Err(meta.error("expected an argument name, like `image`")),
-        };
-        if let Err(error) = result {
-            ctx.parse.push(error);
-            rest_of_entry(meta.input)?;
-        }
-        Ok(())
-    })
-    .parse2(tokens);
-    ctx.parse.extend(parsed.err());
-    ctx.parse.len() > before
-}
-
 fn unknown_key(key: &Ident, top_level: bool) -> Error {
-    let mut accepted: Vec<&str> = KEYS.iter().map(|key| key.name).collect();
-    if top_level {
-        accepted.push("crate");
-        accepted.extend(TEST_KEYS.iter().map(|key| key.name));
-    }
+    let test_keys = TEST_KEYS.iter().filter(|_| top_level);
+    let accepted: Vec<&str> = KEYS.iter().chain(test_keys).map(|key| key.name).collect();
     let written = key.to_string();
     // A typo is the usual cause: name the one key it is close to rather than all of them. Optimal
     // string alignment counts a swap of two letters (`imgae`) as one edit.
@@ -310,7 +266,8 @@ fn value(arg: &mut Arg, meta: &ParseNestedMeta, ctx: &mut Ctx) -> Result {
         arg.calls.push(TokenStream::new());
         return Ok(());
     }
-    let expr = after_eq(meta)?;
+    meta.value()?;
+    let expr: Expr = syn::parse2(rest_of_entry(meta.input)?)?;
     let call = match kind {
         Kind::Strings(_) | Kind::Paths | Kind::Mounts | Kind::Ports => {
             let Expr::Array(list) = &expr else {
@@ -321,7 +278,7 @@ fn value(arg: &mut Arg, meta: &ParseNestedMeta, ctx: &mut Ctx) -> Result {
                 let message = format!("expected a list, like `{key} = [{example}]`");
                 return fail(expr.span(), message);
             };
-            return list_value(arg, list.elems.iter(), ctx);
+            return list_value(arg, list, ctx);
         }
         Kind::Wait => return wait(&expr, arg, ctx),
         Kind::Count => count(&expr, &key, ctx)?.into_token_stream(),
@@ -352,10 +309,16 @@ fn string_value(arg: &mut Arg, lit: LitStr, ctx: &mut Ctx) -> Result<TokenStream
                 ctx.check(span, message);
             }
         }
-        Kind::File => in_crate(ctx, span, &key.to_string(), &text, "file"),
-        Kind::Directory => in_crate(ctx, span, &key.to_string(), &text, "directory"),
+        Kind::Local(want) => in_crate(ctx, span, &key.to_string(), &text, want),
         Kind::Text if text.is_empty() => ctx.check(span, format!("`{key}` must not be empty")),
         Kind::AbsolutePath => ctx.rule(&lit, dockside_syntax::container_path),
+        Kind::Crate => {
+            let Ok(path) = lit.parse_with(syn::Path::parse_mod_style) else {
+                let like = "expected a path, like `dockside` or `::my_dockside`";
+                return fail(span, format!("invalid crate path `{text}`: {like}"));
+            };
+            return Ok(path.into_token_stream());
+        }
         Kind::Choice(ty, words) => match dockside_syntax::one_of(&key.to_string(), &text, words) {
             Err(message) => ctx.check(span, message),
             Ok(()) => {
@@ -387,22 +350,17 @@ fn string_value(arg: &mut Arg, lit: LitStr, ctx: &mut Ctx) -> Result<TokenStream
 
 /// The calls of a key written as a list: one for the whole list of expressions (`cmd`), or one
 /// per element (`ports`, `tmpfs`, `mounts`). A bad element is its own error.
-fn list_value<'a>(
-    arg: &mut Arg,
-    elements: impl Iterator<Item = &'a Expr>,
-    ctx: &mut Ctx,
-) -> Result {
+fn list_value(arg: &mut Arg, list: &syn::ExprArray, ctx: &mut Ctx) -> Result {
     let (key, kind) = (&arg.ident, arg.key.kind);
     if let Kind::Strings(not_empty) = kind {
-        let items: Vec<&Expr> = elements.collect();
-        if not_empty && items.is_empty() {
+        if not_empty && list.elems.is_empty() {
             ctx.check(key.span(), format!("`{key}` must not be empty"));
         }
-        arg.calls.push(strings(&items));
+        arg.calls.push(strings(list));
         return Ok(());
     }
     let mut seen = HashSet::new();
-    for element in elements {
+    for element in &list.elems {
         let call = match kind {
             Kind::Ports => port(element, &mut arg.values),
             Kind::Paths => lit_str(element).map(|lit| {
@@ -440,26 +398,14 @@ fn mount(lit: &LitStr, seen: &mut HashSet<String>, ctx: &mut Ctx) -> Result<Toke
     Ok(quote_spanned!(lit.span()=> #host, #container, #read_only))
 }
 
-/// The expression after `key =`.
-fn after_eq(meta: &ParseNestedMeta) -> Result<Expr> {
-    meta.value()?;
-    syn::parse2(rest_of_entry(meta.input)?)
-}
-
 /// The tokens up to the next comma at this level (token trees keep groups whole). A value is
 /// read from these alone, so an error inside a group leaves no half-read group behind.
 fn rest_of_entry(input: ParseStream) -> Result<TokenStream> {
-    input.step(|cursor| {
-        let (mut rest, mut tokens) = (*cursor, TokenStream::new());
-        while let Some((tree, next)) = rest.token_tree() {
-            if matches!(&tree, TokenTree::Punct(punct) if punct.as_char() == ',') {
-                break;
-            }
-            tokens.extend([tree]);
-            rest = next;
-        }
-        Ok((tokens, rest))
-    })
+    let mut tokens = TokenStream::new();
+    while !(input.is_empty() || input.peek(Token![,])) {
+        tokens.extend([input.parse::<TokenTree>()?]);
+    }
+    Ok(tokens)
 }
 
 fn is_ident(expr: &Expr, name: &str) -> bool {
@@ -481,11 +427,11 @@ fn lit_int(expr: &Expr, expected: &str) -> Result<LitInt> {
 
 /// `[a, b]` as an array of `String`s: each item is any expression of a type `impl
 /// Into<String>`, evaluated when the test runs (a literal, a `const`, `std::env::var(..)?`).
-fn strings(items: &[&Expr]) -> TokenStream {
+fn strings(list: &syn::ExprArray) -> TokenStream {
     let string = quote!(__dockside::__private::String);
-    let count = Literal::usize_unsuffixed(items.len());
-    let into = items
-        .iter()
+    let count = Literal::usize_unsuffixed(list.elems.len());
+    let into = list.elems.iter();
+    let into = into
         .map(|item| quote_spanned!(item.span()=> ::core::convert::Into::<#string>::into(#item)));
     quote!(::core::convert::identity::<[#string; #count]>([#(#into),*]))
 }
@@ -569,23 +515,19 @@ fn wait(expr: &Expr, arg: &mut Arg, ctx: &mut Ctx) -> Result {
             None => fail(expr.span(), EXPECTED),
         };
     };
-    let ty = quote!(__dockside::__private::Wait);
-    let call = match (kind.to_string().as_str(), &args[..]) {
-        ("healthy", []) if matches!(expr, Expr::Path(_)) => quote!(#ty::healthy()),
+    let (method, args) = match (kind.to_string().as_str(), &args[..]) {
+        ("healthy", []) if matches!(expr, Expr::Path(_)) => ("healthy", TokenStream::new()),
         ("all", []) => return fail(kind.span(), "`all(..)` needs at least one wait"),
         ("all", waits) => return waits.iter().try_for_each(|each| wait(each, arg, ctx)),
-        ("port", [number]) => {
-            let number = port(number, &mut arg.values)?;
-            quote!(#ty::port(#number))
-        }
+        ("port", [number]) => ("port", port(number, &mut arg.values)?),
         ("log", [pattern, times @ ..]) if times.len() < 2 => {
             let pattern = lit_str(pattern)?;
             ctx.rule(&pattern, dockside_syntax::log_pattern);
             match times.first() {
-                None => quote!(#ty::log(#pattern)),
+                None => ("log", pattern.into_token_stream()),
                 Some(Expr::Assign(times)) if is_ident(&times.left, "times") => {
                     let times = count(&times.right, &"times", ctx)?;
-                    quote!(#ty::log_times(#pattern, #times))
+                    ("log_times", quote!(#pattern, #times))
                 }
                 Some(Expr::Assign(other)) => {
                     return fail(other.left.span(), "expected `times = N`")
@@ -596,23 +538,24 @@ fn wait(expr: &Expr, arg: &mut Arg, ctx: &mut Ctx) -> Result {
         ("http", [number, path]) => {
             let (port, path) = (port(number, &mut arg.values)?, lit_str(path)?);
             ctx.rule(&path, dockside_syntax::http_path);
-            quote!(#ty::http(#port, #path))
+            ("http", quote!(#port, #path))
         }
-        ("custom", [Expr::Path(probe)]) => quote!(#ty::custom(#probe)),
+        ("custom", [Expr::Path(probe)]) => ("custom", probe.to_token_stream()),
         ("exit", [code]) => {
             let code = lit_int(code, "expected an exit code")?;
             code.base10_parse::<i32>()?;
-            quote!(#ty::exit(#code))
+            ("exit", code.into_token_stream())
         }
         ("exec", [Expr::Array(command)]) => {
             if command.elems.is_empty() {
                 ctx.check(kind.span(), "the `exec` command must not be empty");
             }
-            let command = strings(&command.elems.iter().collect::<Vec<_>>());
-            quote!(#ty::exec(#command))
+            ("exec", strings(command))
         }
         _ => return fail(expr.span(), format!("expected `{usage}`")),
     };
-    arg.calls.push(call);
+    let method = format_ident!("{method}");
+    arg.calls
+        .push(quote!(__dockside::__private::Wait::#method(#args)));
     Ok(())
 }

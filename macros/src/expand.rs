@@ -9,7 +9,7 @@ use syn::spanned::Spanned;
 use syn::{Error, ItemFn, LitStr, ReturnType, Visibility};
 
 use crate::attr::{self, Args, Ctx};
-use crate::keys::{Key, KEYS, TEST_KEYS};
+use crate::keys::{Key, Kind, KEYS, TEST_KEYS};
 use crate::valid::{self, Container};
 
 /// Expands `#[docker_test(args)] item` with relative paths resolved against `manifest_dir` (the
@@ -43,11 +43,7 @@ pub(crate) fn expand(
     }
     let top = attr::read(args, Span::call_site(), true, &mut ctx);
     let params = attr::take_container_attrs(&mut func.sig, &mut ctx);
-    let should_panic = attr::should_panic(&func.attrs, &mut ctx);
-    // Judged by the runtime (see `attr::should_panic`); on an error the function is no test,
-    // and rustc would report a malformed one a second time.
-    func.attrs
-        .retain(|attr| !attr.path().is_ident("should_panic"));
+    let should_panic = attr::should_panic(&mut func.attrs, &mut ctx);
     let mut errors = ctx.parse;
     errors.append(&mut ctx.checks);
     let containers = valid::check(&top, &func, &params, &mut errors);
@@ -66,21 +62,16 @@ fn test_fn(
 ) -> TokenStream {
     let (attrs, vis, sig) = (&func.attrs, &func.vis, &func.sig);
     let (name, output) = (&sig.ident, &sig.output);
-    let root = top
-        .krate
-        .as_ref()
-        .map_or(quote!(::dockside), ToTokens::to_token_stream);
+    let root = top.of("crate").flat_map(|arg| arg.calls.first()).next();
+    let root = root.map_or(quote!(::dockside), Clone::clone);
     let should_panic = should_panic.map(|expected| {
         let expected = expected.map_or(quote!(None), |text| quote!(Some(#text)));
         quote!(.should_panic(::core::option::Option::#expected))
     });
     // The user's function, intact, nested in the test; its attributes (`#[ignore]`, docs, lint
     // levels) belong to the test, and lint levels reach into it.
-    let inner = ItemFn {
-        attrs: Vec::new(),
-        vis: Visibility::Inherited,
-        ..func.clone()
-    };
+    let mut inner = func.clone();
+    (inner.attrs, inner.vis) = (Vec::new(), Visibility::Inherited);
     let test_calls = calls(top, TEST_KEYS);
     let specs = containers.iter().map(|container| {
         let name = LitStr::new(&container.name.unraw().to_string(), container.name.span());
@@ -140,9 +131,11 @@ fn test_fn(
     }
 }
 
-/// One builder call per call recorded in `args`, in the order of the key table.
+/// One builder call per call recorded in `args`, in the order of the key table; `crate` is the
+/// expansion's root, not a call.
 fn calls(args: &Args, table: &[Key]) -> TokenStream {
-    let args = table.iter().flat_map(|key| args.of(key.name));
+    let keys = table.iter().filter(|key| key.kind != Kind::Crate);
+    let args = keys.flat_map(|key| args.of(key.name));
     args.flat_map(|arg| {
         // Spanned on the user's key so a runtime without the method fails there.
         let method = format_ident!("{}", arg.key.method, span = arg.ident.span());

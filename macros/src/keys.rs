@@ -8,10 +8,9 @@
 pub(crate) enum Kind {
     /// `"ref"`: an image reference in the grammar of `dockside-syntax`.
     Image,
-    /// `"path"`: an existing file, relative to the crate directory.
-    File,
-    /// `"path"`: an existing directory, relative to the crate directory.
-    Directory,
+    /// `"path"`: an existing `"file"` or `"directory"`, as the word says, relative to the crate
+    /// directory.
+    Local(&'static str),
     /// `"text"`, not empty.
     Text,
     /// `"/path"`: absolute in the container.
@@ -42,6 +41,8 @@ pub(crate) enum Kind {
     Choice(&'static str, &'static [&'static str]),
     /// `N`: a whole number, at least 1.
     Count,
+    /// `"path"`: the runtime's path, for a renamed dependency; the expansion's root, not a call.
+    Crate,
 }
 
 /// What a key asks of the other keys of its attribute.
@@ -93,8 +94,8 @@ const MULTI_THREAD: Needs = Needs::Key("flavor", Some("multi_thread"));
 /// Every container key, in the order the builder calls are emitted and the keys are listed.
 pub(crate) const KEYS: &[Key] = &[
     key("image", Image, "image", Nothing),
-    key("dockerfile", File, "dockerfile", Nothing),
-    key("context", Directory, "context", BUILD),
+    key("dockerfile", Local("file"), "dockerfile", Nothing),
+    key("context", Local("directory"), "context", BUILD),
     key("target", Text, "target", BUILD),
     key("build_arg", Pairs("build argument"), "build_arg", BUILD),
     key("cmd", Strings(true), "cmd", Nothing),
@@ -114,9 +115,10 @@ pub(crate) const KEYS: &[Key] = &[
     key("shared", Flag, "shared", Nothing),
 ];
 
-/// The keys of the test itself, only in `#[docker_test(...)]` and only for an `async fn`; their
-/// methods are `TestSpec`'s. (`crate`, which names the runtime, is read on its own.)
+/// The keys of the test itself, only in `#[docker_test(...)]`: `crate`, which names the runtime,
+/// then those only for an `async fn`, whose methods are `TestSpec`'s.
 pub(crate) const TEST_KEYS: &[Key] = &[
+    key("crate", Crate, "", Nothing),
     key("flavor", FLAVOR, "flavor", Nothing),
     key("worker_threads", Count, "worker_threads", MULTI_THREAD),
 ];

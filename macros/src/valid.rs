@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 
 use quote::ToTokens;
-use syn::{Attribute, Error, FnArg, Ident, ItemFn, LitStr, Pat, PatIdent, PatType, Type};
+use syn::{Attribute, Error, FnArg, Ident, ItemFn, LitStr, Pat, PatType, Type};
 
 use crate::attr::{Arg, Args};
 use crate::keys::{find, Key, Kind, Needs, KEYS, TEST_KEYS};
@@ -67,7 +67,8 @@ pub(crate) fn check<'a>(
         let message = "`#[docker_test]` already makes the function a test; remove this attribute";
         errors.push(Error::new_spanned(attr, message));
     }
-    let test_keys = top.args.iter().map(|arg| &arg.ident);
+    let test_keys = top.args.iter().filter(|arg| arg.key.kind != Kind::Crate);
+    let test_keys = test_keys.map(|arg| &arg.ident);
     let test_keys = test_keys.filter(|key| find(TEST_KEYS, key).is_some());
     for key in test_keys.filter(|_| sig.asyncness.is_none()) {
         let why = "a plain `fn` runs on the test's thread, outside any runtime";
@@ -77,19 +78,15 @@ pub(crate) fn check<'a>(
     if !top.malformed {
         needs(top, TEST_KEYS, errors);
     }
-    let types = sig.inputs.iter().map(|input| match input {
-        FnArg::Typed(typed) => Some(&*typed.ty),
-        FnArg::Receiver(_) => None,
-    });
     // A fixture's settings only complete its own spec, which the macro cannot see.
-    let complete = |ty: Option<&Type>| ty.is_none_or(is_container);
+    let fixture = |input: &FnArg| matches!(input, FnArg::Typed(typed) if !is_container(&typed.ty));
     if top.given {
-        let single = (sig.inputs.len() == 1).then(|| types.clone().next().flatten());
-        across(top, single.is_none_or(complete), errors);
+        let single_fixture = sig.inputs.len() == 1 && sig.inputs.iter().all(fixture);
+        across(top, !single_fixture, errors);
     }
-    for (args, ty) in params.iter().zip(types) {
+    for (args, input) in params.iter().zip(&sig.inputs) {
         if let Some(args) = args {
-            across(args, complete(ty), errors);
+            across(args, !fixture(input), errors);
         }
     }
     assign(top, func, params, errors)
@@ -195,7 +192,8 @@ fn assign<'a>(
     }
     let mut containers = Vec::new();
     for (input, own) in inputs.iter().zip(params) {
-        let Some((name, ty)) = param(input, errors) else {
+        let param = param(input).map_err(|error| errors.push(error));
+        let Ok((name, ty)) = param else {
             continue;
         };
         let args = match own {
@@ -216,34 +214,26 @@ fn assign<'a>(
     containers
 }
 
-fn param<'a>(input: &'a FnArg, errors: &mut Vec<Error>) -> Option<(&'a Ident, &'a Type)> {
-    let (pat, ty) = match input {
-        FnArg::Typed(PatType { pat, ty, .. }) => (pat, &**ty),
-        FnArg::Receiver(receiver) => {
-            let message = "`#[docker_test]` functions cannot take `self`";
-            errors.push(Error::new_spanned(receiver, message));
-            return None;
+/// The name and type of a parameter taken by value.
+fn param(input: &FnArg) -> syn::Result<(&Ident, &Type)> {
+    let FnArg::Typed(PatType { pat, ty, .. }) = input else {
+        let message = "`#[docker_test]` functions cannot take `self`";
+        return Err(Error::new_spanned(input, message));
+    };
+    let ident = match &**pat {
+        Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => &pat.ident,
+        _ => {
+            let message = "expected a parameter name, like `web: Container`; the name names the \
+                           container, so patterns are not accepted";
+            return Err(Error::new_spanned(pat, message));
         }
     };
-    let Pat::Ident(PatIdent {
-        ident,
-        by_ref: None,
-        subpat: None,
-        ..
-    }) = &**pat
-    else {
-        let message = "expected a parameter name, like `web: Container`; the name names the \
-                       container, so patterns are not accepted";
-        errors.push(Error::new_spanned(pat, message));
-        return None;
-    };
-    if let Type::Reference(reference) = ty {
+    if let Type::Reference(reference) = &**ty {
         // rustc's own hint would add a second `&`: the test owns its containers.
         let owned = reference.elem.to_token_stream().to_string();
         let owned = owned.replace(" :: ", "::");
         let message = format!("take `{owned}` by value: `{ident}: {owned}`");
-        errors.push(Error::new_spanned(reference, message));
-        return None;
+        return Err(Error::new_spanned(reference, message));
     }
-    Some((ident, ty))
+    Ok((ident, ty))
 }
