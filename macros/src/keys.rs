@@ -87,7 +87,7 @@ const PULLED: Needs = Needs::Not(
      DOCKSIDE_PULL)",
 );
 
-const PULL: Kind = Choice("Pull", &["missing", "always", "never"]);
+const PULL: Kind = Choice("Pull", &dockside_syntax::PULL_POLICIES);
 const FLAVOR: Kind = Choice("Flavor", &["current_thread", "multi_thread"]);
 const MULTI_THREAD: Needs = Needs::Key("flavor", Some("multi_thread"));
 

@@ -27,4 +27,6 @@ mod values;
 pub use mount::{parse_mount, Mount, MountError};
 pub use reference::{lowercased, parse_reference, Reference, ReferenceError};
 pub use units::{parse_duration, parse_size, DurationError, SizeError};
-pub use values::{container_path, http_path, log_pattern, one_of, pair_name, parse_port};
+pub use values::{
+    container_path, http_path, log_pattern, one_of, pair_name, parse_port, PULL_POLICIES,
+};

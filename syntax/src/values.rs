@@ -83,6 +83,10 @@ pub fn http_path(path: &str) -> Result<(), String> {
     }
 }
 
+/// The pull policies, as `pull = "..."` and `DOCKSIDE_PULL` are written, in the order of the
+/// runtime's `Pull` variants, each the word in CamelCase (`"missing"`: `Pull::Missing`).
+pub const PULL_POLICIES: [&str; 3] = ["missing", "always", "never"];
+
 /// Checks that the value of `key` is one of `words`.
 ///
 /// ```

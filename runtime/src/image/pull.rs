@@ -43,13 +43,16 @@ impl Pull {
 impl std::str::FromStr for Pull {
     type Err = String;
 
+    /// One of `dockside_syntax::PULL_POLICIES`, the words the attribute's `pull` takes too.
     fn from_str(text: &str) -> std::result::Result<Self, Self::Err> {
-        match text {
-            "missing" => Ok(Pull::Missing),
-            "always" => Ok(Pull::Always),
-            "never" => Ok(Pull::Never),
-            other => Err(format!(
-                "`{other}` is not a pull policy: expected `missing`, `always` or `never`"
+        // In the order of the words.
+        const POLICIES: [Pull; 3] = [Pull::Missing, Pull::Always, Pull::Never];
+        let words = dockside_syntax::PULL_POLICIES;
+        match words.iter().position(|word| *word == text) {
+            Some(at) => Ok(POLICIES[at]),
+            None => Err(format!(
+                "`{text}` is not a pull policy: expected `{}`",
+                words.join("`, `")
             )),
         }
     }
@@ -170,6 +173,23 @@ fn with_advice(reference: &Reference, words: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The macro passes `pull = "word"` on as the variant named by the word in CamelCase; the
+    /// environment's word must mean the same.
+    #[test]
+    fn each_pull_word_reads_as_its_camel_case_variant() {
+        for word in dockside_syntax::PULL_POLICIES {
+            let camel = word[..1].to_uppercase() + &word[1..];
+            assert_eq!(format!("{:?}", word.parse::<Pull>().unwrap()), camel);
+        }
+        assert_eq!(
+            "sometimes".parse::<Pull>(),
+            Err(
+                "`sometimes` is not a pull policy: expected `missing`, `always`, `never`"
+                    .to_owned()
+            )
+        );
+    }
 
     #[test]
     fn an_unreachable_docker_hub_gets_advice() {
