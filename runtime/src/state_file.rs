@@ -66,6 +66,27 @@ pub(crate) fn read(path: &Path) -> Option<String> {
     Some(text)
 }
 
+/// Marks the file as in use when it was last written a day or more ago: the lock folder's prune
+/// removes what nobody wrote for a week, and a cache that is read every day but rarely changes
+/// (a build context's digests) must not go with it. Only this user's regular file, and best
+/// effort: a file that cannot be marked costs at most its cache.
+pub(crate) fn keep(path: &Path) {
+    let Ok(file) = open(path, false) else {
+        return;
+    };
+    let Ok(meta) = file.metadata() else {
+        return;
+    };
+    let idle = meta.modified().ok().and_then(|at| at.elapsed().ok());
+    let ours = meta.is_file() && meta.uid() == config::current_uid();
+    if ours && idle.is_some_and(|idle| idle >= KEEP_AFTER) {
+        let _ = file.set_modified(SystemTime::now());
+    }
+}
+
+/// How long after its last write a file that is read is marked as in use again ([`keep`]).
+const KEEP_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// Replaces the file's content with `content`, atomically.
 pub(crate) fn write(path: &Path, content: &[u8]) -> io::Result<()> {
     let mut temp = path.as_os_str().to_owned();
@@ -118,6 +139,28 @@ fn open(path: &Path, create: bool) -> io::Result<fs::File> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_read_a_day_after_its_last_write_is_marked_as_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let (idle, recent) = (dir.path().join("idle"), dir.path().join("recent"));
+        let two_days_ago = SystemTime::now() - Duration::from_secs(2 * 24 * 60 * 60);
+        let an_hour_ago = SystemTime::now() - Duration::from_secs(60 * 60);
+        for (path, at) in [(&idle, two_days_ago), (&recent, an_hour_ago)] {
+            write(path, b"x").unwrap();
+            fs::File::open(path).unwrap().set_modified(at).unwrap();
+        }
+        keep(&idle);
+        keep(&recent);
+        let modified = |path: &Path| fs::metadata(path).unwrap().modified().unwrap();
+        assert!(modified(&idle).elapsed().unwrap() < Duration::from_secs(60));
+        assert_eq!(
+            modified(&recent),
+            an_hour_ago,
+            "a recent write is left as it is"
+        );
+        keep(&dir.path().join("missing"));
+    }
 
     #[test]
     fn writes_whole_files_and_never_follows_a_symlink() {

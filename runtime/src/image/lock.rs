@@ -96,8 +96,17 @@ fn prune_once(dir: &Path) {
     });
 }
 
-/// Removes the `*.lock`, `*.failed` and `*.context` files of `dir` that were last written more than `age`
-/// ago, are this user's regular files, and that nobody holds. Anything else, and any file that
+/// The kinds of file dockside makes in the lock folder, by extension: image locks, the records of
+/// a nextest run (failed builds, context hashes, pulls done), the daemon's API version per
+/// socket, the digest caches of build contexts (marked as in use whenever read a day after their
+/// last write), and the stamps of chores (sweeps, this prune). `runs/` holds the run watchers'
+/// locks, which their watchers remove.
+const PRUNED_KINDS: [&str; 7] = [
+    "lock", "failed", "context", "pulled", "version", "digests", "stamp",
+];
+
+/// Removes the files of [`PRUNED_KINDS`] in `dir` that were last written more than `age` ago,
+/// are this user's regular files, and that nobody holds. Anything else, and any file that
 /// cannot be checked, stays: pruning is housekeeping, never a reason to fail a test.
 fn prune(dir: &Path, age: Duration) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -107,7 +116,7 @@ fn prune(dir: &Path, age: Duration) {
         let path = entry.path();
         let ours = path
             .extension()
-            .is_some_and(|ext| ext == "lock" || ext == "failed" || ext == "context");
+            .is_some_and(|ext| PRUNED_KINDS.iter().any(|kind| ext == *kind));
         // A file written recently is kept whatever it is: one `lstat` from the listing decides
         // that for almost every file, where opening it would cost three calls.
         if ours && written_before(entry.metadata(), age) {
@@ -476,7 +485,11 @@ mod tests {
         };
         let (stale_lock, _) = make("aaaa.lock", true);
         let (stale_record, _) = make("bbbb.failed", true);
-        let (stale_context, _) = make("ffff.context", true);
+        let stale_state: Vec<PathBuf> = ["ffff.context", "a.pulled", "b.version", "c.digests"]
+            .into_iter()
+            .chain(["sweep-0123.stamp"])
+            .map(|name| make(name, true).0)
+            .collect();
         let (held, held_file) = make("cccc.lock", true);
         fs2::FileExt::try_lock_exclusive(&held_file).unwrap();
         let (fresh, _) = make("dddd.lock", false);
@@ -486,7 +499,10 @@ mod tests {
 
         prune(dir.path(), STALE_AFTER);
 
-        assert!(!stale_lock.exists() && !stale_record.exists() && !stale_context.exists());
+        assert!(!stale_lock.exists() && !stale_record.exists());
+        for gone in &stale_state {
+            assert!(!gone.exists(), "{} was kept", gone.display());
+        }
         for kept in [&held, &fresh, &foreign, &linked] {
             assert!(
                 kept.symlink_metadata().is_ok(),
