@@ -4,7 +4,7 @@
 //! failing test shows only that message. The cause is kept as the
 //! [`source`](std::error::Error::source) too, for code that inspects it: the client's
 //! `bollard::errors::Error` (and below it the I/O error, where the connection failed), an
-//! [`std::io::Error`], the reference parser's `dockside_syntax::ReferenceError`, a build
+//! [`std::io::Error`], the reference parser's [`ReferenceError`](crate::ReferenceError), a build
 //! context's or `.dockerignore`'s error (types internal to dockside), or a fixture's own error.
 //! A reporter that prints the whole chain (such as anyhow's `{:#}`) therefore shows the cause's
 //! words a second time, after the message.

@@ -42,6 +42,8 @@ pub mod __private;
 
 pub use container::{Container, ContainerSpec, ExecOutput, Probe, ProbeOutcome, Wait};
 pub use dockside_macros::docker_test;
+/// Why a text is not an image reference: the source of [`Error::InvalidReference`].
+pub use dockside_syntax::ReferenceError;
 pub use error::{Error, Result};
 pub use fixture::Fixture;
 pub use image::{BuildSpec, Image, ResolvedImage};

@@ -43,8 +43,8 @@ fn kind(err: &(dyn StdError + 'static)) -> String {
         format!("bollard::errors::Error::{}", variant(format!("{e:?}")))
     } else if let Some(e) = err.downcast_ref::<std::io::Error>() {
         format!("std::io::Error({:?})", e.kind())
-    } else if err.is::<dockside_syntax::ReferenceError>() {
-        "dockside_syntax::ReferenceError".to_owned()
+    } else if err.is::<dockside::ReferenceError>() {
+        "dockside::ReferenceError".to_owned()
     } else {
         format!("other: {err:?}")
     }
@@ -284,7 +284,7 @@ fn an_invalid_reference_keeps_the_parsers_error() {
                     .to_owned(),
             },
             Link {
-                kind: "dockside_syntax::ReferenceError".to_owned(),
+                kind: "dockside::ReferenceError".to_owned(),
                 text: "repository name must be lowercase".to_owned(),
             },
         ]
