@@ -6,8 +6,9 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use dockside::{BuildSpec, Image};
@@ -282,13 +283,37 @@ fn a_stalled_build_ends_at_the_image_timeout() {
     );
 }
 
+/// A `flock` holding a lock file while its `sleep` runs, in a process group of its own: dropped,
+/// both go. (Killing `flock` alone left the `sleep` running, holding the test's output open, so
+/// nextest flagged the test as leaky.)
+struct LockHolder(Child);
+
+impl LockHolder {
+    fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for LockHolder {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.0.wait();
+    }
+}
+
 /// Holds the lock file `path` with `flock` for `secs`, after writing `<pid> <limit ms>` into it
 /// as a dockside holder would: a holder that hangs past its own limit.
-fn hold_lock(path: &Path, limit_ms: u64, secs: u64) -> Child {
+fn hold_lock(path: &Path, limit_ms: u64, secs: u64) -> LockHolder {
     let holder = Command::new("flock")
         .args(["--exclusive", &path_str(path), "sleep", &secs.to_string()])
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .expect("run flock");
+    let holder = LockHolder(holder);
     fs::write(path, format!("{} {limit_ms}", holder.id())).unwrap();
     // Until flock holds it, a waiter would simply get the lock.
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -313,7 +338,7 @@ fn a_lock_waiter_gives_up_after_the_holders_limit_and_names_it() {
     let dir = lock_dir();
     let reference = format!("dockside-trust-held-{}:1", child::nonce());
     let lock = lock_file(dir.path(), &format!("docker.io/library/{reference}"));
-    let mut holder = hold_lock(&lock, 1000, 120);
+    let holder = hold_lock(&lock, 1000, 120);
     let dir_s = path_str(dir.path());
     let started = Instant::now();
     let run = resolve_within(
@@ -324,10 +349,9 @@ fn a_lock_waiter_gives_up_after_the_holders_limit_and_names_it() {
         ],
     );
     let waited = started.elapsed();
-    let _ = holder.kill();
-    let _ = holder.wait();
-    let out = failure(&run);
     let pid = holder.id();
+    drop(holder);
+    let out = failure(&run);
     assert!(
         out.contains(&format!(
             "waiting for process {pid} to finish preparing image"
@@ -353,7 +377,7 @@ fn a_tagged_build_takes_the_lock_of_a_pull_of_the_same_reference() {
     let dir = lock_dir();
     let name = format!("dockside-trust-samekey-{}", child::nonce());
     let lock = lock_file(dir.path(), &format!("docker.io/library/{name}:1"));
-    let mut holder = hold_lock(&lock, 500, 120);
+    let holder = hold_lock(&lock, 500, 120);
     let context = temp_context("FROM scratch\nCOPY fixture /fixture\n");
     let dockerfile = path_str(&context.path().join("Dockerfile"));
     let dir_s = path_str(dir.path());
@@ -367,11 +391,11 @@ fn a_tagged_build_takes_the_lock_of_a_pull_of_the_same_reference() {
             ("DOCKSIDE_TEST_TAG", &tag),
         ],
     );
-    let _ = holder.kill();
-    let _ = holder.wait();
+    let pid = holder.id();
+    drop(holder);
     let out = run.output();
     assert!(
-        out.contains(&format!("waiting for process {}", holder.id())),
+        out.contains(&format!("waiting for process {pid}")),
         "the build did not wait for the pull's lock:\n{out}"
     );
 }
