@@ -29,9 +29,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// No Docker daemon answered.
     #[error(
-        "no docker daemon answered at {host}: {reason}\n\
-         start one (`sudo systemctl start docker`, or `sudo dockerd &`), \
-         or point DOCKER_HOST at a running daemon"
+        "no docker daemon answered at {host}: {reason}\n{advice}",
+        advice = no_daemon_advice(source)
     )]
     NoDaemon {
         /// The daemon's address (`DOCKER_HOST`, a context's endpoint, or a local socket).
@@ -270,6 +269,21 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+}
+
+/// What to do when no daemon answered: start one, unless something answered and the TLS
+/// handshake failed, where starting a daemon would not help.
+fn no_daemon_advice(source: &bollard::errors::Error) -> &'static str {
+    let words = daemon_words(source).to_lowercase();
+    let tls = ["certificate", "tls", "handshake", "fatal alert"];
+    if tls.iter().any(|word| words.contains(word)) {
+        "the TLS handshake failed: check that the CA in ca.pem (of the Docker context, or in \
+         DOCKER_CERT_PATH) signed the daemon's certificate, and that the daemon trusts the CA \
+         that signed cert.pem"
+    } else {
+        "start one (`sudo systemctl start docker`, or `sudo dockerd &`), or point DOCKER_HOST \
+         at a running daemon"
+    }
 }
 
 impl Error {

@@ -290,6 +290,11 @@ fn a_context_with_tls_material_connects_with_it() {
             output.contains(reason),
             "{what}: no `{reason}` in:\n{output}"
         );
+        // A daemon answered: starting one is no advice here.
+        assert!(
+            output.contains("the TLS handshake failed: check") && !output.contains("systemctl"),
+            "{what}: no TLS advice in:\n{output}"
+        );
         assert!(
             daemon.refused() > refused_before,
             "{what}: no handshake refused"
