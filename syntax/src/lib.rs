@@ -1,6 +1,7 @@
 //! The syntax that [dockside](https://docs.rs/dockside)'s `#[docker_test]` macro and its runtime
 //! both read: image references, durations, byte sizes, bind mounts, and the rules of the other
-//! values a test writes (container paths, ports, pair names, log patterns).
+//! values a test writes (container paths, ports, pair names, log patterns, HTTP paths, the
+//! pull-policy words).
 //!
 //! The macro checks a value at compile time with the same function the runtime uses at run
 //! time, so the two can never disagree about what is valid. Depend on `dockside` rather than on
