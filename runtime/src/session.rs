@@ -259,8 +259,9 @@ async fn create_network(docker: &Docker, spec: &TestSpec, owner: &Owner) -> Resu
 /// Removes containers (concurrently) and then their network; failures are reported, not fatal:
 /// the test's own result matters more, and the next start-up sweeps what is left.
 ///
-/// With a local daemon the work goes to a detached courier process, off the test's clock
-/// ([`courier::hand_off`]); this process then forgets them, as it would after removing them.
+/// With a daemon spoken to in plain HTTP the work goes to a detached courier process, off the
+/// test's clock ([`courier::hand_off`]); this process then forgets them, as it would after
+/// removing them.
 async fn remove(ids: &[String], network: Option<&str>) {
     let docker = match crate::docker::connect().await {
         Ok(docker) => docker,

@@ -4,11 +4,13 @@
 //! and readiness works without the unix socket.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use dockside::{docker_test, BuildSpec, Container, Image};
 use dockside_tests::child::{self, ChildRun};
 use dockside_tests::fixture::base_dockerfile;
+use dockside_tests::net::TcpDaemon;
+use dockside_tests::owned::{after_removal, exists};
 use dockside_tests::proxy::{local_daemon_socket, DockerProxy};
 use dockside_tests::tls::{ServerCertificates, TlsDaemon};
 use dockside_tests::{docker_cli, http};
@@ -107,38 +109,6 @@ fn a_missing_context_is_named_with_what_was_tried() {
     assert_eq!(proxy.requests(), Vec::<(String, String)>::new());
 }
 
-/// `socat` listening on a loopback TCP port in front of the local daemon's socket, stopped on
-/// drop: a local daemon reached as `tcp://`.
-struct TcpDaemon {
-    process: Child,
-    port: u16,
-}
-
-impl TcpDaemon {
-    fn start() -> Option<TcpDaemon> {
-        if !dockside_tests::require::program("socat", "DOCKSIDE_TEST_REQUIRE_REGISTRY", "socat") {
-            return None;
-        }
-        let port = dockside_tests::net::free_loopback_port();
-        let process = Command::new("socat")
-            .arg(format!("TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr"))
-            .arg(format!("UNIX-CONNECT:{}", local_daemon_socket().display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        dockside_tests::net::wait_until_listening(port, "socat");
-        Some(TcpDaemon { process, port })
-    }
-}
-
-impl Drop for TcpDaemon {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
 /// The server listens only after 1 s, while Docker's host port already accepts: the first
 /// request works only if readiness was real.
 #[docker_test(
@@ -149,6 +119,7 @@ impl Drop for TcpDaemon {
 #[ignore = "run by the tcp tests of this file"]
 fn child_serves_over_tcp(web: Container) {
     assert_eq!(http::get(web.addr(8080), "/").unwrap(), "over tcp");
+    println!("container-id={}", web.id());
     println!("reached-at={}", web.addr(8080).ip());
     println!(
         "bound-to={}",
@@ -178,6 +149,13 @@ fn a_loopback_tcp_daemon_publishes_on_loopback() {
         let run = serve(&[("DOCKER_HOST", &host), ("DOCKSIDE_PUBLISH_ADDRESS", "")]);
         assert_eq!(run.printed_first("bound-to"), "127.0.0.1", "{host}");
         assert_eq!(run.printed_first("reached-at"), "127.0.0.1", "{host}");
+        // Removed over TCP too (by the courier, after the test's process ended), also when
+        // `localhost` resolves to `::1` first while the daemon listens on 127.0.0.1 only.
+        let id = run.printed_first("container-id");
+        assert!(
+            !after_removal(|| exists(&id), |left| !*left),
+            "{host}: {id} left"
+        );
     }
 }
 

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use dockside::__private::{run_sync, ContainerSpec, TestSpec};
 use dockside::{docker_test, Container};
 use dockside_tests::isolated::{self, Running};
+use dockside_tests::net::TcpDaemon;
 use dockside_tests::owned::exists;
 use dockside_tests::watchers::{run_files, watchers};
 use dockside_tests::{child, docker_cli, http};
@@ -177,6 +178,30 @@ fn processes_of_a_run_share_one_container_removed_after_the_run() {
         "one watcher per run: {running_watchers:?}"
     );
     assert_eq!(run_pid, run.id(), "the run's process is nextest's stand-in");
+    removed_after_the_run(&ids[0], lock_dir.path(), &output);
+}
+
+/// A daemon reached over plain `tcp://`: the watcher speaks HTTP to it as to a unix socket.
+#[test]
+fn over_a_tcp_daemon_a_run_shares_one_container_removed_after_the_run() {
+    let Some(daemon) = TcpDaemon::start() else {
+        return;
+    };
+    let host = daemon.docker_host();
+    let lock_dir = tempfile::tempdir().unwrap();
+    let mut run = start_run(
+        CONCURRENT_MEMBERS,
+        lock_dir.path(),
+        &[("MEMBERS", "2"), ("DOCKER_HOST", host.as_str())],
+    );
+    let ids: Vec<String> = (0..2)
+        .map(|_| run.wait_for("container-id", Duration::from_secs(120)))
+        .collect();
+    let ended = run.wait_until_ended(Duration::from_secs(120));
+    let output = run.output();
+    assert!(ended.is_some(), "the run did not end\n{output}");
+    assert_eq!(passed_members(&output), 2, "{output}");
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}\n{output}");
     removed_after_the_run(&ids[0], lock_dir.path(), &output);
 }
 

@@ -17,13 +17,14 @@ const COURIER_LIMIT_SECS: u32 = 60;
 /// Hands the removal of `containers` (with their anonymous volumes), and then of `network`, to a
 /// detached process. `api_version` is the version the daemon settled on (`1.41`).
 ///
-/// Returns `false`, having done nothing, when it cannot: a daemon not on a unix socket (TLS and
-/// SSH need more than a courier may do), or a failed `fork`; the caller removes them itself.
+/// Returns `false`, having done nothing, when it cannot: a daemon reached with TLS or SSH (more
+/// than a courier may do; a unix socket or plain `tcp://` is fine), or a failed `fork`; the
+/// caller removes them itself.
 pub(crate) fn hand_off(api_version: &str, containers: &[String], network: Option<&str>) -> bool {
     if containers.is_empty() && network.is_none() {
         return true;
     }
-    let Some(socket) = detached::daemon_socket() else {
+    let Some(daemon) = detached::daemon_address() else {
         return false;
     };
     let request = |method: &str, path: String| {
@@ -44,7 +45,7 @@ pub(crate) fn hand_off(api_version: &str, containers: &[String], network: Option
             libc::alarm(COURIER_LIMIT_SECS);
             let mut answer = [0u8; 512];
             for request in &requests {
-                detached::exchange(&socket, request, &mut answer);
+                detached::exchange(&daemon, request, &mut answer);
             }
         }
     })

@@ -103,11 +103,118 @@ pub(crate) fn socket_address(path: &str) -> Option<libc::sockaddr_un> {
     Some(address)
 }
 
-/// The unix socket of the daemon dockside talks to, when it is one (`unix://`): a helper speaks
-/// plain HTTP on it, which TLS or SSH would not allow.
-pub(crate) fn daemon_socket() -> Option<libc::sockaddr_un> {
-    let host = crate::endpoint::docker_host();
-    host.strip_prefix("unix://").and_then(socket_address)
+/// Where a helper reaches the daemon, prepared before the fork: a helper only connects.
+pub(crate) enum DaemonAddress {
+    /// A unix socket (`unix://`).
+    Unix(libc::sockaddr_un),
+    /// The TCP addresses of a daemon that speaks plain HTTP (`tcp://` or `http://`, no TLS), as
+    /// its host name resolved, tried in order (`localhost` may be `::1` first, with the daemon
+    /// on `127.0.0.1` only).
+    Tcp(Vec<(libc::sockaddr_storage, libc::socklen_t)>),
+}
+
+/// The address of the daemon dockside talks to, when a helper can speak to it: a unix socket,
+/// or TCP without TLS (a TLS or SSH session is more than a helper may set up between `fork` and
+/// `_exit`). A host name is resolved here, in the parent.
+pub(crate) fn daemon_address() -> Option<DaemonAddress> {
+    let endpoint = crate::endpoint::find().ok()?;
+    let host = endpoint.host.as_str();
+    if let Some(path) = host.strip_prefix("unix://") {
+        return socket_address(path).map(DaemonAddress::Unix);
+    }
+    // The client speaks TLS when the context has TLS files or `DOCKER_TLS_VERIFY` is set at all
+    // (bollard's rule for `tcp://`).
+    if endpoint.tls.is_some() || std::env::var_os("DOCKER_TLS_VERIFY").is_some() {
+        return None;
+    }
+    let authority = host
+        .strip_prefix("tcp://")
+        .or_else(|| host.strip_prefix("http://"))?
+        .trim_end_matches('/');
+    let addresses = std::net::ToSocketAddrs::to_socket_addrs(authority).ok()?;
+    let addresses: Vec<_> = addresses.map(inet_address).collect();
+    (!addresses.is_empty()).then_some(DaemonAddress::Tcp(addresses))
+}
+
+/// `address` as the `sockaddr` `connect` takes, with its length.
+fn inet_address(address: std::net::SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: an all-zero sockaddr_storage is a valid value, and it is large and aligned enough
+    // for either address kind written into it.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let length = match address {
+        std::net::SocketAddr::V4(v4) => {
+            let inet = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: v4.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from(*v4.ip()).to_be(),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: see above.
+            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), inet) };
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        std::net::SocketAddr::V6(v6) => {
+            let inet = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: v6.port().to_be(),
+                sin6_flowinfo: v6.flowinfo(),
+                sin6_addr: libc::in6_addr {
+                    s6_addr: v6.ip().octets(),
+                },
+                sin6_scope_id: v6.scope_id(),
+            };
+            // SAFETY: see above.
+            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), inet) };
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (storage, length as libc::socklen_t)
+}
+
+impl DaemonAddress {
+    /// A connected stream socket, or `-1`.
+    ///
+    /// # Safety
+    /// Async-signal-safe: callable in a helper.
+    unsafe fn connect(&self) -> libc::c_int {
+        match self {
+            DaemonAddress::Unix(unix) => connect_to(
+                libc::AF_UNIX,
+                (unix as *const libc::sockaddr_un).cast(),
+                std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t,
+            ),
+            DaemonAddress::Tcp(addresses) => {
+                for (storage, length) in addresses {
+                    let family = libc::c_int::from(storage.ss_family);
+                    let address = (storage as *const libc::sockaddr_storage).cast();
+                    let fd = connect_to(family, address, *length);
+                    if fd >= 0 {
+                        return fd;
+                    }
+                }
+                -1
+            }
+        }
+    }
+}
+
+/// A stream socket of `family` connected to `address`, or `-1`.
+///
+/// # Safety
+/// Async-signal-safe; `address` points to `length` bytes of a `sockaddr` of `family`.
+unsafe fn connect_to(
+    family: libc::c_int,
+    address: *const libc::sockaddr,
+    length: libc::socklen_t,
+) -> libc::c_int {
+    let fd = libc::socket(family, libc::SOCK_STREAM, 0);
+    if fd >= 0 && libc::connect(fd, address, length) != 0 {
+        libc::close(fd);
+        return -1;
+    }
+    fd
 }
 
 /// Sends one request on its own connection and reads the answer to its end (the request asks
@@ -116,22 +223,13 @@ pub(crate) fn daemon_socket() -> Option<libc::sockaddr_un> {
 ///
 /// # Safety
 /// Async-signal-safe: callable in a helper.
-pub(crate) unsafe fn exchange(
-    socket: &libc::sockaddr_un,
-    request: &[u8],
-    answer: &mut [u8],
-) -> usize {
-    let fd = libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0);
+pub(crate) unsafe fn exchange(daemon: &DaemonAddress, request: &[u8], answer: &mut [u8]) -> usize {
+    let fd = daemon.connect();
     if fd < 0 {
         return 0;
     }
-    let connected = libc::connect(
-        fd,
-        (socket as *const libc::sockaddr_un).cast(),
-        std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t,
-    );
     let mut sent = 0;
-    while connected == 0 && sent < request.len() {
+    while sent < request.len() {
         // MSG_NOSIGNAL: a daemon that hangs up is no reason for a SIGPIPE.
         let rest = &request[sent..];
         let n = libc::send(fd, rest.as_ptr().cast(), rest.len(), libc::MSG_NOSIGNAL);
@@ -171,5 +269,26 @@ mod tests {
         assert_eq!(address.sun_path[20], 0);
         assert!(socket_address(&"x".repeat(200)).is_none());
         assert!(socket_address("").is_none());
+    }
+
+    /// A helper's TCP addresses connect where the parent resolved them, IPv4 and IPv6 alike,
+    /// the first that answers winning.
+    #[test]
+    fn a_tcp_address_connects_to_its_listener() {
+        let nobody = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let refused = inet_address(nobody.local_addr().unwrap());
+        drop(nobody);
+        for bind in ["127.0.0.1:0", "[::1]:0"] {
+            let Ok(listener) = std::net::TcpListener::bind(bind) else {
+                continue; // no IPv6 on this machine
+            };
+            let address =
+                DaemonAddress::Tcp(vec![refused, inet_address(listener.local_addr().unwrap())]);
+            // SAFETY: a plain socket and connect, closed again.
+            let fd = unsafe { address.connect() };
+            assert!(fd >= 0, "{bind}: {}", std::io::Error::last_os_error());
+            unsafe { libc::close(fd) };
+            listener.accept().unwrap();
+        }
     }
 }

@@ -27,7 +27,7 @@ use once_cell::sync::OnceCell;
 use super::Run;
 use crate::image::lock::{remove_held, try_lock_file};
 use crate::labels;
-use crate::process::detached;
+use crate::process::detached::{self, DaemonAddress};
 use crate::process::owner::{start_time_in_stat, Owner};
 use crate::state_file::ensure_private_dir;
 
@@ -49,7 +49,7 @@ const LISTING_BYTES: usize = 1 << 20;
 /// Makes sure the run has a watcher, starting one if none holds the run's lock; once per
 /// process. `api_version` is the version the daemon settled on (`1.41`).
 ///
-/// `Err` says why the run cannot be watched (a daemon not on a unix socket, a /proc that does
+/// `Err` says why the run cannot be watched (a daemon reached with TLS or SSH, a /proc that does
 /// not show the run's process): shared containers then cannot be used.
 pub(crate) fn ensure(run: &Run, api_version: &str) -> Result<(), String> {
     static ENSURED: OnceCell<Result<(), String>> = OnceCell::new();
@@ -61,10 +61,11 @@ fn runs_dir() -> PathBuf {
 }
 
 fn start(run: &Run, api_version: &str) -> Result<(), String> {
-    let Some(socket) = detached::daemon_socket() else {
+    let Some(daemon) = detached::daemon_address() else {
         return Err(format!(
-            "the daemon is not on a local unix socket (DOCKER_HOST {}), which the watcher that \
-             removes shared containers after the run needs",
+            "the daemon (DOCKER_HOST {}) is reached with TLS or SSH, and the watcher that removes \
+             shared containers after the run speaks plain HTTP only (a unix socket, or `tcp://` \
+             without TLS)",
             crate::endpoint::docker_host()
         ));
     };
@@ -93,7 +94,7 @@ fn start(run: &Run, api_version: &str) -> Result<(), String> {
     let mut listing = vec![0u8; LISTING_BYTES];
     let spawned = detached::spawn(Some(file.as_raw_fd()), || {
         // SAFETY: in the helper, async-signal-safe calls on memory prepared above.
-        unsafe { watch.run(&socket, &mut listing) }
+        unsafe { watch.run(&daemon, &mut listing) }
     });
     // Closing our copy leaves the lock to the watcher, which shares the open file.
     drop(file);
@@ -157,23 +158,23 @@ impl Watch {
     ///
     /// # Safety
     /// Only in a helper of [`detached::spawn`]: makes async-signal-safe calls only.
-    unsafe fn run(&self, socket: &libc::sockaddr_un, listing: &mut [u8]) {
+    unsafe fn run(&self, daemon: &DaemonAddress, listing: &mut [u8]) {
         while !self.run_is_over() {
             libc::nanosleep(&POLL, std::ptr::null_mut());
         }
         libc::alarm(REMOVAL_LIMIT_SECS);
         // Containers first: a network with endpoints cannot be removed.
         let (prefix, suffix) = &self.container_removal;
-        remove_listed(socket, &self.list_containers, prefix, suffix, listing);
+        remove_listed(daemon, &self.list_containers, prefix, suffix, listing);
         let (prefix, suffix) = &self.network_removal;
-        remove_listed(socket, &self.list_networks, prefix, suffix, listing);
+        remove_listed(daemon, &self.list_networks, prefix, suffix, listing);
         // Another process's start-up sweep may be removing them too (the run is over for it as
         // well), and a container whose removal is under way is still listed: look again for a
         // while. The run is forgotten only once nothing of it is left; otherwise the next
         // start-up sweeps for it.
         for _ in 0..SETTLE_LOOKS {
-            let containers_left = remove_listed(socket, &self.list_containers, b"", b"", listing);
-            let networks_left = remove_listed(socket, &self.list_networks, b"", b"", listing);
+            let containers_left = remove_listed(daemon, &self.list_containers, b"", b"", listing);
+            let networks_left = remove_listed(daemon, &self.list_networks, b"", b"", listing);
             if containers_left == Some(0) && networks_left == Some(0) {
                 libc::unlink(self.marker.as_ptr());
                 return;
@@ -206,13 +207,13 @@ impl Watch {
 /// # Safety
 /// Async-signal-safe: callable in a helper.
 unsafe fn remove_listed(
-    socket: &libc::sockaddr_un,
+    daemon: &DaemonAddress,
     list: &[u8],
     prefix: &[u8],
     suffix: &[u8],
     listing: &mut [u8],
 ) -> Option<usize> {
-    let length = detached::exchange(socket, list, listing);
+    let length = detached::exchange(daemon, list, listing);
     let listing = &listing[..length];
     if !listing.starts_with(b"HTTP/1.") || listing.get(9..12) != Some(b"200") {
         return None;
@@ -229,7 +230,7 @@ unsafe fn remove_listed(
         request[..prefix.len()].copy_from_slice(prefix);
         request[prefix.len()..prefix.len() + id.len()].copy_from_slice(id);
         request[prefix.len() + id.len()..length].copy_from_slice(suffix);
-        detached::exchange(socket, &request[..length], &mut answer);
+        detached::exchange(daemon, &request[..length], &mut answer);
     }
     Some(found)
 }
