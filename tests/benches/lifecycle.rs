@@ -156,6 +156,18 @@ fn big_context_figures() {
         "  ratio big / one-file",
         format!("{:.2}", ratio(big_later, small_later)),
     );
+    // Both images were built from folders of this run only, which go now: so do they.
+    for dir in [big.path(), small.path()] {
+        let image = Image::Build(BuildSpec::new(dir.join("Dockerfile")))
+            .resolve()
+            .expect("the image just measured");
+        let removed = std::process::Command::new("docker")
+            .args(["rmi", "--force", &image.reference])
+            .output();
+        if !removed.is_ok_and(|output| output.status.success()) {
+            eprintln!("could not remove the bench image {}", image.reference);
+        }
+    }
 }
 
 /// The wall time of a fresh process of the nextest run `run` that resolves the image of
