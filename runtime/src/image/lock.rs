@@ -8,7 +8,8 @@
 //! The folder may sit in a shared `/tmp`, where another user could have made it first or planted
 //! symlinks in it: it is used only when it belongs to this user and nobody else can write it, and
 //! lock files are never followed through a symlink nor written unless they are this user's own
-//! regular files.
+//! regular files. The folder is pruned here too: every kind of file dockside keeps in it goes
+//! once nobody wrote it for a week ([`PRUNED_KINDS`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
