@@ -87,40 +87,27 @@ unsafe fn close_files(first: u32, last: u32) {
     }
 }
 
-/// A daemon's unix socket as a `sockaddr_un`; `None` when the path does not fit one.
-pub(crate) fn socket_address(path: &str) -> Option<libc::sockaddr_un> {
-    // SAFETY: an all-zero sockaddr_un is a valid value (an empty path).
-    let mut address: libc::sockaddr_un = unsafe { std::mem::zeroed() };
-    address.sun_family = libc::AF_UNIX as libc::sa_family_t;
-    let bytes = path.as_bytes();
-    // One byte stays zero: the path is NUL-terminated.
-    if bytes.is_empty() || bytes.len() >= address.sun_path.len() || bytes.contains(&0) {
-        return None;
-    }
-    for (slot, byte) in address.sun_path.iter_mut().zip(bytes) {
-        *slot = *byte as libc::c_char;
-    }
-    Some(address)
-}
-
-/// Where a helper reaches the daemon, prepared before the fork: a helper only connects.
-pub(crate) enum DaemonAddress {
-    /// A unix socket (`unix://`).
-    Unix(libc::sockaddr_un),
-    /// The TCP addresses of a daemon that speaks plain HTTP (`tcp://` or `http://`, no TLS), as
-    /// its host name resolved, tried in order (`localhost` may be `::1` first, with the daemon
-    /// on `127.0.0.1` only).
-    Tcp(Vec<(libc::sockaddr_storage, libc::socklen_t)>),
-}
+/// Where a helper reaches the daemon, prepared before the fork, so a helper only connects: its
+/// unix socket (`unix://`), or the TCP addresses of a daemon that speaks plain HTTP (`tcp://` or
+/// `http://`, no TLS) as its host name resolved, tried in order (`localhost` may be `::1` first,
+/// with the daemon on `127.0.0.1` only).
+pub(crate) struct DaemonAddress(Vec<socket2::SockAddr>);
 
 /// The address of the daemon dockside talks to, when a helper can speak to it: a unix socket,
 /// or TCP without TLS (a TLS or SSH session is more than a helper may set up between `fork` and
 /// `_exit`). A host name is resolved here, in the parent.
 pub(crate) fn daemon_address() -> Option<DaemonAddress> {
-    let endpoint = crate::endpoint::find().ok()?;
+    address_of(&crate::endpoint::find().ok()?)
+}
+
+fn address_of(endpoint: &crate::endpoint::Endpoint) -> Option<DaemonAddress> {
     let host = endpoint.host.as_str();
     if let Some(path) = host.strip_prefix("unix://") {
-        return socket_address(path).map(DaemonAddress::Unix);
+        // A path too long for a `sockaddr_un` is refused here.
+        let address = socket2::SockAddr::unix(path).ok();
+        return address
+            .filter(|_| !path.is_empty())
+            .map(|address| DaemonAddress(vec![address]));
     }
     // The client speaks TLS when the context has TLS files or `DOCKER_TLS_VERIFY` is set at all
     // (bollard's rule for `tcp://`).
@@ -132,89 +119,28 @@ pub(crate) fn daemon_address() -> Option<DaemonAddress> {
         .or_else(|| host.strip_prefix("http://"))?
         .trim_end_matches('/');
     let addresses = std::net::ToSocketAddrs::to_socket_addrs(authority).ok()?;
-    let addresses: Vec<_> = addresses.map(inet_address).collect();
-    (!addresses.is_empty()).then_some(DaemonAddress::Tcp(addresses))
-}
-
-/// `address` as the `sockaddr` `connect` takes, with its length.
-fn inet_address(address: std::net::SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
-    // SAFETY: an all-zero sockaddr_storage is a valid value, and it is large and aligned enough
-    // for either address kind written into it.
-    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let length = match address {
-        std::net::SocketAddr::V4(v4) => {
-            let inet = libc::sockaddr_in {
-                sin_family: libc::AF_INET as libc::sa_family_t,
-                sin_port: v4.port().to_be(),
-                sin_addr: libc::in_addr {
-                    s_addr: u32::from(*v4.ip()).to_be(),
-                },
-                sin_zero: [0; 8],
-            };
-            // SAFETY: see above.
-            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), inet) };
-            std::mem::size_of::<libc::sockaddr_in>()
-        }
-        std::net::SocketAddr::V6(v6) => {
-            let inet = libc::sockaddr_in6 {
-                sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                sin6_port: v6.port().to_be(),
-                sin6_flowinfo: v6.flowinfo(),
-                sin6_addr: libc::in6_addr {
-                    s6_addr: v6.ip().octets(),
-                },
-                sin6_scope_id: v6.scope_id(),
-            };
-            // SAFETY: see above.
-            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), inet) };
-            std::mem::size_of::<libc::sockaddr_in6>()
-        }
-    };
-    (storage, length as libc::socklen_t)
+    let addresses: Vec<_> = addresses.map(socket2::SockAddr::from).collect();
+    (!addresses.is_empty()).then_some(DaemonAddress(addresses))
 }
 
 impl DaemonAddress {
-    /// A connected stream socket, or `-1`.
+    /// A stream socket connected to the first address that accepts, or `-1`.
     ///
     /// # Safety
-    /// Async-signal-safe: callable in a helper.
+    /// Async-signal-safe: callable in a helper (the addresses are only read).
     unsafe fn connect(&self) -> libc::c_int {
-        match self {
-            DaemonAddress::Unix(unix) => connect_to(
-                libc::AF_UNIX,
-                (unix as *const libc::sockaddr_un).cast(),
-                std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t,
-            ),
-            DaemonAddress::Tcp(addresses) => {
-                for (storage, length) in addresses {
-                    let family = libc::c_int::from(storage.ss_family);
-                    let address = (storage as *const libc::sockaddr_storage).cast();
-                    let fd = connect_to(family, address, *length);
-                    if fd >= 0 {
-                        return fd;
-                    }
-                }
-                -1
+        for address in &self.0 {
+            let fd = libc::socket(libc::c_int::from(address.family()), libc::SOCK_STREAM, 0);
+            if fd < 0 {
+                continue;
             }
+            if libc::connect(fd, address.as_ptr().cast(), address.len()) == 0 {
+                return fd;
+            }
+            libc::close(fd);
         }
+        -1
     }
-}
-
-/// A stream socket of `family` connected to `address`, or `-1`.
-///
-/// # Safety
-/// Async-signal-safe; `address` points to `length` bytes of a `sockaddr` of `family`.
-unsafe fn connect_to(
-    family: libc::c_int,
-    address: *const libc::sockaddr,
-    length: libc::socklen_t,
-) -> libc::c_int {
-    let fd = libc::socket(family, libc::SOCK_STREAM, 0);
-    if fd >= 0 && libc::connect(fd, address, length) != 0 {
-        libc::close(fd);
-        return -1;
-    }
-    fd
 }
 
 /// Sends one request on its own connection and reads the answer to its end (the request asks
@@ -262,13 +188,27 @@ pub(crate) unsafe fn exchange(daemon: &DaemonAddress, request: &[u8], answer: &m
 mod tests {
     use super::*;
 
+    fn endpoint(host: &str) -> crate::endpoint::Endpoint {
+        crate::endpoint::Endpoint {
+            host: host.to_owned(),
+            tls: None,
+            tried: Vec::new(),
+        }
+    }
+
     #[test]
     fn a_socket_path_must_fit_a_sockaddr() {
-        let address = socket_address("/var/run/docker.sock").unwrap();
-        assert_eq!(address.sun_path[0] as u8, b'/');
-        assert_eq!(address.sun_path[20], 0);
-        assert!(socket_address(&"x".repeat(200)).is_none());
-        assert!(socket_address("").is_none());
+        assert!(address_of(&endpoint("unix:///var/run/docker.sock")).is_some());
+        assert!(address_of(&endpoint(&format!("unix:///{}", "x".repeat(200)))).is_none());
+        assert!(address_of(&endpoint("unix://")).is_none());
+        let tls = crate::endpoint::Endpoint {
+            tls: Some("/certs".into()),
+            ..endpoint("tcp://127.0.0.1:2376")
+        };
+        assert!(
+            address_of(&tls).is_none(),
+            "a TLS daemon is the client's to reach"
+        );
     }
 
     /// A helper's TCP addresses connect where the parent resolved them, IPv4 and IPv6 alike,
@@ -276,14 +216,14 @@ mod tests {
     #[test]
     fn a_tcp_address_connects_to_its_listener() {
         let nobody = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let refused = inet_address(nobody.local_addr().unwrap());
+        let refused = socket2::SockAddr::from(nobody.local_addr().unwrap());
         drop(nobody);
         for bind in ["127.0.0.1:0", "[::1]:0"] {
             let Ok(listener) = std::net::TcpListener::bind(bind) else {
                 continue; // no IPv6 on this machine
             };
-            let address =
-                DaemonAddress::Tcp(vec![refused, inet_address(listener.local_addr().unwrap())]);
+            let listening = socket2::SockAddr::from(listener.local_addr().unwrap());
+            let address = DaemonAddress(vec![refused.clone(), listening]);
             // SAFETY: a plain socket and connect, closed again.
             let fd = unsafe { address.connect() };
             assert!(fd >= 0, "{bind}: {}", std::io::Error::last_os_error());
