@@ -59,32 +59,34 @@ pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
 
 /// The file's content, if it is there and readable.
 pub(crate) fn read(path: &Path) -> Option<String> {
-    let mut text = String::new();
-    open(path, false)
-        .and_then(|mut file| file.read_to_string(&mut text))
-        .ok()?;
+    read_file(path).map(|(text, _)| text)
+}
+
+/// [`read`], and the file marked as in use when it was last written a day or more ago: the lock
+/// folder's prune removes what nobody wrote for a week, and a cache that is read every day but
+/// rarely changes (a build context's digests) must not go with it. Only this user's regular
+/// file, and best effort: a file that cannot be marked costs at most its cache.
+pub(crate) fn read_in_use(path: &Path) -> Option<String> {
+    let (text, file) = read_file(path)?;
+    if let Ok(meta) = file.metadata() {
+        let idle = meta.modified().ok().and_then(|at| at.elapsed().ok());
+        let ours = meta.is_file() && meta.uid() == config::current_uid();
+        if ours && idle.is_some_and(|idle| idle >= KEEP_AFTER) {
+            let _ = file.set_modified(SystemTime::now());
+        }
+    }
     Some(text)
 }
 
-/// Marks the file as in use when it was last written a day or more ago: the lock folder's prune
-/// removes what nobody wrote for a week, and a cache that is read every day but rarely changes
-/// (a build context's digests) must not go with it. Only this user's regular file, and best
-/// effort: a file that cannot be marked costs at most its cache.
-pub(crate) fn keep(path: &Path) {
-    let Ok(file) = open(path, false) else {
-        return;
-    };
-    let Ok(meta) = file.metadata() else {
-        return;
-    };
-    let idle = meta.modified().ok().and_then(|at| at.elapsed().ok());
-    let ours = meta.is_file() && meta.uid() == config::current_uid();
-    if ours && idle.is_some_and(|idle| idle >= KEEP_AFTER) {
-        let _ = file.set_modified(SystemTime::now());
-    }
+fn read_file(path: &Path) -> Option<(String, fs::File)> {
+    let mut text = String::new();
+    let mut file = open(path, false).ok()?;
+    file.read_to_string(&mut text).ok()?;
+    Some((text, file))
 }
 
-/// How long after its last write a file that is read is marked as in use again ([`keep`]).
+/// How long after its last write a file that is read is marked as in use again
+/// ([`read_in_use`]).
 const KEEP_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Replaces the file's content with `content`, atomically.
@@ -150,8 +152,8 @@ mod tests {
             write(path, b"x").unwrap();
             fs::File::open(path).unwrap().set_modified(at).unwrap();
         }
-        keep(&idle);
-        keep(&recent);
+        assert_eq!(read_in_use(&idle).as_deref(), Some("x"));
+        assert_eq!(read_in_use(&recent).as_deref(), Some("x"));
         let modified = |path: &Path| fs::metadata(path).unwrap().modified().unwrap();
         assert!(modified(&idle).elapsed().unwrap() < Duration::from_secs(60));
         assert_eq!(
@@ -159,7 +161,7 @@ mod tests {
             an_hour_ago,
             "a recent write is left as it is"
         );
-        keep(&dir.path().join("missing"));
+        assert_eq!(read_in_use(&dir.path().join("missing")), None);
     }
 
     #[test]

@@ -233,10 +233,9 @@ type Loaded = (Option<(u128, String)>, Option<String>);
 /// HASH] CHECKSUM`), the records' checksum, the records. `None` when the file is missing,
 /// unreadable or not of this version, or the memo line fails its checksum.
 fn load(file: &Path) -> Option<Loaded> {
-    let text = state_file::read(file)?;
     // A context hashed every day may leave its cache unwritten for weeks; the prune must not
     // take it for a cache of a context that is gone.
-    state_file::keep(file);
+    let text = state_file::read_in_use(file)?;
     let rest = text.strip_prefix(HEADER)?.strip_prefix('\n')?;
     let (memo_line, records) = rest.split_once('\n')?;
     let (memo, sum) = memo_line.rsplit_once(' ')?;
