@@ -89,7 +89,7 @@ mod api_version {
             return Some((host.to_owned(), *version));
         }
         drop(memory);
-        let file = state_file::path(&file_name(&key))?;
+        let file = state_file::path(&file_stem(&key), state_file::Kind::Version)?;
         let age = std::fs::symlink_metadata(&file)
             .and_then(|meta| meta.modified())
             .ok()
@@ -104,7 +104,7 @@ mod api_version {
 
     pub(super) fn remember(host: &str, version: &ClientVersion) {
         let Some(key) = key(host) else { return };
-        if let Some(file) = state_file::path(&file_name(&key)) {
+        if let Some(file) = state_file::path(&file_stem(&key), state_file::Kind::Version) {
             let _ = state_file::write(&file, version.to_string().as_bytes());
         }
         remember_in_memory(key, version);
@@ -130,9 +130,9 @@ mod api_version {
         ))
     }
 
-    fn file_name(key: &str) -> String {
+    fn file_stem(key: &str) -> String {
         let digest = hex::encode(Sha256::digest(key.as_bytes()));
-        format!("api-{}.version", &digest[..16])
+        format!("api-{}", &digest[..16])
     }
 
     fn parse(text: &str) -> Option<ClientVersion> {

@@ -95,10 +95,7 @@ async fn sweep(docker: &Docker) -> bool {
 /// per `DOCKSIDE_SWEEP_INTERVAL` per daemon (see [`state_file::due`]).
 fn sweep_is_due() -> bool {
     let key = hex::encode(Sha256::digest(crate::endpoint::docker_host().as_bytes()));
-    state_file::due(
-        &format!("sweep-{}.stamp", &key[..16]),
-        config::sweep_interval(),
-    )
+    state_file::due(&format!("sweep-{}", &key[..16]), config::sweep_interval())
 }
 
 /// Whether the container was created under `DOCKSIDE_KEEP`: it is the user's to remove, even

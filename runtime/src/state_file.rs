@@ -14,12 +14,75 @@ use std::time::{Duration, SystemTime};
 use crate::config;
 use crate::error::{Error, Result};
 
-/// `<lock folder>/<name>`, once the folder exists and is safe to use
+/// The kinds of file dockside makes in the lock folder, each named `<stem>.<extension>`. A file
+/// of any kind is made by [`file_name`], and the lock folder's prune (`image/lock.rs`) removes
+/// the files of [`Kind::ALL`] that nobody wrote for a week, so a new kind added here is pruned
+/// too. (`runs/` holds the run watchers' locks, which their watchers remove.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// An image lock (`image/lock.rs`).
+    Lock,
+    /// A nextest run's record of a failed build.
+    Failed,
+    /// A nextest run's record of a build context's hash (`image/context/run_hash.rs`).
+    Context,
+    /// A nextest run's record of a pull done for `pull = "always"`.
+    Pulled,
+    /// The daemon's API version, per socket (`docker.rs`).
+    Version,
+    /// A build context's cache of file digests (`image/context/digests.rs`), marked as in use
+    /// whenever read a day after its last write ([`read_in_use`]).
+    Digests,
+    /// When a chore last ran: an orphan sweep, the lock folder's prune ([`due`]).
+    Stamp,
+}
+
+impl Kind {
+    /// Every kind.
+    pub(crate) const ALL: [Kind; 7] = [
+        Kind::Lock,
+        Kind::Failed,
+        Kind::Context,
+        Kind::Pulled,
+        Kind::Version,
+        Kind::Digests,
+        Kind::Stamp,
+    ];
+
+    /// The extension that names the kind.
+    pub(crate) fn extension(self) -> &'static str {
+        match self {
+            Kind::Lock => "lock",
+            Kind::Failed => "failed",
+            Kind::Context => "context",
+            Kind::Pulled => "pulled",
+            Kind::Version => "version",
+            Kind::Digests => "digests",
+            Kind::Stamp => "stamp",
+        }
+    }
+
+    /// The kind a file of the lock folder is, by its name; `None` for a file dockside did not
+    /// name.
+    pub(crate) fn of(file: &Path) -> Option<Kind> {
+        let extension = file.extension()?;
+        Kind::ALL
+            .into_iter()
+            .find(|kind| extension == kind.extension())
+    }
+}
+
+/// The name of the file of `kind` for `stem`.
+pub(crate) fn file_name(stem: &str, kind: Kind) -> String {
+    format!("{stem}.{}", kind.extension())
+}
+
+/// `<lock folder>/<stem>.<kind's extension>`, once the folder exists and is safe to use
 /// ([`ensure_private_dir`]); `None` when it is not.
-pub(crate) fn path(name: &str) -> Option<PathBuf> {
+pub(crate) fn path(stem: &str, kind: Kind) -> Option<PathBuf> {
     let dir = crate::config::lock_dir();
     ensure_private_dir(&dir).ok()?;
-    Some(dir.join(name))
+    Some(dir.join(file_name(stem, kind)))
 }
 
 /// Creates `dir` (0700) when missing, and refuses one that another user owns or could write.
@@ -103,7 +166,7 @@ pub(crate) fn write(path: &Path, content: &[u8]) -> io::Result<()> {
     written
 }
 
-/// Whether the chore whose last run the stamp file `name` records is due: under nextest every
+/// Whether the chore whose last run the stamp `name` records is due: under nextest every
 /// test is a process, and a chore that almost always finds nothing to do should not cost every
 /// test its time. Due when the stamp is missing, unreadable or older than `interval` (always,
 /// for a zero interval); a due chore's stamp is renewed at once, so the processes that start
@@ -113,7 +176,7 @@ pub(crate) fn due(name: &str, interval: Duration) -> bool {
     if interval.is_zero() {
         return true;
     }
-    let Some(stamp) = path(name) else {
+    let Some(stamp) = path(name, Kind::Stamp) else {
         return true;
     };
     let since_last = fs::symlink_metadata(&stamp)

@@ -9,7 +9,7 @@
 //! symlinks in it: it is used only when it belongs to this user and nobody else can write it, and
 //! lock files are never followed through a symlink nor written unless they are this user's own
 //! regular files. The folder is pruned here too: every kind of file dockside keeps in it goes
-//! once nobody wrote it for a week ([`PRUNED_KINDS`]).
+//! once nobody wrote it for a week (every [`Kind`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config;
 use crate::error::{Error, Result};
-use crate::state_file;
+use crate::state_file::{self, file_name, Kind};
 
 /// How often a waiter tries the lock again.
 const POLL: Duration = Duration::from_millis(100);
@@ -91,22 +91,13 @@ const PRUNE_INTERVAL: Duration = Duration::from_secs(60 * 60);
 fn prune_once(dir: &Path) {
     static PRUNED: std::sync::Once = std::sync::Once::new();
     PRUNED.call_once(|| {
-        if crate::state_file::due("prune.stamp", PRUNE_INTERVAL) {
+        if state_file::due("prune", PRUNE_INTERVAL) {
             prune(dir, STALE_AFTER);
         }
     });
 }
 
-/// The kinds of file dockside makes in the lock folder, by extension: image locks, the records of
-/// a nextest run (failed builds, context hashes, pulls done), the daemon's API version per
-/// socket, the digest caches of build contexts (marked as in use whenever read a day after their
-/// last write), and the stamps of chores (sweeps, this prune). `runs/` holds the run watchers'
-/// locks, which their watchers remove.
-const PRUNED_KINDS: [&str; 7] = [
-    "lock", "failed", "context", "pulled", "version", "digests", "stamp",
-];
-
-/// Removes the files of [`PRUNED_KINDS`] in `dir` that were last written more than `age` ago,
+/// Removes the files of every [`Kind`] in `dir` that were last written more than `age` ago,
 /// are this user's regular files, and that nobody holds. Anything else, and any file that
 /// cannot be checked, stays: pruning is housekeeping, never a reason to fail a test.
 fn prune(dir: &Path, age: Duration) {
@@ -115,9 +106,7 @@ fn prune(dir: &Path, age: Duration) {
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        let ours = path
-            .extension()
-            .is_some_and(|ext| PRUNED_KINDS.iter().any(|kind| ext == *kind));
+        let ours = Kind::of(&path).is_some();
         // A file written recently is kept whatever it is: one `lstat` from the listing decides
         // that for almost every file, where opening it would cost three calls.
         if ours && written_before(entry.metadata(), age) {
@@ -238,7 +227,7 @@ impl ImageLock {
     /// Whether a process of this nextest run already pulled `reference` for `pull = "always"`.
     /// Always `false` outside nextest: under `cargo test` the in-process cell is the record.
     pub(crate) fn pulled_this_run(&self, reference: &str) -> bool {
-        run_record(reference, "pulled").is_some_and(|path| {
+        run_record(reference, Kind::Pulled).is_some_and(|path| {
             open_record(&path, false).is_ok_and(|file| check_own(&file, &path).is_ok())
         })
     }
@@ -246,7 +235,7 @@ impl ImageLock {
     /// Records that `reference` was pulled in this run. Best effort: a record that cannot be
     /// written only costs another pull.
     pub(crate) fn record_pull(&self, reference: &str) {
-        if let Some(path) = run_record(reference, "pulled") {
+        if let Some(path) = run_record(reference, Kind::Pulled) {
             let _ = open_record(&path, true);
         }
     }
@@ -280,15 +269,15 @@ impl RecordedFailure {
 
 /// `<lock folder>/<hash of run id and content hash>.failed`, when there is a nextest run.
 fn failure_record(hash: &str) -> Option<PathBuf> {
-    run_record(hash, "failed")
+    run_record(hash, Kind::Failed)
 }
 
 /// `<lock folder>/<hash of run id and key>.<kind>`: what a process of this nextest run leaves
 /// for the run's other processes about `key`.
-fn run_record(key: &str, kind: &str) -> Option<PathBuf> {
+fn run_record(key: &str, kind: Kind) -> Option<PathBuf> {
     let run = config::session()?;
     let digest = hex::encode(Sha256::digest(format!("{run}\0{key}").as_bytes()));
-    Some(config::lock_dir().join(format!("{}.{kind}", &digest[..32])))
+    Some(config::lock_dir().join(file_name(&digest[..32], kind)))
 }
 
 fn open_record(path: &Path, create: bool) -> std::io::Result<File> {
@@ -410,7 +399,7 @@ fn check_own(file: &File, path: &Path) -> Result<()> {
 /// One lock file per image, named by a hash so any reference makes a valid file name.
 fn lock_file_name(image: &str) -> PathBuf {
     let digest = hex::encode(Sha256::digest(image.as_bytes()));
-    PathBuf::from(format!("{}.lock", &digest[..32]))
+    PathBuf::from(file_name(&digest[..32], Kind::Lock))
 }
 
 /// What a holder wrote into the lock file: `<pid> <limit in ms>`.
@@ -484,12 +473,10 @@ mod tests {
             }
             (path, file)
         };
-        let (stale_lock, _) = make("aaaa.lock", true);
-        let (stale_record, _) = make("bbbb.failed", true);
-        let stale_state: Vec<PathBuf> = ["ffff.context", "a.pulled", "b.version", "c.digests"]
+        // One stale file of every kind dockside names.
+        let stale: Vec<PathBuf> = Kind::ALL
             .into_iter()
-            .chain(["sweep-0123.stamp"])
-            .map(|name| make(name, true).0)
+            .map(|kind| make(&file_name("aaaa", kind), true).0)
             .collect();
         let (held, held_file) = make("cccc.lock", true);
         fs2::FileExt::try_lock_exclusive(&held_file).unwrap();
@@ -500,8 +487,7 @@ mod tests {
 
         prune(dir.path(), STALE_AFTER);
 
-        assert!(!stale_lock.exists() && !stale_record.exists());
-        for gone in &stale_state {
+        for gone in &stale {
             assert!(!gone.exists(), "{} was kept", gone.display());
         }
         for kept in [&held, &fresh, &foreign, &linked] {

@@ -91,7 +91,7 @@ impl Digests {
     pub(crate) fn shared(root: &Path) -> Digests {
         let file = fs::canonicalize(root).ok().and_then(|real| {
             let key = hex::encode(Sha256::digest(real.as_os_str().as_encoded_bytes()));
-            state_file::path(&format!("{}.digests", &key[..32]))
+            state_file::path(&key[..32], state_file::Kind::Digests)
         });
         Digests::at(file)
     }

@@ -91,7 +91,7 @@ impl RunKey {
 
     /// `<lock folder>/<key>.context`.
     fn file(&self) -> Option<std::path::PathBuf> {
-        state_file::path(&format!("{}.context", &self.digest[..32]))
+        state_file::path(&self.digest[..32], state_file::Kind::Context)
     }
 
     fn recall_from(&self, file: &Path) -> Option<String> {
