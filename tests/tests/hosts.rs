@@ -168,6 +168,13 @@ fn the_publish_address_overrides_the_binding() {
     assert_eq!(run.printed_first("reached-at"), "127.0.0.1");
 }
 
+/// A shared container, which needs the run's watcher.
+#[docker_test(dockerfile = "fixtures/Dockerfile", ports = [8080], shared)]
+#[ignore = "run by the TLS test of this file"]
+fn child_shares(web: Container) {
+    println!("container-id={}", web.id());
+}
+
 /// A test certificate authority, and a server and a client certificate it signed, made with
 /// `openssl` in a temporary folder: `ca.pem`, `server.pem`/`server-key.pem` (for 127.0.0.1),
 /// `cert.pem`/`key.pem` (the client's, as a Docker context holds them).
@@ -247,6 +254,15 @@ fn a_context_with_tls_material_connects_with_it() {
     assert_eq!(run.resolved_id(), base.id);
     assert!(daemon.accepted() > 0);
     assert_eq!(daemon.refused(), 0);
+    // The run's watcher speaks plain HTTP only: a shared container is refused, saying why.
+    let run = child::run("child_shares", &envs);
+    let output = run.output();
+    assert!(!run.passed(), "a shared container over TLS:\n{output}");
+    let why = format!(
+        "`web` is shared, but the daemon at {} is reached with TLS, and the watcher",
+        daemon.docker_host()
+    );
+    assert!(output.contains(&why), "no `{why}` in:\n{output}");
 
     let other = tempfile::tempdir().unwrap();
     make_certificates(other.path(), "another ca");

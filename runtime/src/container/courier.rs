@@ -24,7 +24,7 @@ pub(crate) fn hand_off(api_version: &str, containers: &[String], network: Option
     if containers.is_empty() && network.is_none() {
         return true;
     }
-    let Some(daemon) = detached::daemon_address() else {
+    let Ok(daemon) = detached::daemon_address() else {
         return false;
     };
     let request = |method: &str, path: String| {

@@ -95,32 +95,48 @@ pub(crate) struct DaemonAddress(Vec<socket2::SockAddr>);
 
 /// The address of the daemon dockside talks to, when a helper can speak to it: a unix socket,
 /// or TCP without TLS (a TLS or SSH session is more than a helper may set up between `fork` and
-/// `_exit`). A host name is resolved here, in the parent.
-pub(crate) fn daemon_address() -> Option<DaemonAddress> {
-    address_of(&crate::endpoint::find().ok()?)
+/// `_exit`). A host name is resolved here, in the parent. `Err` says why a helper cannot reach
+/// the daemon, naming its address.
+pub(crate) fn daemon_address() -> Result<DaemonAddress, String> {
+    match crate::endpoint::find() {
+        Ok(endpoint) => address_of(&endpoint),
+        Err(bad) => Err(format!("the Docker context cannot be read: {}", bad.error)),
+    }
 }
 
-fn address_of(endpoint: &crate::endpoint::Endpoint) -> Option<DaemonAddress> {
+fn address_of(endpoint: &crate::endpoint::Endpoint) -> Result<DaemonAddress, String> {
     let host = endpoint.host.as_str();
+    let at = |why: &str| format!("the daemon at {host} {why}");
     if let Some(path) = host.strip_prefix("unix://") {
+        if path.is_empty() {
+            return Err(at("names no socket path"));
+        }
         // A path too long for a `sockaddr_un` is refused here.
-        let address = socket2::SockAddr::unix(path).ok();
-        return address
-            .filter(|_| !path.is_empty())
-            .map(|address| DaemonAddress(vec![address]));
+        let address = socket2::SockAddr::unix(path).map_err(|e| at(&format!("cannot be: {e}")))?;
+        return Ok(DaemonAddress(vec![address]));
     }
     // The client speaks TLS when the context has TLS files or `DOCKER_TLS_VERIFY` is set at all
     // (bollard's rule for `tcp://`).
     if endpoint.tls.is_some() || std::env::var_os("DOCKER_TLS_VERIFY").is_some() {
-        return None;
+        return Err(at("is reached with TLS"));
     }
-    let authority = host
+    let Some(authority) = host
         .strip_prefix("tcp://")
-        .or_else(|| host.strip_prefix("http://"))?
-        .trim_end_matches('/');
-    let addresses = std::net::ToSocketAddrs::to_socket_addrs(authority).ok()?;
+        .or_else(|| host.strip_prefix("http://"))
+    else {
+        let scheme = host.split_once("://").map_or(host, |(scheme, _)| scheme);
+        return Err(at(&format!(
+            "is reached over `{scheme}`, not a unix socket or TCP"
+        )));
+    };
+    let authority = authority.trim_end_matches('/');
+    let addresses = std::net::ToSocketAddrs::to_socket_addrs(authority)
+        .map_err(|e| at(&format!("cannot be resolved: {e}")))?;
     let addresses: Vec<_> = addresses.map(socket2::SockAddr::from).collect();
-    (!addresses.is_empty()).then_some(DaemonAddress(addresses))
+    if addresses.is_empty() {
+        return Err(at("resolves to no address"));
+    }
+    Ok(DaemonAddress(addresses))
 }
 
 impl DaemonAddress {
@@ -196,19 +212,33 @@ mod tests {
         }
     }
 
+    /// Each address a helper cannot use is refused with why, naming the address.
     #[test]
-    fn a_socket_path_must_fit_a_sockaddr() {
-        assert!(address_of(&endpoint("unix:///var/run/docker.sock")).is_some());
-        assert!(address_of(&endpoint(&format!("unix:///{}", "x".repeat(200)))).is_none());
-        assert!(address_of(&endpoint("unix://")).is_none());
+    fn an_address_a_helper_cannot_use_says_why() {
+        assert!(address_of(&endpoint("unix:///var/run/docker.sock")).is_ok());
+        assert!(address_of(&endpoint("tcp://127.0.0.1:2375")).is_ok());
+        let long = format!("unix:///{}", "x".repeat(200));
         let tls = crate::endpoint::Endpoint {
             tls: Some("/certs".into()),
             ..endpoint("tcp://127.0.0.1:2376")
         };
-        assert!(
-            address_of(&tls).is_none(),
-            "a TLS daemon is the client's to reach"
-        );
+        let cases = [
+            (endpoint(&long), "cannot be: "),
+            (endpoint("unix://"), "names no socket path"),
+            (tls, "is reached with TLS"),
+            (endpoint("ssh://me@host"), "is reached over `ssh`"),
+            (
+                endpoint("tcp://no-such-host.invalid:2375"),
+                "cannot be resolved: ",
+            ),
+        ];
+        for (endpoint, why) in cases {
+            let Err(message) = address_of(&endpoint) else {
+                panic!("{} was taken", endpoint.host);
+            };
+            let expected = format!("the daemon at {} {why}", endpoint.host);
+            assert!(message.starts_with(&expected), "{message}");
+        }
     }
 
     /// A helper's TCP addresses connect where the parent resolved them, IPv4 and IPv6 alike,

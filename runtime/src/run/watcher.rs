@@ -61,14 +61,12 @@ fn runs_dir() -> PathBuf {
 }
 
 fn start(run: &Run, api_version: &str) -> Result<(), String> {
-    let Some(daemon) = detached::daemon_address() else {
-        return Err(format!(
-            "the daemon (DOCKER_HOST {}) is reached with TLS or SSH, and the watcher that removes \
-             shared containers after the run speaks plain HTTP only (a unix socket, or `tcp://` \
-             without TLS)",
-            crate::endpoint::docker_host()
-        ));
-    };
+    let daemon = detached::daemon_address().map_err(|why| {
+        format!(
+            "{why}, and the watcher that removes shared containers after the run speaks plain \
+             HTTP only (a unix socket, or `tcp://` without TLS)"
+        )
+    })?;
     let Some(start_time) = run.process().start_time() else {
         return Err(format!(
             "the start time of {} cannot be read from /proc, so its exit cannot be told apart \
