@@ -60,7 +60,9 @@ impl Podman {
         .unwrap();
         let socket = root.join("podman.sock");
         let log = std::fs::File::create(root.join("service.log")).unwrap();
-        let process = Command::new(program)
+        let mut service = Command::new(program);
+        with_no_signal_blocked(&mut service);
+        let process = service
             .args(["system", "service", "--time=0"])
             .arg(format!("unix://{}", socket.display()))
             .envs(Self::config_env(root))
@@ -152,7 +154,7 @@ impl Drop for Podman {
     fn drop(&mut self) {
         // Containers run on after the service ends (conmon keeps them): stop and remove every
         // one in this instance's own storage, which holds nothing but what its tests made.
-        let _ = Command::new("podman")
+        let _ = with_no_signal_blocked(&mut Command::new("podman"))
             .args(["rm", "--all", "--force", "--time", "0"])
             .envs(Self::config_env(self.dir.path()))
             .stdout(Stdio::null())
@@ -172,4 +174,21 @@ pub fn daemon_is_podman() -> bool {
         "{{range .Server.Components}}{{.Name}};{{end}}",
     ])
     .contains("Podman")
+}
+
+/// Makes `command` start with no signal blocked, whatever the calling thread blocks: a child
+/// inherits its parent's signal mask, and `with_podman` blocks the stop signals it forwards, which
+/// would leave the command (and the service and the containers it starts) deaf to them.
+pub fn with_no_signal_blocked(command: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec the closure calls only async-signal-safe functions on a set
+    // of its own.
+    unsafe {
+        command.pre_exec(|| {
+            let mut none: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut none);
+            libc::pthread_sigmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+            Ok(())
+        })
+    }
 }

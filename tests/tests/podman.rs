@@ -201,3 +201,47 @@ fn a_health_wait_without_systemd_says_why_it_never_ends() {
         assert!(output.contains(expected), "no `{expected}` in:\n{output}");
     }
 }
+
+/// `with_podman` stopped by SIGTERM (a CI timeout) passes the signal on to its command, then
+/// stops its Podman service and removes its folder, and says so in its exit status.
+#[test]
+fn with_podman_stopped_by_a_signal_removes_its_service() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    if Podman::start().is_none() {
+        return;
+    }
+    let mut wrapper = Command::new(env!("CARGO_BIN_EXE_with_podman"))
+        .args(["sh", "-c", "echo \"$DOCKER_HOST\"; exec sleep 120"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(wrapper.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let socket = line.trim().strip_prefix("unix://").unwrap().to_owned();
+    let folder = Path::new(&socket).parent().unwrap().to_owned();
+    assert!(
+        folder.is_dir(),
+        "{} while the command runs",
+        folder.display()
+    );
+
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(wrapper.id() as libc::pid_t, libc::SIGTERM) };
+    let status = wrapper.wait().unwrap();
+
+    assert_eq!(status.code(), Some(128 + libc::SIGTERM), "{status}");
+    assert!(!folder.exists(), "{} is left", folder.display());
+    let serving: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
+        .map(|cmdline| String::from_utf8_lossy(&cmdline).replace('\0', " "))
+        .filter(|cmdline| cmdline.contains(&socket))
+        .collect();
+    assert!(serving.is_empty(), "still running: {serving:?}");
+}
