@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use dockside::{docker_test, Container};
 use dockside_tests::docker_cli::{self, docker_ok};
-use dockside_tests::owned::{after_removal, containers_owned_by, exists, networks_owned_by};
+use dockside_tests::owned::{after_removal, containers_owned_by, exists, networks_owned_by, Owner};
 use dockside_tests::{child, http};
 
 /// Polls `condition` every 100 ms until it holds, panicking with `what` after `limit`.
@@ -25,11 +25,11 @@ fn eventually<T>(limit: Duration, what: &str, mut condition: impl FnMut() -> Opt
 
 /// The first container of child `child` once it exists (the image may still be building).
 fn wait_for_container_of(child: &Child) -> String {
-    let pid = child.id();
+    let owner = Owner::of(child.id());
     eventually(
         Duration::from_secs(120),
         "the child started a container",
-        || containers_owned_by(pid).into_iter().next(),
+        || containers_owned_by(owner).into_iter().next(),
     )
 }
 
@@ -122,7 +122,7 @@ fn child_waits_for_a_line_never_printed(quiet: Container) {
 #[test]
 fn a_log_wait_that_never_matches_times_out_with_a_full_report() {
     let child = child::spawn("child_waits_for_a_line_never_printed", &[]);
-    let pid = child.id();
+    let owner = Owner::of(child.id());
     let run = child::finish(child);
     let output = run.output();
     assert!(!run.passed(), "the child passed:\n{output}");
@@ -145,7 +145,7 @@ fn a_log_wait_that_never_matches_times_out_with_a_full_report() {
         "elapsed {elapsed}s:\n{output}"
     );
     assert_eq!(
-        after_removal(|| containers_owned_by(pid), Vec::is_empty),
+        after_removal(|| containers_owned_by(owner), Vec::is_empty),
         Vec::<String>::new(),
         "the child left its container"
     );
@@ -160,7 +160,7 @@ fn child_container_exits_while_awaited(doomed: Container) {
 #[test]
 fn a_container_that_exits_while_awaited_reports_its_exit_code() {
     let child = child::spawn("child_container_exits_while_awaited", &[]);
-    let pid = child.id();
+    let owner = Owner::of(child.id());
     let run = child::finish(child);
     let output = run.output();
     assert!(!run.passed(), "the child passed:\n{output}");
@@ -168,7 +168,7 @@ fn a_container_that_exits_while_awaited_reports_its_exit_code() {
     assert!(output.contains("container doomed ("), "{output}");
     assert!(output.contains("exited with code 7"), "{output}");
     assert_eq!(
-        after_removal(|| containers_owned_by(pid), Vec::is_empty),
+        after_removal(|| containers_owned_by(owner), Vec::is_empty),
         Vec::<String>::new(),
         "the child left its container"
     );
@@ -210,7 +210,7 @@ async fn child_two_containers_talk(
 #[test]
 fn two_containers_talk_by_name_on_a_network_removed_afterwards() {
     let child = child::spawn("child_two_containers_talk", &[]);
-    let pid = child.id();
+    let owner = Owner::of(child.id());
     let run = child::finish(child);
     let output = run.output();
     assert!(run.passed(), "{output}");
@@ -219,8 +219,8 @@ fn two_containers_talk_by_name_on_a_network_removed_afterwards() {
         after_removal(|| !exists(&network), |gone| *gone),
         "network {network} is still there"
     );
-    assert_eq!(networks_owned_by(pid), Vec::<String>::new());
-    assert_eq!(containers_owned_by(pid), Vec::<String>::new());
+    assert_eq!(networks_owned_by(owner), Vec::<String>::new());
+    assert_eq!(containers_owned_by(owner), Vec::<String>::new());
 }
 
 // ---- exec, copy, stop/start/pause ----
@@ -484,9 +484,9 @@ fn child_kept(kept: Container) {
 #[test]
 fn keep_always_leaves_the_container_and_says_how_to_remove_it() {
     let child = child::spawn("child_kept", &[("DOCKSIDE_KEEP", "always")]);
-    let pid = child.id();
+    let owner = Owner::of(child.id());
     let run = child::finish(child);
-    let kept = containers_owned_by(pid);
+    let kept = containers_owned_by(owner);
     for id in &kept {
         docker_cli::remove_container(id);
     }
@@ -518,11 +518,11 @@ fn child_kept_if_failing(kept: Container) {
 fn keep_on_failure_keeps_only_a_failing_tests_containers() {
     let keep = ("DOCKSIDE_KEEP", "on-failure");
     let passing = child::spawn("child_kept_if_failing", &[keep]);
-    let passing_pid = passing.id();
+    let passing_owner = Owner::of(passing.id());
     let passed = child::finish(passing);
     assert!(passed.passed(), "{}", passed.output());
     assert_eq!(
-        after_removal(|| containers_owned_by(passing_pid), Vec::is_empty),
+        after_removal(|| containers_owned_by(passing_owner), Vec::is_empty),
         Vec::<String>::new(),
         "a passing test keeps nothing"
     );
@@ -531,9 +531,9 @@ fn keep_on_failure_keeps_only_a_failing_tests_containers() {
         "child_kept_if_failing",
         &[keep, ("DOCKSIDE_TEST_FAIL", "1")],
     );
-    let failing_pid = failing.id();
+    let failing_owner = Owner::of(failing.id());
     let failed = child::finish(failing);
-    let kept = containers_owned_by(failing_pid);
+    let kept = containers_owned_by(failing_owner);
     for id in &kept {
         docker_cli::remove_container(id);
     }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use dockside::{docker_test, Container};
 use dockside_tests::child;
 use dockside_tests::docker_cli;
-use dockside_tests::owned::{after_removal, containers_left_by, exists};
+use dockside_tests::owned::{after_removal, containers_left_by, exists, Owner};
 use dockside_tests::proxy::{local_daemon_socket, DockerProxy, Fault};
 
 fn now_ms() -> u128 {
@@ -148,7 +148,7 @@ fn a_container_the_daemon_failed_to_remove_is_swept_by_a_later_process() {
     });
     let host = proxy.docker_host();
     let failed = child::spawn("child_serves", &[("DOCKER_HOST", host.as_str())]);
-    let pid = failed.id();
+    let owner = Owner::of(failed.id());
     let failed = child::finish(failed);
     assert!(failed.passed(), "{}", failed.output());
     let id = failed.printed_first("container-id");
@@ -166,6 +166,6 @@ fn a_container_the_daemon_failed_to_remove_is_swept_by_a_later_process() {
     // Any later start-up sweeps it: its owner is gone.
     let sweeper = child::run("child_serves", &[("DOCKSIDE_SWEEP_INTERVAL", "0")]);
     assert!(sweeper.passed(), "{}", sweeper.output());
-    assert_eq!(containers_left_by(pid), Vec::<String>::new());
+    assert_eq!(containers_left_by(owner), Vec::<String>::new());
     assert!(!exists(&id), "container {id} leaked");
 }

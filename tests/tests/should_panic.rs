@@ -11,7 +11,7 @@ use std::time::Duration;
 use dockside::{docker_test, Container};
 use dockside_tests::child::{self, ChildRun};
 use dockside_tests::docker_cli::{self, docker_ok};
-use dockside_tests::owned;
+use dockside_tests::owned::{self, Owner};
 
 /// What a child's body does, as the parent asks: `panic` (the expected panic), `other` (a panic
 /// with another message), anything else or unset (return).
@@ -59,16 +59,16 @@ async fn child_should_panic_but_never_ready(quiet: Container) {
     panic!("the body panicked");
 }
 
-fn run(body: &str, envs: &[(&str, &str)]) -> (ChildRun, u32) {
+fn run(body: &str, envs: &[(&str, &str)]) -> (ChildRun, Owner) {
     run_child("child_should_panic", body, envs)
 }
 
-fn run_child(name: &str, body: &str, envs: &[(&str, &str)]) -> (ChildRun, u32) {
+fn run_child(name: &str, body: &str, envs: &[(&str, &str)]) -> (ChildRun, Owner) {
     let mut all = vec![(BODY, body)];
     all.extend_from_slice(envs);
     let spawned = child::spawn(name, &all);
-    let pid = spawned.id();
-    (child::finish(spawned), pid)
+    let owner = Owner::of(spawned.id());
+    (child::finish(spawned), owner)
 }
 
 fn assert_contains(output: &str, expected: &str) {
@@ -80,8 +80,8 @@ fn assert_contains(output: &str, expected: &str) {
 #[test]
 fn a_body_that_panics_as_expected_passes_without_a_log_dump_or_kept_container() {
     for name in ["child_should_panic", "child_should_panic_at_all"] {
-        let (run, pid) = run_child(name, "panic", &[("DOCKSIDE_KEEP", "on-failure")]);
-        let left = owned::containers_left_by(pid);
+        let (run, owner) = run_child(name, "panic", &[("DOCKSIDE_KEEP", "on-failure")]);
+        let left = owned::containers_left_by(owner);
         for id in &left {
             docker_cli::remove_container(id);
         }
@@ -96,7 +96,7 @@ fn a_body_that_panics_as_expected_passes_without_a_log_dump_or_kept_container() 
 
 #[test]
 fn a_body_that_returns_fails_a_should_panic_test() {
-    let (run, pid) = run("return", &[]);
+    let (run, owner) = run("return", &[]);
     let output = run.output();
     assert!(!run.passed(), "the child passed:\n{output}");
     assert_contains(&output, "the body returned");
@@ -104,7 +104,7 @@ fn a_body_that_returns_fails_a_should_panic_test() {
         &output,
         "should_panic::child_should_panic: test did not panic as expected",
     );
-    assert_eq!(owned::containers_left_by(pid), Vec::<String>::new());
+    assert_eq!(owned::containers_left_by(owner), Vec::<String>::new());
 }
 
 #[test]
@@ -143,13 +143,13 @@ fn no_daemon_fails_a_should_panic_test_whose_body_would_return() {
 #[test]
 fn a_readiness_timeout_does_not_satisfy_should_panic() {
     let spawned = child::spawn("child_should_panic_but_never_ready", &[]);
-    let pid = spawned.id();
+    let owner = Owner::of(spawned.id());
     let run = child::finish(spawned);
     let output = run.output();
     assert!(!run.passed(), "the child passed:\n{output}");
     assert!(!output.contains("container-id="), "the body ran:\n{output}");
     assert_contains(&output, "was not ready after");
-    assert_eq!(owned::containers_left_by(pid), Vec::<String>::new());
+    assert_eq!(owned::containers_left_by(owner), Vec::<String>::new());
 }
 
 // ---- skipped ----

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use dockside::{docker_test, Container};
 use dockside_tests::docker_cli;
 use dockside_tests::isolated::{self, Running};
-use dockside_tests::owned::{after_removal, containers_owned_by, exists};
+use dockside_tests::owned::{after_removal, containers_owned_by, exists, Owner};
 use dockside_tests::proxy::{local_daemon_socket, DockerProxy, Fault};
 
 fn send(signal: &str, child: &Running) {
@@ -56,6 +56,7 @@ fn a_container_whose_creation_is_in_flight_is_removed_on_a_signal() {
         "child_sleeps_until_signalled",
         &[("DOCKER_HOST", host.as_str())],
     );
+    let owner = Owner::of(child.id());
     let deadline = Instant::now() + Duration::from_secs(120);
     while proxy.count("POST", "/containers/create") == 0 {
         assert!(
@@ -69,8 +70,7 @@ fn a_container_whose_creation_is_in_flight_is_removed_on_a_signal() {
     std::thread::sleep(Duration::from_millis(500));
     send("TERM", &child);
     let status = child.wait_until_ended(Duration::from_secs(15));
-    let pid = child.id();
-    let left = containers_owned_by(pid);
+    let left = containers_owned_by(owner);
     for id in &left {
         docker_cli::remove_container(id);
     }
@@ -179,10 +179,10 @@ fn a_signal_during_the_set_up_ends_the_process_with_the_signals_status() {
         "child_waits_for_readiness_until_signalled",
         &[("DOCKER_HOST", host.as_str())],
     );
-    let pid = child.id();
+    let owner = Owner::of(child.id());
     let deadline = Instant::now() + Duration::from_secs(120);
     let id = loop {
-        if let Some(id) = containers_owned_by(pid).into_iter().next() {
+        if let Some(id) = containers_owned_by(owner).into_iter().next() {
             break id;
         }
         assert!(
