@@ -7,6 +7,7 @@
 //! Run from `benches/compare`: `cargo run -- [--rounds N] [--only a,b,c,d,e]` (see BENCHMARKS.md).
 
 mod cold;
+mod cpu;
 mod daemon;
 mod prepare;
 mod suite;
@@ -149,18 +150,21 @@ impl Table {
         self.lines.push(format!("  {what:<44} {figure}"));
     }
 
-    /// The ratio of the median wall times, and of the tests' own times summed.
+    /// The ratio of the median wall times, of the tests' own times summed and of the machine's
+    /// busy CPU time.
     fn ratio(&mut self, what: &str, top: &Outcome, bottom: &Outcome, target: &str) {
         let ratio = |top: Option<Duration>, bottom: Option<Duration>| {
             Some(top?.as_secs_f64() / bottom?.as_secs_f64())
         };
+        let machine = |outcome: &Outcome| outcome.median_cpu().map(|(machine, _)| machine);
         let figure = match (
             ratio(top.median(), bottom.median()),
             ratio(top.median_test_sum(), bottom.median_test_sum()),
+            ratio(machine(top), machine(bottom)),
         ) {
-            (Some(wall), Some(sums)) => {
-                format!("{wall:.2} (target {target}); tests' own times: {sums:.2}")
-            }
+            (Some(wall), Some(sums), Some(cpu)) => format!(
+                "{wall:.2} (target {target}); tests' own times: {sums:.2}; CPU busy: {cpu:.2}"
+            ),
             _ => "- (a suite failed)".to_owned(),
         };
         self.row(what, figure);

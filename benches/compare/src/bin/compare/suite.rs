@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use dockside_compare::generated;
 
+use crate::cpu::{Sample, Spent};
 use crate::prepare::Prepared;
 
 pub struct Runner<'a> {
@@ -21,6 +22,8 @@ pub struct Outcome {
     /// The sum of the test times nextest reported, of each passing round: the suite's work
     /// without the parallel scheduling, less sensitive to a loaded machine's stalls.
     test_sums: Vec<Duration>,
+    /// CPU time of each passing round: the machine's and the suite's own processes'.
+    cpu: Vec<Spent>,
     /// The requests of each round, as (method, unversioned path).
     requests: Vec<Vec<(String, String)>>,
     /// Rounds that failed, with the log that shows why.
@@ -68,9 +71,10 @@ impl<'a> Runner<'a> {
             .args(["-E", &format!("binary(={suite})")])
             .env("DOCKER_HOST", proxy.docker_host())
             .envs(env.iter().map(|(k, v)| (k, v)));
-        let started = Instant::now();
+        let (started, cpu_before) = (Instant::now(), Sample::now());
         let output = command.output();
         let elapsed = started.elapsed();
+        let cpu = Sample::now().since(&cpu_before);
         eprintln!("compare: {suite} round {round}: {elapsed:.2?}");
         let mut test_sum = Duration::ZERO;
         let passed = match &output {
@@ -90,6 +94,7 @@ impl<'a> Runner<'a> {
         if passed {
             outcome.times.push(elapsed);
             outcome.test_sums.push(test_sum);
+            outcome.cpu.push(cpu);
         } else {
             outcome.failed.push(log.display().to_string());
         }
@@ -107,15 +112,29 @@ impl Outcome {
         self.median().map(|_| middle(&self.test_sums))
     }
 
+    /// The medians of the machine's busy CPU time and of the suite's own processes' CPU time,
+    /// when every round passed.
+    pub fn median_cpu(&self) -> Option<(Duration, Duration)> {
+        self.median().map(|_| {
+            let machine: Vec<Duration> = self.cpu.iter().map(|spent| spent.machine).collect();
+            let suite: Vec<Duration> = self.cpu.iter().map(|spent| spent.suite).collect();
+            (middle(&machine), middle(&suite))
+        })
+    }
+
     pub fn describe(&self) -> String {
         match self.median() {
             Some(median) => {
                 let all: Vec<String> = self.times.iter().map(|t| crate::seconds(*t)).collect();
+                let (machine, suite) = self.median_cpu().unwrap_or_default();
                 format!(
-                    "{} (rounds: {}); tests' own times summed {}; requests per run {}",
+                    "{} (rounds: {}); tests' own times summed {}; CPU busy {} (the suite's \
+                     processes {}); requests per run {}",
                     crate::seconds(median),
                     all.join(", "),
                     crate::seconds(middle(&self.test_sums)),
+                    crate::seconds(machine),
+                    crate::seconds(suite),
                     self.requests
                         .iter()
                         .map(|r| r.len().to_string())
