@@ -8,6 +8,7 @@
 
 use dockside::{docker_test, BuildSpec, Container, Error, Image};
 use dockside_tests::child::{self, ChildRun};
+use dockside_tests::docker_cli;
 use dockside_tests::fixture::fixtures_dir;
 
 /// Runs the child test `name` and returns its output, checking that it failed.
@@ -280,6 +281,11 @@ fn a_slow_build_is_visible_under_captured_output() {
         child::nonce()
     ));
     let dockerfile = context.path().join("Dockerfile");
+    // The image is named after the temporary folder: nothing else builds from it.
+    let mut cleanup = docker_cli::Cleanup::default();
+    cleanup
+        .labelled
+        .push(format!("dockside.dockerfile={}", dockerfile.display()));
     let exe = std::env::current_exe().expect("the test binary knows its path");
     // Not `child::run`: that passes `--nocapture`, and this is about captured output.
     let output = std::process::Command::new(exe)
