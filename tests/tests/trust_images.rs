@@ -407,9 +407,18 @@ fn a_tagged_build_takes_the_lock_of_a_pull_of_the_same_reference() {
 fn a_base_tag_moved_to_another_image_rebuilds_the_derived_image() {
     let nonce = child::nonce();
     let base = format!("dockside-trust-base-{nonce}:1");
+    // Both versions of the base, by id, removed after the derived images (locals drop in
+    // reverse order): the retag leaves version 1 untagged, and a parent with a child stays.
+    let mut bases = Images(Vec::new());
     let mut images = Images(vec![base.clone()]);
     let base_context = temp_context("FROM scratch\nCOPY fixture /fixture\nLABEL version=1\n");
-    docker_ok(&["build", "-q", "-t", &base, &path_str(base_context.path())]);
+    bases.0.push(docker_ok(&[
+        "build",
+        "-q",
+        "-t",
+        &base,
+        &path_str(base_context.path()),
+    ]));
     let derived = temp_context(&format!(
         "FROM {base}\nENTRYPOINT [\"/fixture\"]\nCMD [\"serve\", \"--port\", \"8080\"]\n"
     ));
@@ -431,7 +440,13 @@ fn a_base_tag_moved_to_another_image_rebuilds_the_derived_image() {
         "FROM scratch\nCOPY fixture /fixture\nLABEL version=2\n",
     )
     .unwrap();
-    docker_ok(&["build", "-q", "-t", &base, &path_str(base_context.path())]);
+    bases.0.push(docker_ok(&[
+        "build",
+        "-q",
+        "-t",
+        &base,
+        &path_str(base_context.path()),
+    ]));
     let second = resolve(&envs);
     let second_id = resolved_id(&second);
     images.0.extend(second.printed("resolved-ref"));
