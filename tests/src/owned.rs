@@ -38,11 +38,6 @@ impl Owner {
         Owner { pid, start_time }
     }
 
-    /// The process's pid.
-    pub fn pid(&self) -> u32 {
-        self.pid
-    }
-
     /// Whether an owner label (`<host>/<boot id>/<pid>/<start time>/<pid namespace>`) names
     /// this process.
     fn named_by(&self, label: &str) -> bool {
@@ -123,7 +118,7 @@ mod tests {
     #[test]
     fn this_process_is_read_from_proc() {
         let me = Owner::of(std::process::id());
-        assert_eq!(me.pid(), std::process::id());
+        assert_eq!(me.pid, std::process::id());
         assert!(me.start_time > 0);
     }
 }

@@ -412,13 +412,9 @@ fn a_base_tag_moved_to_another_image_rebuilds_the_derived_image() {
     let mut bases = Images(Vec::new());
     let mut images = Images(vec![base.clone()]);
     let base_context = temp_context("FROM scratch\nCOPY fixture /fixture\nLABEL version=1\n");
-    bases.0.push(docker_ok(&[
-        "build",
-        "-q",
-        "-t",
-        &base,
-        &path_str(base_context.path()),
-    ]));
+    // `docker build -q` prints the image's id.
+    let build_base = || docker_ok(&["build", "-q", "-t", &base, &path_str(base_context.path())]);
+    bases.0.push(build_base());
     let derived = temp_context(&format!(
         "FROM {base}\nENTRYPOINT [\"/fixture\"]\nCMD [\"serve\", \"--port\", \"8080\"]\n"
     ));
@@ -440,13 +436,7 @@ fn a_base_tag_moved_to_another_image_rebuilds_the_derived_image() {
         "FROM scratch\nCOPY fixture /fixture\nLABEL version=2\n",
     )
     .unwrap();
-    bases.0.push(docker_ok(&[
-        "build",
-        "-q",
-        "-t",
-        &base,
-        &path_str(base_context.path()),
-    ]));
+    bases.0.push(build_base());
     let second = resolve(&envs);
     let second_id = resolved_id(&second);
     images.0.extend(second.printed("resolved-ref"));
